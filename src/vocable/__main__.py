@@ -1,0 +1,3 @@
+from vocable.cli import app
+
+app()

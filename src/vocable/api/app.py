@@ -1,0 +1,37 @@
+"""The app factory: both surfaces of the spec (/v1 + /health, /api/v1) in one FastAPI app."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from vocable import __version__
+from vocable.api.errors import install_error_handlers
+from vocable.api.routes import keys, meta
+from vocable.core.config import Settings
+from vocable.services import Services
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    services = services or Services.create(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        services.start()
+        try:
+            yield
+        finally:
+            services.close()
+
+    app = FastAPI(
+        title="Vocable",
+        version=__version__,
+        description="Self-hosted speech platform: transcription, streaming and AI on local models.",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(meta.router)
+    app.include_router(keys.router)
+    return app

@@ -1,0 +1,136 @@
+"""The `vocable` command line: serve, models, accounts, keys, transcribe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vocable.core.config import Settings
+
+app = typer.Typer(help="Vocable: self-hosted speech platform.", no_args_is_help=True)
+models_app = typer.Typer(help="Speech and language models.", no_args_is_help=True)
+accounts_app = typer.Typer(help="Accounts.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(accounts_app, name="accounts")
+app.add_typer(keys_app, name="keys")
+console = Console(stderr=True)
+
+DataDir = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", envvar="VOCABLE_DATA_DIR", help="Where Vocable keeps its data."),
+]
+
+
+def settings_for(data_dir: Path | None, **overrides) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)
+
+
+def _fail(message: str) -> None:
+    console.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def serve(
+    data_dir: DataDir = None,
+    host: Annotated[Optional[str], typer.Option(help="Bind address.")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port.")] = None,
+    database_url: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="In-process transcription workers.")] = None,
+    device: Annotated[Optional[str], typer.Option(help="auto, cpu or cuda.")] = None,
+    default_model: Annotated[Optional[str], typer.Option(help="Default speech model.")] = None,
+) -> None:
+    """Start the HTTP server."""
+    import uvicorn
+
+    from vocable.api.app import create_app
+
+    settings = settings_for(
+        data_dir, host=host, port=port, database_url=database_url, workers=workers,
+        device=device, default_model=default_model,
+    )
+    console.print(f"Vocable on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@models_app.command("list")
+def models_list(data_dir: DataDir = None) -> None:
+    """List known models and whether they are installed."""
+    from vocable.registry import ModelRegistry
+
+    registry = ModelRegistry(settings_for(data_dir).resolved_model_dir)
+    table = Table("id", "name", "source", "installed")
+    for spec in registry.all():
+        table.add_row(spec.id, spec.name, spec.source, "yes" if registry.is_installed(spec.id) else "no")
+    Console().print(table)
+
+
+@models_app.command("pull")
+def models_pull(model_id: str, data_dir: DataDir = None) -> None:
+    """Fetch a model (bundled ones are assembled; others download from the hub)."""
+    from vocable.registry import ModelRegistry
+
+    registry = ModelRegistry(settings_for(data_dir).resolved_model_dir)
+    try:
+        path = registry.pull(model_id)
+    except Exception as exc:  # network errors, unknown ids: say what happened, no trace
+        _fail(f"could not pull {model_id}: {exc}")
+    console.print(f"{model_id} ready at {path}")
+
+
+def _db(data_dir: Path | None):
+    from vocable.storage.db import Database
+
+    settings = settings_for(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    return db
+
+
+@accounts_app.command("create")
+def accounts_create(
+    email: str,
+    plan: Annotated[str, typer.Option(help="Plan name (free, paid, or one from settings).")] = "free",
+    credits: Annotated[int, typer.Option(help="Starting credits (paid plans).")] = 0,
+    data_dir: DataDir = None,
+) -> None:
+    """Create an account."""
+    from vocable.accounts import AccountExists, create_account
+
+    try:
+        account = create_account(_db(data_dir), email, plan=plan, credits=credits)
+    except AccountExists as exc:
+        _fail(str(exc))
+    typer.echo(f"account {account.id} {account.email} plan={account.plan} credits={account.credits}")
+
+
+@keys_app.command("create")
+def keys_create(
+    email: str,
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API key; the raw key is printed once, alone on the last line."""
+    from vocable.accounts import AccountNotFound, create_key, get_account_by_email
+
+    db = _db(data_dir)
+    try:
+        account = get_account_by_email(db, email)
+    except AccountNotFound as exc:
+        _fail(str(exc))
+    key, raw = create_key(db, account.id, name=name)
+    typer.echo(f"key {key.id} for {account.email} (prefix {key.prefix}); it is shown only once:")
+    typer.echo(raw)
+
+
+def main() -> None:  # pragma: no cover
+    app()

@@ -1,0 +1,86 @@
+"""One typed settings object, read from ``VOCABLE_*`` environment variables (and CLI flags)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Plan(BaseModel):
+    """What a tier may do. ``monthly_minutes`` None means credit based (paid)."""
+
+    name: str
+    max_upload_mb: int
+    concurrent_jobs: int
+    monthly_minutes: int | None = None
+    daily_transcriptions: int | None = None
+    uses_credits: bool = False
+    requests_per_minute: int = 60
+
+
+def default_plans() -> dict[str, Plan]:
+    return {
+        "anonymous": Plan(
+            name="anonymous", max_upload_mb=100, concurrent_jobs=1,
+            daily_transcriptions=3, requests_per_minute=30,
+        ),
+        "free": Plan(
+            name="free", max_upload_mb=500, concurrent_jobs=2,
+            monthly_minutes=600, requests_per_minute=60,
+        ),
+        "paid": Plan(
+            name="paid", max_upload_mb=2048, concurrent_jobs=5,
+            uses_credits=True, requests_per_minute=300,
+        ),
+    }
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="VOCABLE_", env_nested_delimiter="__", extra="ignore"
+    )
+
+    data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("vocable")))
+    # Empty means "sqlite file in data_dir"; any SQLAlchemy URL otherwise (postgresql+psycopg://...).
+    database_url: str = ""
+    # Empty means "<data_dir>/models".
+    model_dir: Path | None = None
+    # Empty means "best installed model".
+    default_model: str = ""
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    compute_type: str = "default"  # "default" = int8 on CPU, float16 on CUDA
+    cpu_threads: int = 0  # 0 = let CTranslate2 decide
+    workers: int = 1  # in-process transcription workers sharing one model
+    model_idle_unload_s: int = 1800
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Hub downloads are off unless the operator asks (`vocable models pull`).
+    allow_model_downloads: bool = False
+    # Storage for the rate limiter: "memory://" or e.g. "redis://127.0.0.1:6379".
+    rate_limit_storage: str = "memory://"
+    plans: dict[str, Plan] = Field(default_factory=default_plans)
+    # Hard cap for any upload, whatever the plan says.
+    max_upload_mb: int = 2048
+    # Behind a reverse proxy, take the client IP from X-Forwarded-For.
+    trust_forwarded_for: bool = False
+
+    @property
+    def resolved_model_dir(self) -> Path:
+        return self.model_dir or self.data_dir / "models"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'vocable.db'}"
+
+    def plan(self, name: str) -> Plan:
+        return self.plans.get(name) or self.plans["free"]
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

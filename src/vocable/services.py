@@ -1,0 +1,52 @@
+"""Everything a running server (or the CLI) shares: settings, database, registry, executors, queue.
+
+Built once per process by ``Services.create``; the HTTP app keeps it on ``app.state.services``.
+Later parts (the job queue, the LLM, diarization...) hang their executors here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vocable.api.ratelimit import RequestRateLimiter
+from vocable.core.config import Settings
+from vocable.quota import Quota
+from vocable.registry import ModelRegistry
+from vocable.storage.db import Database
+from vocable.whisper import WhisperExecutor
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    registry: ModelRegistry
+    quota: Quota
+    rate_limiter: RequestRateLimiter
+    whisper: WhisperExecutor
+
+    @classmethod
+    def create(cls, settings: Settings, **shared) -> "Services":
+        """Build every part from settings; ``shared`` passes ready parts in (e.g. a loaded
+        WhisperExecutor reused by several apps in one test run)."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        db.migrate()
+        registry = shared.pop("registry", None) or ModelRegistry(settings.resolved_model_dir)
+        parts = dict(
+            settings=settings,
+            db=db,
+            registry=registry,
+            quota=Quota(db, settings.plans),
+            rate_limiter=RequestRateLimiter(settings.rate_limit_storage, settings.plans),
+        )
+        parts.update(shared)
+        parts.setdefault("whisper", WhisperExecutor(registry, settings))
+        return cls(**parts)
+
+    def start(self) -> None:
+        """Background parts (workers, idle unloading) start here, after the app is built."""
+        self.quota.recount_slots()
+
+    def close(self) -> None:
+        self.db.dispose()

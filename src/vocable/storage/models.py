@@ -1,0 +1,126 @@
+"""SQLAlchemy 2 tables. Storage knows nothing of models or HTTP: it keeps rows."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    plan: Mapped[str] = mapped_column(String(40), default="free")
+    credits: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Free minutes used in `minutes_month` ("YYYY-MM"); a new month starts from zero.
+    minutes_used: Mapped[int] = mapped_column(Integer, default=0)
+    minutes_month: Mapped[str] = mapped_column(String(7), default="")
+    # Jobs queued or running now; bounded by the plan's concurrency limit.
+    active_jobs: Mapped[int] = mapped_column(Integer, default=0)
+    email_preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    keys: Mapped[list[ApiKey]] = relationship(back_populates="account", cascade="all, delete-orphan")
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    prefix: Mapped[str] = mapped_column(String(16))
+    # SHA-256 of the raw key: keys are long random tokens, so a fast hash is enough and lets
+    # every request find its key by index.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    account: Mapped[Account] = relationship(back_populates="keys")
+
+
+class AnonymousClient(Base):
+    """Per-IP counters for clients without a key."""
+
+    __tablename__ = "anonymous_clients"
+
+    ip: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date)
+    transcriptions: Mapped[int] = mapped_column(Integer, default=0)
+    active_jobs: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Transcript(Base):
+    __tablename__ = "transcripts"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # NULL for anonymous jobs, which are removed once their answer is delivered.
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True, default=None
+    )
+    client_ip: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    filename: Mapped[str] = mapped_column(String(500), default="")
+    # Where the upload waits for its worker; cleared once the job ends.
+    upload_path: Mapped[str] = mapped_column(Text, default="")
+    # Request options: model, language, diarize, speakers.
+    options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    language: Mapped[str] = mapped_column(String(16), default="")
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    model: Mapped[str] = mapped_column(String(100), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    segments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    speakers: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # Units reserved at submission (credits or free minutes) and how they were charged.
+    charged_units: Mapped[int] = mapped_column(Integer, default=0)
+    charge_kind: Mapped[str] = mapped_column(String(16), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class UsageRecord(Base):
+    """One row per account, day and endpoint family ("transcribe", "stream", "llm", ...)."""
+
+    __tablename__ = "usage_records"
+    __table_args__ = (UniqueConstraint("account_id", "day", "family"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    family: Mapped[str] = mapped_column(String(32))
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    # Completed transcriptions (file or stream) and the audio minutes they were charged for.
+    transcriptions: Mapped[int] = mapped_column(Integer, default=0)
+    minutes: Mapped[int] = mapped_column(Integer, default=0)
+    credits_spent: Mapped[int] = mapped_column(Integer, default=0)

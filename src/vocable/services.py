@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from vocable.api.ratelimit import RequestRateLimiter
 from vocable.core.config import Settings
+from vocable.jobs import InProcessQueue, JobQueue, TranscriptionJobs
 from vocable.quota import Quota
 from vocable.registry import ModelRegistry
 from vocable.storage.db import Database
@@ -24,6 +25,8 @@ class Services:
     quota: Quota
     rate_limiter: RequestRateLimiter
     whisper: WhisperExecutor
+    jobs: TranscriptionJobs
+    queue: JobQueue
 
     @classmethod
     def create(cls, settings: Settings, **shared) -> "Services":
@@ -41,12 +44,22 @@ class Services:
             rate_limiter=RequestRateLimiter(settings.rate_limit_storage, settings.plans),
         )
         parts.update(shared)
-        parts.setdefault("whisper", WhisperExecutor(registry, settings))
+        whisper = parts.setdefault("whisper", WhisperExecutor(registry, settings))
+        jobs = parts.setdefault("jobs", TranscriptionJobs(db, parts["quota"], whisper))
+        parts.setdefault(
+            "queue",
+            InProcessQueue(
+                jobs.run, jobs.pending, settings.workers,
+                describe=lambda: {"device": whisper.device.kind, "models_loaded": whisper.loaded()},
+            ),
+        )
         return cls(**parts)
 
     def start(self) -> None:
         """Background parts (workers, idle unloading) start here, after the app is built."""
         self.quota.recount_slots()
+        self.queue.start()
 
     def close(self) -> None:
+        self.queue.stop()
         self.db.dispose()

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from vocable import __version__
 from vocable.api.errors import install_error_handlers
-from vocable.api.routes import keys, meta
+from vocable.api.routes import keys, meta, transcribe
 from vocable.core.config import Settings
 from vocable.services import Services
 
@@ -34,4 +34,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_error_handlers(app)
     app.include_router(meta.router)
     app.include_router(keys.router)
+    app.include_router(transcribe.router)
     return app

@@ -91,6 +91,8 @@ class Transcript(Base):
     client_ip: Mapped[str] = mapped_column(String(64), default="")
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     error: Mapped[str] = mapped_column(Text, default="")
+    # HTTP status a failure maps to: 400 for unusable input, 500 for our own failures.
+    error_status: Mapped[int] = mapped_column(Integer, default=0)
     filename: Mapped[str] = mapped_column(String(500), default="")
     # Where the upload waits for its worker; cleared once the job ends.
     upload_path: Mapped[str] = mapped_column(Text, default="")
@@ -105,6 +107,7 @@ class Transcript(Base):
     # Units reserved at submission (credits or free minutes) and how they were charged.
     charged_units: Mapped[int] = mapped_column(Integer, default=0)
     charge_kind: Mapped[str] = mapped_column(String(16), default="")
+    charge_period: Mapped[str] = mapped_column(String(10), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
 

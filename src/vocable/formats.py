@@ -1,0 +1,143 @@
+"""Transcript formatters: json, txt, srt, vtt. The one place every output of a transcript comes from
+(the transcribe endpoint, stored-transcript exports, the CLI).
+
+Subtitles are cut into cues of at most two lines of ``MAX_LINE`` characters and ``MAX_CUE_S``
+seconds, at word boundaries (word timestamps), never across a change of speaker.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from dataclasses import dataclass
+from datetime import timedelta
+
+import srt
+from webvtt import Caption, WebVTT
+
+from vocable.results import Segment, Transcription
+
+MAX_LINE = 42
+MAX_LINES = 2
+MAX_CUE_S = 6.0
+
+FORMATS = ("json", "txt", "srt", "vtt")
+CONTENT_TYPES = {
+    "json": "application/json",
+    "txt": "text/plain; charset=utf-8",
+    "srt": "application/x-subrip; charset=utf-8",
+    "vtt": "text/vtt; charset=utf-8",
+}
+
+
+@dataclass
+class Cue:
+    start: float
+    end: float
+    text: str
+    speaker: str | None
+
+
+def render(transcription: Transcription, fmt: str) -> str:
+    if fmt == "json":
+        return to_json(transcription)
+    if fmt == "txt":
+        return to_txt(transcription)
+    if fmt == "srt":
+        return to_srt(transcription)
+    if fmt == "vtt":
+        return to_vtt(transcription)
+    raise ValueError(f"Unknown format '{fmt}'. Use one of: {', '.join(FORMATS)}.")
+
+
+def to_json(transcription: Transcription) -> str:
+    return json.dumps(response_dict(transcription), ensure_ascii=False)
+
+
+def response_dict(transcription: Transcription) -> dict:
+    """The spec's JSON shape (fields may be added, never removed)."""
+    data = transcription.to_dict()
+    for segment in data["segments"]:
+        for word in segment["words"]:
+            if word.get("speaker") is None:
+                word.pop("speaker", None)
+    return data
+
+
+def to_txt(transcription: Transcription) -> str:
+    """Plain text; with speakers, one paragraph per speaker turn, labelled."""
+    if not transcription.speakers:
+        return transcription.text.strip() + "\n"
+    paragraphs: list[tuple[str | None, list[str]]] = []
+    for segment in transcription.segments:
+        if paragraphs and paragraphs[-1][0] == segment.speaker:
+            paragraphs[-1][1].append(segment.text)
+        else:
+            paragraphs.append((segment.speaker, [segment.text]))
+    return "\n\n".join(
+        f"{speaker}: {' '.join(texts)}" if speaker else " ".join(texts)
+        for speaker, texts in paragraphs
+    ) + "\n"
+
+
+def to_srt(transcription: Transcription) -> str:
+    subtitles = [
+        srt.Subtitle(
+            index=i,
+            start=timedelta(seconds=cue.start),
+            end=timedelta(seconds=cue.end),
+            content=(f"{cue.speaker}: " if cue.speaker else "") + cue.text,
+        )
+        for i, cue in enumerate(cues(transcription), start=1)
+    ]
+    return srt.compose(subtitles)
+
+
+def to_vtt(transcription: Transcription) -> str:
+    vtt = WebVTT()
+    for cue in cues(transcription):
+        text = f"<v {cue.speaker}>{cue.text}" if cue.speaker else cue.text
+        vtt.captions.append(Caption(_vtt_time(cue.start), _vtt_time(cue.end), text))
+    return vtt.content
+
+
+def cues(transcription: Transcription) -> list[Cue]:
+    result: list[Cue] = []
+    for segment in transcription.segments:
+        result.extend(_segment_cues(segment))
+    return result
+
+
+def _segment_cues(segment: Segment) -> list[Cue]:
+    max_chars = MAX_LINE * MAX_LINES
+    if not segment.words:
+        return [Cue(segment.start, segment.end, _wrap(segment.text), segment.speaker)]
+    out: list[Cue] = []
+    group: list = []
+    for word in segment.words:
+        text = " ".join(w.word for w in group + [word])
+        too_long = len(text) > max_chars or (group and word.end - group[0].start > MAX_CUE_S)
+        if group and too_long:
+            out.append(_cue(group, segment.speaker))
+            group = []
+        group.append(word)
+    if group:
+        out.append(_cue(group, segment.speaker))
+    return out
+
+
+def _cue(words: list, speaker: str | None) -> Cue:
+    end = max(words[-1].end, words[0].start + 0.2)
+    return Cue(words[0].start, end, _wrap(" ".join(w.word for w in words)), speaker)
+
+
+def _wrap(text: str) -> str:
+    return "\n".join(textwrap.wrap(text, MAX_LINE)) or text
+
+
+def _vtt_time(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"

@@ -21,6 +21,9 @@ import uvicorn
 
 from vocable.api.app import create_app
 from vocable.core.config import Settings, default_plans
+from vocable.embed import Embedder
+from vocable.llm import LLMExecutor
+from vocable.llm_registry import LLMRegistry
 from vocable.registry import ModelRegistry
 from vocable.services import Services
 from vocable.whisper import WhisperExecutor
@@ -52,6 +55,18 @@ def registry() -> ModelRegistry:
 @pytest.fixture(scope="session")
 def whisper(registry) -> WhisperExecutor:
     return WhisperExecutor(registry, Settings(model_dir=MODEL_DIR, default_model="base"))
+
+
+@pytest.fixture(scope="session")
+def llm() -> LLMExecutor:
+    """The one local LLM of the run (loads on first use), shared by every server built here."""
+    settings = Settings(model_dir=MODEL_DIR)
+    return LLMExecutor(LLMRegistry(MODEL_DIR), settings)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder(Settings(model_dir=MODEL_DIR))
 
 
 # -- databases -----------------------------------------------------------------------------------
@@ -135,13 +150,15 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides) -> Settin
 
 
 @pytest.fixture
-def start_server(tmp_path, registry, whisper):
+def start_server(tmp_path, registry, whisper, llm, embedder):
     """Factory: ``start_server(database_url=..., plans=...)`` → a running LiveServer."""
     servers: list[LiveServer] = []
 
     def _start(database_url: str = "", **overrides) -> LiveServer:
         settings = make_settings(tmp_path / f"s{len(servers)}", database_url, **overrides)
-        services = Services.create(settings, registry=registry, whisper=whisper)
+        services = Services.create(
+            settings, registry=registry, whisper=whisper, llm=llm, embedder=embedder
+        )
         server = LiveServer(services).__enter__()
         servers.append(server)
         return server

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 
 from vocable.api.ratelimit import RequestRateLimiter
 from vocable.core.config import Settings
+from vocable.embed import Embedder
 from vocable.jobs import InProcessQueue, JobQueue, TranscriptionJobs
+from vocable.llm import LLMExecutor
+from vocable.llm_registry import LLMRegistry
 from vocable.quota import Quota
 from vocable.registry import ModelRegistry
 from vocable.storage.db import Database
@@ -27,6 +30,9 @@ class Services:
     whisper: WhisperExecutor
     jobs: TranscriptionJobs
     queue: JobQueue
+    # The local LLM (see llm.py for its API) and sentence embeddings; both load on first use.
+    llm: LLMExecutor
+    embedder: Embedder
 
     @classmethod
     def create(cls, settings: Settings, **shared) -> "Services":
@@ -53,6 +59,9 @@ class Services:
                 describe=lambda: {"device": whisper.device.kind, "models_loaded": whisper.loaded()},
             ),
         )
+        if "llm" not in parts:
+            parts["llm"] = LLMExecutor(LLMRegistry(settings.resolved_model_dir), settings)
+        parts.setdefault("embedder", Embedder(settings))
         return cls(**parts)
 
     def start(self) -> None:

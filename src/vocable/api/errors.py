@@ -9,6 +9,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from vocable.embed import EmbeddingInputError
+from vocable.llm import LLMBusy, LLMError
 from vocable.quota import QuotaError
 from vocable.registry import ModelNotInstalled
 
@@ -50,6 +52,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(ModelNotInstalled)
     async def _model(_: Request, exc: ModelNotInstalled):
+        return error_response(400, str(exc))
+
+    @app.exception_handler(LLMError)
+    async def _llm(_: Request, exc: LLMError):
+        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, LLMBusy) else None
+        return error_response(exc.status_code, str(exc), headers)
+
+    @app.exception_handler(EmbeddingInputError)
+    async def _embed_input(_: Request, exc: EmbeddingInputError):
         return error_response(400, str(exc))
 
     @app.exception_handler(RequestValidationError)

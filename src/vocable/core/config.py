@@ -69,6 +69,27 @@ class Settings(BaseSettings):
     # Behind a reverse proxy, take the client IP from X-Forwarded-For.
     trust_forwarded_for: bool = False
 
+    # -- local language model (GGUF via llama.cpp) and embeddings --------------------------------
+    # Empty means "best installed LLM" (the bundled one unless the operator added a better one).
+    llm_model: str = ""
+    llm_threads: int = 0  # 0 = all cores
+    llm_context: int = 8192  # tokens of context per parallel slot
+    llm_parallel: int = 1  # generations decoded together; on CPU one is fastest per request
+    llm_gpu_layers: int = -1  # -1 = all layers on the GPU when the device is cuda, none on CPU
+    # Requests waiting for a slot beyond those running; one more waiting is a 503.
+    llm_queue_size: int = 8
+    llm_queue_timeout_s: float = 300.0  # longest wait for a slot before a 503
+    llm_timeout_s: float = 300.0  # longest single generation
+    llm_max_tokens: int = 1024  # hard cap on generated tokens per call
+    # Map-reduce over long transcripts: transcript tokens read per map call, and the most
+    # transcript tokens the map stage reads at all (longer inputs are first condensed
+    # extractively, with embeddings, to this budget; 0 = read everything).
+    llm_chunk_tokens: int = 3000
+    llm_read_budget_tokens: int = 9000
+    embed_max_batch: int = 256
+    embed_max_chars: int = 8000
+    chat_top_k: int = 4
+
     @property
     def resolved_model_dir(self) -> Path:
         return self.model_dir or self.data_dir / "models"

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from vocable import __version__
 from vocable.api.errors import install_error_handlers
-from vocable.api.routes import keys, meta, transcribe
+from vocable.api.routes import account, cloud, keys, meta, transcribe, transcripts, usage
 from vocable.core.config import Settings
 from vocable.services import Services
 
@@ -35,4 +35,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(meta.router)
     app.include_router(keys.router)
     app.include_router(transcribe.router)
+    app.include_router(account.router)
+    app.include_router(transcripts.router)
+    app.include_router(usage.router)
+    app.include_router(cloud.router)
     return app

@@ -1,0 +1,42 @@
+"""/api/v1/cloud/: the workers serving this account (the in-process ones in the default setup)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+
+from vocable.api.deps import AccountDep, ServicesDep, rate_limited
+from vocable.storage.models import Account
+
+router = APIRouter(prefix="/api/v1/cloud", tags=["cloud"], dependencies=[Depends(rate_limited("account"))])
+
+
+@router.get("/", summary="Worker nodes serving your account, with their device, models and load")
+def get_cloud(principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
+    device = services.whisper.device
+    workers = []
+    for w in services.queue.workers():
+        workers.append({
+            "id": w.id,
+            "kind": "in-process",
+            "status": w.status,
+            "device": w.device,
+            "gpu_name": device.gpu_name if w.device == "cuda" else None,
+            "models_loaded": list(w.models_loaded),
+            "load": {
+                "running_jobs": w.running_jobs,
+                "queued_jobs": w.queued_jobs,
+                "capacity": w.capacity,
+                "utilization": round(w.running_jobs / w.capacity, 3) if w.capacity else 0.0,
+            },
+        })
+    plan = services.quota.plan(principal)
+    with services.db.session() as s:
+        active = s.get(Account, principal.account_id).active_jobs
+    return {
+        "workers": workers,
+        # Dedicated deployments are an operator feature not offered by a single-machine install.
+        "deployments": [],
+        "account": {"active_jobs": active, "concurrent_jobs": plan.concurrent_jobs},
+    }

@@ -1,0 +1,156 @@
+"""/api/v1/transcripts/: the caller's stored transcripts: list, detail, delete, export."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+
+from vocable import exports, formats, transcripts
+from vocable.api.deps import AccountDep, ServicesDep, rate_limited
+from vocable.api.errors import ApiError
+from vocable.jobs import to_transcription
+from vocable.languages import WHISPER_LANGUAGES
+from vocable.storage.models import Transcript
+
+router = APIRouter(
+    prefix="/api/v1/transcripts", tags=["transcripts"],
+    dependencies=[Depends(rate_limited("account"))],
+)
+
+NOT_FOUND = "No such transcript."
+MAX_PAGE_SIZE = 100
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """Stored times are UTC; SQLite gives them back without a zone."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _moment(name: str, raw: str, end_of_day: bool) -> datetime:
+    """A date (the whole day) or an ISO 8601 date-time; times without a zone are UTC."""
+    raw = raw.strip()
+    try:
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(), timezone.utc)
+        else:
+            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, f"Invalid {name} '{raw}': use a date (2025-01-31) or an ISO 8601 date-time.") from None
+    return utc(moment).astimezone(timezone.utc)
+
+
+def _filter(status: str | None, language: str | None, created_after: str | None,
+            created_before: str | None, on: str | None) -> transcripts.TranscriptFilter:
+    statuses: tuple[str, ...] = ()
+    if status:
+        statuses = tuple(s.strip().lower() for s in status.split(",") if s.strip())
+        unknown = [s for s in statuses if s not in transcripts.STATUSES]
+        if unknown:
+            raise ApiError(400, f"Invalid status '{unknown[0]}': use one of {', '.join(transcripts.STATUSES)}.")
+    if language is not None:
+        language = language.strip().lower()
+        if language not in WHISPER_LANGUAGES:
+            raise ApiError(400, f"Invalid language '{language}': use an ISO 639-1 code.")
+    after = _moment("created_after", created_after, False) if created_after else None
+    before = _moment("created_before", created_before, True) if created_before else None
+    if on:
+        day_start, day_end = _moment("date", on, False), _moment("date", on, True)
+        after = max(after, day_start) if after else day_start
+        before = min(before, day_end) if before else day_end
+    return transcripts.TranscriptFilter(statuses, language or None, after, before)
+
+
+def summary(item: dict[str, Any]) -> dict[str, Any]:
+    return {**item, "created_at": utc(item["created_at"]), "completed_at": utc(item["completed_at"])}
+
+
+@router.get("/", summary="List your transcripts, newest first")
+def list_transcripts(
+    request: Request,
+    principal: AccountDep,
+    services: ServicesDep,
+    page: int = Query(1, ge=1),
+    page_size: int = Query(20, ge=1, le=MAX_PAGE_SIZE),
+    status: str | None = Query(None, description="queued, processing, completed, failed (comma-separated)"),
+    language: str | None = Query(None, description="ISO 639-1 code of the detected language"),
+    created_after: str | None = Query(None, description="date or date-time, inclusive"),
+    created_before: str | None = Query(None, description="date (inclusive) or date-time (exclusive)"),
+    date_: str | None = Query(None, alias="date", description="one day (YYYY-MM-DD)"),
+) -> dict[str, Any]:
+    flt = _filter(status, language, created_after, created_before, date_)
+    result = transcripts.list_transcripts(services.db, principal.account_id, flt, page, page_size)
+    last_page = max(1, -(-result.count // page_size))
+    return {
+        "count": result.count,
+        "page": page,
+        "page_size": page_size,
+        "next": str(request.url.include_query_params(page=page + 1)) if page < last_page else None,
+        "previous": (
+            str(request.url.include_query_params(page=min(page - 1, last_page))) if page > 1 else None
+        ),
+        "results": [summary(item) for item in result.items],
+    }
+
+
+def _own(services, principal, transcript_id: str) -> Transcript:
+    row = transcripts.get_transcript(services.db, principal.account_id, transcript_id)
+    if row is None:
+        raise ApiError(404, NOT_FOUND)
+    return row
+
+
+def detail(row: Transcript) -> dict[str, Any]:
+    """The transcribe endpoint's JSON (the shared formatter), plus the job's own fields."""
+    body = formats.response_dict(to_transcription(row))
+    return {
+        "id": row.id,
+        "status": row.status,
+        "error": row.error or None,
+        "filename": row.filename,
+        "created_at": utc(row.created_at),
+        "completed_at": utc(row.completed_at),
+        "options": {k: v for k, v in (row.options or {}).items() if k != "language_probability"},
+        **body,
+    }
+
+
+@router.get("/{transcript_id}/", summary="A transcript with its segments, words and speakers")
+def get_transcript(transcript_id: str, principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
+    return detail(_own(services, principal, transcript_id))
+
+
+@router.delete("/{transcript_id}/", summary="Delete a transcript and everything derived from it")
+def delete_transcript(transcript_id: str, principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
+    try:
+        deleted = transcripts.delete_transcript(services.db, principal.account_id, transcript_id)
+    except transcripts.TranscriptBusy as exc:
+        raise ApiError(409, str(exc)) from exc
+    if not deleted:
+        raise ApiError(404, NOT_FOUND)
+    return {"id": transcript_id, "deleted": True}
+
+
+@router.get(
+    "/{transcript_id}/export/{fmt}/",
+    summary="Download a transcript as txt, srt, vtt, json, csv, docx or pdf",
+    response_class=Response,
+)
+def export_transcript(transcript_id: str, fmt: str, principal: AccountDep, services: ServicesDep) -> Response:
+    fmt = fmt.lower()
+    if fmt not in exports.EXPORT_FORMATS:
+        raise ApiError(400, str(exports.UnknownFormat(fmt)))
+    row = _own(services, principal, transcript_id)
+    if row.status != "completed":
+        raise ApiError(409, f"The transcript is {row.status}; only a completed transcript can be exported.")
+    info = exports.TranscriptInfo(row.id, row.filename, utc(row.created_at))
+    result = exports.export(info, to_transcription(row), fmt)
+    return Response(
+        result.content, media_type=result.media_type,
+        headers={"Content-Disposition": result.content_disposition},
+    )

@@ -1,0 +1,19 @@
+"""/api/v1/usage/: the caller's usage by day (audio minutes, transcriptions, requests, credits)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from vocable import usage
+from vocable.api.deps import AccountDep, ServicesDep, rate_limited
+
+router = APIRouter(prefix="/api/v1/usage", tags=["usage"], dependencies=[Depends(rate_limited("account"))])
+
+
+@router.get("/", summary="Usage by day, oldest first, ending today (UTC)")
+def get_usage(
+    principal: AccountDep, services: ServicesDep, days: int = Query(usage.DEFAULT_DAYS, ge=1, le=366)
+) -> dict[str, Any]:
+    return usage.daily_usage(services.db, principal.account_id, days)

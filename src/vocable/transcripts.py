@@ -1,0 +1,135 @@
+"""Stored transcripts of an account: listing with filters and pages, lookup, deletion.
+
+Every query is scoped to one account: another account's transcript is simply not found, so the
+HTTP layer answers 404 and never confirms that an id exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+
+from vocable.storage.db import Database
+from vocable.storage.models import Transcript
+
+STATUSES = ("queued", "processing", "completed", "failed")
+LIVE = ("queued", "processing")
+PREVIEW_CHARS = 200
+
+
+class TranscriptBusy(Exception):
+    """The transcript's job is still queued or running; it cannot be changed yet."""
+
+    def __init__(self, status: str):
+        super().__init__(
+            f"The transcript is still {status}; it can be deleted once it has completed or failed."
+        )
+        self.status = status
+
+
+@dataclass(frozen=True)
+class TranscriptFilter:
+    statuses: tuple[str, ...] = ()
+    language: str | None = None
+    created_after: datetime | None = None  # inclusive
+    created_before: datetime | None = None  # exclusive
+
+
+@dataclass(frozen=True)
+class Page:
+    count: int
+    items: list[dict[str, Any]]
+
+
+# The light columns of a listing: the segment JSON (the heavy part) is never read, and of the text
+# only its first characters.
+_SUMMARY_COLUMNS = (
+    Transcript.id,
+    Transcript.status,
+    Transcript.error,
+    Transcript.filename,
+    Transcript.language,
+    Transcript.duration,
+    Transcript.model,
+    Transcript.speakers,
+    Transcript.created_at,
+    Transcript.completed_at,
+    func.substr(Transcript.text, 1, PREVIEW_CHARS).label("preview"),
+    func.length(Transcript.text).label("text_length"),
+)
+
+
+def _where(account_id: int, flt: TranscriptFilter) -> list:
+    clauses = [Transcript.account_id == account_id]
+    if flt.statuses:
+        clauses.append(Transcript.status.in_(flt.statuses))
+    if flt.language:
+        clauses.append(Transcript.language == flt.language)
+    if flt.created_after is not None:
+        clauses.append(Transcript.created_at >= flt.created_after)
+    if flt.created_before is not None:
+        clauses.append(Transcript.created_at < flt.created_before)
+    return clauses
+
+
+def list_transcripts(
+    db: Database, account_id: int, flt: TranscriptFilter, page: int, page_size: int
+) -> Page:
+    """One page of the account's transcripts, newest first (id breaks ties so pages are stable)."""
+    where = _where(account_id, flt)
+    with db.session() as s:
+        count = s.scalar(select(func.count()).select_from(Transcript).where(*where)) or 0
+        rows = s.execute(
+            select(*_SUMMARY_COLUMNS)
+            .where(*where)
+            .order_by(Transcript.created_at.desc(), Transcript.id.desc())
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        ).all()
+    items = []
+    for row in rows:
+        item = row._asdict()
+        text_length = item.pop("text_length") or 0
+        preview = item.pop("preview") or ""
+        item["preview"] = preview.strip() + ("…" if text_length > PREVIEW_CHARS else "")
+        items.append(item)
+    return Page(count=count, items=items)
+
+
+def get_transcript(db: Database, account_id: int, transcript_id: str) -> Transcript | None:
+    with db.session() as s:
+        return s.scalar(
+            select(Transcript).where(
+                Transcript.id == transcript_id, Transcript.account_id == account_id
+            )
+        )
+
+
+def delete_transcript(db: Database, account_id: int, transcript_id: str) -> bool:
+    """Delete a finished transcript. Rows derived from it (chat sessions, embeddings...) reference
+    it with ON DELETE CASCADE, so the database removes them in the same statement.
+
+    A queued or running job is refused (``TranscriptBusy``): its worker still holds a
+    concurrency slot and a reservation that only the job's own end settles.
+    """
+    with db.session() as s:
+        status = s.scalar(
+            select(Transcript.status).where(
+                Transcript.id == transcript_id, Transcript.account_id == account_id
+            )
+        )
+        if status is None:
+            return False
+        if status in LIVE:
+            raise TranscriptBusy(status)
+        result = s.execute(
+            delete(Transcript).where(
+                Transcript.id == transcript_id,
+                Transcript.account_id == account_id,
+                Transcript.status.not_in(LIVE),
+            )
+        )
+        return result.rowcount == 1

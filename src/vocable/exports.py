@@ -2,9 +2,9 @@
 docx and pdf documents made here.
 
 The documents carry a title, the date, duration, language and speakers, then the transcript as
-timestamped, speaker-labelled paragraphs. The PDF embeds a subset of Noto Sans CJK (shipped by the
-``noto-cjk-sans-otc`` PyPI package), which covers Latin with accents, Greek, Cyrillic, Chinese,
-Japanese and Korean, so it reads the same on any machine and its text can be extracted.
+timestamped, speaker-labelled paragraphs. The PDF embeds subsets of Noto Sans and Noto Sans CJK
+(see ``fonts``): accented Latin, Greek, Cyrillic, Chinese, Japanese and Korean read the same on
+any machine, and the text can be extracted and searched.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from vocable import formats
+from vocable.fonts import pdf_fonts
 from vocable.languages import WHISPER_LANGUAGES
 from vocable.results import Segment, Transcription
 
@@ -196,107 +197,49 @@ def to_pdf(info: TranscriptInfo, transcription: Transcription) -> bytes:
 
     paras = paragraphs(transcription)
     meta = metadata(info, transcription)
-    text = " ".join([info.title, "Transcript", *(f"{k}: {v}" for k, v in meta)] + [
-        f"[{clock(p.start)}] {p.speaker or ''}: {p.text}" for p in paras
-    ])
+    text = "\n".join(
+        [info.title, *(f"{k}: {v}" for k, v in meta)]
+        + [f"[{clock(p.start)}] {p.speaker or ''} {p.text}" for p in paras]
+    )
+    fonts = pdf_fonts(text, transcription.language)
     pdf = FPDF(format="A4")
     pdf.set_title(info.title)
     pdf.set_creation_date(info.created_at)
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.set_margins(20, 18, 20)
     with tempfile.TemporaryDirectory(prefix="vocable-pdf-") as tmp:
-        font_path = Path(tmp) / "font.ttf"
-        font_path.write_bytes(unicode_font_subset(text, transcription.language))
-        pdf.add_font("body", "", str(font_path))
+        # fpdf2 reads fonts from files; they are read in full here, so the directory can go.
+        for family, style, data in (
+            ("sans", "", fonts.regular), ("sans", "B", fonts.bold), ("cjk", "", fonts.fallback),
+        ):
+            if data is not None:
+                path = Path(tmp) / f"{family}{style}.ttf"
+                path.write_bytes(data)
+                pdf.add_font(family, style, str(path))
+        if fonts.fallback is not None:
+            pdf.set_fallback_fonts(["cjk"], exact_match=False)
         pdf.add_page()
-        pdf.set_font("body", size=20)
+        pdf.set_font("sans", "B", size=20)
         pdf.multi_cell(0, 10, info.title, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
-        pdf.set_font("body", size=10)
         pdf.set_text_color(80, 80, 80)
         for label, value in meta:
-            pdf.multi_cell(0, 5.5, f"{label}: {value}", new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("sans", "B", size=10)
+            pdf.cell(24, 5.5, label)
+            pdf.set_font("sans", "", size=10)
+            pdf.multi_cell(0, 5.5, value, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(3)
         pdf.set_draw_color(200, 200, 200)
         pdf.line(pdf.l_margin, pdf.get_y(), pdf.w - pdf.r_margin, pdf.get_y())
         pdf.ln(4)
         for p in paras:
-            pdf.set_font("body", size=9)
             pdf.set_text_color(110, 110, 110)
-            label = f"[{clock(p.start)}]" + (f"  {p.speaker}" if p.speaker else "")
-            pdf.multi_cell(0, 5, label, new_x="LMARGIN", new_y="NEXT")
-            pdf.set_font("body", size=11)
+            pdf.set_font("sans", "", size=9)
+            pdf.cell(18, 5, f"[{clock(p.start)}]")
+            pdf.set_font("sans", "B", size=9)
+            pdf.multi_cell(0, 5, p.speaker or "", new_x="LMARGIN", new_y="NEXT")
             pdf.set_text_color(0, 0, 0)
+            pdf.set_font("sans", "", size=11)
             pdf.multi_cell(0, 6, p.text, new_x="LMARGIN", new_y="NEXT")
             pdf.ln(3)
         return bytes(pdf.output())
-
-
-# Noto Sans CJK collection: JP, KR, SC, TC, HK faces share Latin/Cyrillic glyphs and differ in how
-# Han characters are drawn; pick the face the language expects.
-_CJK_FACE = {"ja": 0, "ko": 1, "zh": 2, "yue": 4}
-_DEFAULT_FACE = 2
-
-
-def _noto_cjk_path() -> Path:
-    import noto_cjk_sans_otc
-
-    return Path(noto_cjk_sans_otc.__file__).parent / "NotoSansCJK-Regular.ttc"
-
-
-def unicode_font_subset(text: str, language: str = "") -> bytes:
-    """A TrueType font with the glyphs ``text`` needs (plus printable ASCII).
-
-    Noto Sans CJK ships with CFF (PostScript) outlines; PDF text extractors handle those poorly
-    when embedded, so the subset is converted to TrueType outlines (fontTools' otf2ttf recipe):
-    the PDF then uses plain CIDFontType2/Identity-H that every reader understands.
-    """
-    from fontTools import subset
-    from fontTools.pens.cu2quPen import Cu2QuPen
-    from fontTools.pens.ttGlyphPen import TTGlyphPen
-    from fontTools.ttLib import TTFont, newTable
-
-    font = TTFont(str(_noto_cjk_path()), fontNumber=_CJK_FACE.get(language, _DEFAULT_FACE), lazy=True)
-    options = subset.Options()
-    options.notdef_outline = True
-    options.desubroutinize = True
-    options.name_IDs = ["*"]
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(text=text + "".join(chr(c) for c in range(32, 127)) + "…")
-    subsetter.subset(font)
-
-    order = font.getGlyphOrder()
-    glyph_set = font.getGlyphSet()
-    glyf = newTable("glyf")
-    glyf.glyphOrder = order
-    glyf.glyphs = {}
-    for name in order:
-        pen = TTGlyphPen(glyph_set)
-        # 1 font unit of tolerance; CFF contours run the other way round from TrueType ones.
-        glyph_set[name].draw(Cu2QuPen(pen, 1.0, reverse_direction=True))
-        glyf[name] = pen.glyph()
-    font["glyf"] = glyf
-    font["loca"] = newTable("loca")
-    maxp = newTable("maxp")
-    maxp.tableVersion = 0x00010000
-    for attr in (
-        "numGlyphs", "maxPoints", "maxContours", "maxCompositePoints", "maxCompositeContours",
-        "maxTwilightPoints", "maxStorage", "maxFunctionDefs", "maxInstructionDefs",
-        "maxStackElements", "maxSizeOfInstructions", "maxComponentElements", "maxComponentDepth",
-    ):
-        setattr(maxp, attr, 0)
-    maxp.maxZones = 1
-    font["maxp"] = maxp  # recomputed from glyf when saved
-    for tag in ("CFF ", "VORG"):
-        if tag in font:
-            del font[tag]
-    font["head"].glyphDataFormat = 0
-    post = font["post"]
-    post.formatType = 2.0
-    post.extraNames = []
-    post.mapping = {}
-    post.glyphOrder = order
-    font.sfntVersion = "\x00\x01\x00\x00"
-    buffer = io.BytesIO()
-    font.save(buffer)
-    return buffer.getvalue()

@@ -7,7 +7,7 @@ operator's (CLI or billing), never the account's own API.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -68,7 +68,7 @@ def _month_start(today: date) -> date:
 
 
 def profile(db: Database, plans: dict[str, Plan], account_id: int) -> dict[str, Any]:
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     month = today.strftime("%Y-%m")
     with db.session() as s:
         account = s.get(Account, account_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -17,7 +17,7 @@ def daily_usage(
     db: Database, account_id: int, days: int = DEFAULT_DAYS, today: date | None = None
 ) -> dict[str, Any]:
     """``days`` entries, oldest first and ending today (UTC), zeros on days without activity."""
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     first = today - timedelta(days=days - 1)
     with db.session() as s:
         rows = s.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from vocable.accounts import create_account, create_key
 from vocable.profile import EMAIL_PREFERENCES
@@ -20,7 +20,7 @@ def test_get_account_free_and_paid(server):
     assert body["email"] == "free@example.com" and body["plan"] == "free"
     assert body["uses_credits"] is False and body["credits"] == 0
     assert body["monthly_minutes"] == 600 and body["minutes_used"] == 0 and body["minutes_left"] == 600
-    assert body["month"] == datetime.now(timezone.utc).strftime("%Y-%m")
+    assert body["month"] == datetime.now(UTC).strftime("%Y-%m")
     assert body["email_preferences"] == EMAIL_PREFERENCES
     assert body["limits"] == {"max_upload_mb": 500, "concurrent_jobs": 2, "requests_per_minute": 60}
 
@@ -31,7 +31,7 @@ def test_get_account_free_and_paid(server):
 
 def test_free_minutes_used_this_month(server):
     key = _key(server, "used@example.com")
-    month = datetime.now(timezone.utc).strftime("%Y-%m")
+    month = datetime.now(UTC).strftime("%Y-%m")
     from vocable.storage.models import Account
     with server.services.db.session() as s:
         account = s.query(Account).filter_by(email="used@example.com").one()

@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
+import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
 import srt
 import webvtt
-from conftest import LiveServer, make_settings, postgres_database
 from docx import Document
 from pypdf import PdfReader
 
+from conftest import LiveServer, make_settings, postgres_database
 from vocable import formats
 from vocable.accounts import create_account, create_key
 from vocable.jobs import to_transcription
@@ -139,15 +141,15 @@ def test_detail_has_segments_words_and_speakers(stack, manifest):
 @pytest.fixture(scope="module")
 def carol_rows(stack):
     """Seven copies under carol: ids by name, created on distinct days (newest = c0)."""
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     specs = {
-        "c0": dict(created_at=now - timedelta(hours=1)),
-        "c1": dict(created_at=now - timedelta(days=1), language="fr"),
-        "c2": dict(created_at=now - timedelta(days=2), status="failed", error="bad file"),
-        "c3": dict(created_at=now - timedelta(days=3), language="fr"),
-        "c4": dict(created_at=now - timedelta(days=4), status="queued", text="", segments=[]),
-        "c5": dict(created_at=now - timedelta(days=10)),
-        "c6": dict(created_at=now - timedelta(days=40), language="de"),
+        "c0": {"created_at": now - timedelta(hours=1)},
+        "c1": {"created_at": now - timedelta(days=1), "language": "fr"},
+        "c2": {"created_at": now - timedelta(days=2), "status": "failed", "error": "bad file"},
+        "c3": {"created_at": now - timedelta(days=3), "language": "fr"},
+        "c4": {"created_at": now - timedelta(days=4), "status": "queued", "text": "", "segments": []},
+        "c5": {"created_at": now - timedelta(days=10)},
+        "c6": {"created_at": now - timedelta(days=40), "language": "de"},
     }
     rows = {name: _copy(stack, stack.carol_id, **spec) for name, spec in specs.items()}
     return rows, {name: spec["created_at"] for name, spec in specs.items()}
@@ -192,7 +194,7 @@ def test_filters(stack, carol_rows):
     assert ids(language="fr") == names("c1", "c3")
     assert ids(language="de", status="completed") == names("c6")
     assert _ids(stack, language="fr")["count"] == 2
-    day = lambda name: created[name].date().isoformat()  # noqa: E731
+    day = lambda name: created[name].date().isoformat()
     assert ids(created_after=day("c3")) == names("c0", "c1", "c2", "c3")
     assert ids(created_before=day("c5")) == names("c5", "c6")  # a date is the whole day
     assert ids(created_after=day("c5"), created_before=day("c2")) == names("c2", "c3", "c4", "c5")
@@ -200,6 +202,8 @@ def test_filters(stack, carol_rows):
     moment = (created["c1"] + timedelta(seconds=1)).isoformat()
     assert ids(created_before=moment, created_after=day("c2")) == names("c1", "c2")
     assert ids(created_after=moment) == names("c0")
+    east = timezone(timedelta(hours=5))
+    assert ids(created_after=(created["c1"] + timedelta(seconds=1)).astimezone(east).isoformat()) == names("c0")
     assert ids(language="fr", status="failed") == set()
 
     for bad in ({"status": "done"}, {"language": "xx"}, {"created_after": "yesterday"},
@@ -245,7 +249,7 @@ def test_srt_and_vtt_parse(stack, stored):
     subtitles = list(srt.parse(_export(stack, "srt").text))
     assert len(subtitles) >= len(detail["segments"])
     assert set(EXPECTED_WORDS) <= set(_words(" ".join(s.content for s in subtitles)))
-    assert all(a.start <= b.start for a, b in zip(subtitles, subtitles[1:]))
+    assert all(a.start <= b.start for a, b in itertools.pairwise(subtitles))
     assert subtitles[-1].end.total_seconds() <= detail["duration"] + 0.5
     captions = webvtt.from_buffer(io.StringIO(_export(stack, "vtt").text)).captions
     assert len(captions) == len(subtitles)
@@ -352,7 +356,7 @@ def test_unicode_export(stack):
     assert 'filename="reunion.pdf"' in pdf.headers["content-disposition"]
     text = _pdf_text(pdf.content)
     squeezed = re.sub(r"\s+", "", text)
-    assert "réunion会议" in squeezed and "Chinese(zh)" in squeezed
+    assert "réunion会议" in squeezed and "LanguageChinese(zh)" in squeezed
     for line in lines:
         assert re.sub(r"\s+", "", line) in squeezed, line
 
@@ -412,15 +416,26 @@ def test_running_job_cannot_be_deleted(stack, carol_rows):
 
 
 # -- usage and workers ---------------------------------------------------------------------------
-def test_usage_counts_what_was_spent(stack, data_dir):
-    """A fresh paid account transcribes jfk.wav (11 s: 1 credit) and makes account calls."""
-    db = stack.db
-    account_id, key = _account(db, "dave@example.com", plan="paid", credits=10)
+def test_usage_counts_what_was_spent(stack, data_dir, manifest):
+    """A fresh paid account transcribes jfk.wav (11 s: 1 credit) asynchronously, reads the result
+    where the 202 answer points (this module's detail route), and makes a few account calls."""
+    _, key = _account(stack.db, "dave@example.com", plan="paid", credits=10)
     client = stack.client(key)
     with open(data_dir / "jfk.wav", "rb") as audio:
         response = client.post("/v1/transcribe", files={"file": ("jfk.wav", audio, "audio/wav")},
-                               data={"model": "base"})
-    assert response.status_code == 200, response.text
+                               data={"model": "base", "async": "true"})
+    assert response.status_code == 202, response.text
+    polls, deadline = 0, time.monotonic() + 300
+    while True:
+        polls += 1
+        job = client.get(response.json()["url"])
+        assert job.status_code == 200
+        if job.json()["status"] in ("completed", "failed") or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    job = job.json()
+    assert job["status"] == "completed" and job["id"] == response.json()["id"]
+    assert {"country", "americans"} <= set(_words(job["text"])) and job["segments"][0]["words"]
     account = client.get("/api/v1/account/").json()
     assert account["credits"] == 9 and account["minutes_left"] == 9 and account["minutes_used"] == 1
     assert client.get("/api/v1/transcripts/").json()["count"] == 1
@@ -428,7 +443,7 @@ def test_usage_counts_what_was_spent(stack, data_dir):
 
     days = usage["days"]
     assert len(days) == 30
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     assert days[-1]["date"] == today.isoformat() == usage["end"]
     assert days[0]["date"] == (today - timedelta(days=29)).isoformat() == usage["start"]
     assert [d["date"] for d in days] == sorted(d["date"] for d in days)
@@ -437,9 +452,9 @@ def test_usage_counts_what_was_spent(stack, data_dir):
         assert day["requests_by_endpoint"] == {}
     spent = days[-1]
     assert spent["audio_minutes"] == 1 and spent["transcriptions"] == 1 and spent["credits_spent"] == 1
-    # transcribe: the upload; account: GET account, GET transcripts and this GET usage.
-    assert spent["requests_by_endpoint"] == {"transcribe": 1, "account": 3}
-    assert spent["requests"] == 4
+    # transcribe: the upload; account: the polls, GET account, GET transcripts and this GET usage.
+    assert spent["requests_by_endpoint"] == {"transcribe": 1, "account": polls + 3}
+    assert spent["requests"] == polls + 4
     assert usage["totals"] == {k: v for k, v in spent.items() if k != "date"}
 
 

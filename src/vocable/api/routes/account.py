@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -33,7 +33,7 @@ def get_account(principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
 
 @router.put("/", summary="Change your name, email address or email preferences")
 def put_account(
-    principal: AccountDep, services: ServicesDep, body: dict[str, Any] = Body(...)
+    principal: AccountDep, services: ServicesDep, body: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
     read_only = [k for k in READ_ONLY if k in body]
     if read_only:

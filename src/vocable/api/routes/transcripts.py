@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+import re
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -28,7 +29,7 @@ def utc(value: datetime | None) -> datetime | None:
     """Stored times are UTC; SQLite gives them back without a zone."""
     if value is None:
         return None
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _moment(name: str, raw: str, end_of_day: bool) -> datetime:
@@ -37,12 +38,13 @@ def _moment(name: str, raw: str, end_of_day: bool) -> datetime:
     try:
         if len(raw) == 10:
             day = date.fromisoformat(raw)
-            moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(), timezone.utc)
+            moment = datetime.combine(day + timedelta(days=1) if end_of_day else day, time(), UTC)
         else:
-            moment = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            # An unencoded "+02:00" in a query string arrives as " 02:00".
+            moment = datetime.fromisoformat(re.sub(r"(T[\d:.]+) (\d\d:?\d\d)$", r"\1+\2", raw))
     except ValueError:
         raise ApiError(400, f"Invalid {name} '{raw}': use a date (2025-01-31) or an ISO 8601 date-time.") from None
-    return utc(moment).astimezone(timezone.utc)
+    return utc(moment).astimezone(UTC)
 
 
 def _filter(status: str | None, language: str | None, created_after: str | None,

@@ -132,5 +132,47 @@ def keys_create(
     typer.echo(raw)
 
 
+@app.command()
+def transcribe(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Audio or video file.")],
+    model: Annotated[Optional[str], typer.Option(help="Model id (default: best installed).")] = None,
+    language: Annotated[str, typer.Option(help="ISO 639-1 code or auto.")] = "auto",
+    format: Annotated[str, typer.Option("--format", "-f", help="json, txt, srt or vtt.")] = "txt",
+    diarize: Annotated[bool, typer.Option(help="Label speakers.")] = True,
+    speakers: Annotated[int, typer.Option(help="Expected speakers (0 = automatic).")] = 0,
+    data_dir: DataDir = None,
+) -> None:
+    """Transcribe a file locally (no server), printing the transcript to stdout."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from vocable import formats
+    from vocable.audio import AudioError, probe
+    from vocable.pipeline import TranscribeOptions, transcribe_file
+    from vocable.registry import ModelNotInstalled, ModelRegistry
+    from vocable.whisper import WhisperExecutor
+
+    if format not in formats.FORMATS:
+        _fail(f"unknown format '{format}'; use one of {', '.join(formats.FORMATS)}")
+    settings = settings_for(data_dir)
+    whisper = WhisperExecutor(ModelRegistry(settings.resolved_model_dir), settings)
+    try:
+        duration = probe(file).duration
+        with Progress(
+            TextColumn("[bold]transcribing"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+            TimeRemainingColumn(), console=console,
+        ) as progress:
+            task = progress.add_task("transcribe", total=max(duration, 0.1))
+            result = transcribe_file(
+                file,
+                TranscribeOptions(model=model, language=language, diarize=diarize, speakers=speakers),
+                whisper,
+                progress=lambda done: progress.update(task, completed=min(done, duration)),
+            )
+            progress.update(task, completed=duration)
+    except (AudioError, ModelNotInstalled) as exc:
+        _fail(str(exc))
+    typer.echo(formats.render(result, format), nl=False)
+
+
 def main() -> None:  # pragma: no cover
     app()

@@ -86,7 +86,7 @@ def to_srt(transcription: Transcription) -> str:
             index=i,
             start=timedelta(seconds=cue.start),
             end=timedelta(seconds=cue.end),
-            content=(f"{cue.speaker}: " if cue.speaker else "") + cue.text,
+            content=_wrap((f"{cue.speaker}: " if cue.speaker else "") + cue.text),
         )
         for i, cue in enumerate(cues(transcription), start=1)
     ]
@@ -96,7 +96,7 @@ def to_srt(transcription: Transcription) -> str:
 def to_vtt(transcription: Transcription) -> str:
     vtt = WebVTT()
     for cue in cues(transcription):
-        text = f"<v {cue.speaker}>{cue.text}" if cue.speaker else cue.text
+        text = f"<v {cue.speaker}>{_wrap(cue.text)}" if cue.speaker else _wrap(cue.text)
         vtt.captions.append(Caption(_vtt_time(cue.start), _vtt_time(cue.end), text))
     return vtt.content
 
@@ -109,15 +109,18 @@ def cues(transcription: Transcription) -> list[Cue]:
 
 
 def _segment_cues(segment: Segment) -> list[Cue]:
-    max_chars = MAX_LINE * MAX_LINES
+    # Room for the "Speaker N: " label that SRT puts in the text.
+    max_chars = MAX_LINE * MAX_LINES - (len(segment.speaker) + 2 if segment.speaker else 0) - 4
     if not segment.words:
-        return [Cue(segment.start, segment.end, _wrap(segment.text), segment.speaker)]
+        return [Cue(segment.start, segment.end, segment.text, segment.speaker)]
     out: list[Cue] = []
     group: list = []
     for word in segment.words:
         text = " ".join(w.word for w in group + [word])
         too_long = len(text) > max_chars or (group and word.end - group[0].start > MAX_CUE_S)
-        if group and too_long:
+        # A sentence end is a good place for a cue to end once it holds a line's worth.
+        sentence_end = group and group[-1].word[-1:] in ".?!" and len(text) > MAX_LINE
+        if group and (too_long or sentence_end):
             out.append(_cue(group, segment.speaker))
             group = []
         group.append(word)
@@ -128,11 +131,18 @@ def _segment_cues(segment: Segment) -> list[Cue]:
 
 def _cue(words: list, speaker: str | None) -> Cue:
     end = max(words[-1].end, words[0].start + 0.2)
-    return Cue(words[0].start, end, _wrap(" ".join(w.word for w in words)), speaker)
+    return Cue(words[0].start, end, " ".join(w.word for w in words), speaker)
 
 
 def _wrap(text: str) -> str:
-    return "\n".join(textwrap.wrap(text, MAX_LINE)) or text
+    """At most MAX_LINE characters a line, lines balanced (two similar lines, not one long)."""
+    if len(text) <= MAX_LINE:
+        return text
+    for width in range(len(text) // 2, MAX_LINE + 1):
+        lines = textwrap.wrap(text, width)
+        if len(lines) <= MAX_LINES:
+            return "\n".join(lines)
+    return "\n".join(textwrap.wrap(text, MAX_LINE))
 
 
 def _vtt_time(seconds: float) -> str:

@@ -143,8 +143,8 @@ class Quota:
                 "day": today,
             },
             where=(table.c.day != today) | (table.c.transcriptions < limit),
-        )
-        if limit < 1 or s.execute(stmt).rowcount != 1:
+        ).returning(table.c.ip)  # rowcount of an upsert is not reliable across drivers
+        if limit < 1 or s.execute(stmt).first() is None:
             raise _daily_limit(plan)
         return Charge("daily", 1, today.isoformat())
 

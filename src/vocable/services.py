@@ -6,7 +6,8 @@ Later parts (the job queue, the LLM, diarization...) hang their executors here t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from vocable.api.ratelimit import RequestRateLimiter
 from vocable.core.config import Settings
@@ -33,6 +34,7 @@ class Services:
     # The local LLM (see llm.py for its API) and sentence embeddings; both load on first use.
     llm: LLMExecutor
     embedder: Embedder
+    _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def create(cls, settings: Settings, **shared) -> "Services":
@@ -68,7 +70,15 @@ class Services:
         """Background parts (workers, idle unloading) start here, after the app is built."""
         self.quota.recount_slots()
         self.queue.start()
+        self._stop.clear()
+        threading.Thread(target=self._unload_idle_models, name="vocable-idle", daemon=True).start()
+
+    def _unload_idle_models(self) -> None:
+        interval = max(1.0, min(60.0, self.settings.model_idle_unload_s / 4))
+        while not self._stop.wait(interval):
+            self.whisper.unload_idle()
 
     def close(self) -> None:
+        self._stop.set()
         self.queue.stop()
         self.db.dispose()

@@ -1,0 +1,43 @@
+"""The `vocable` command as a user runs it: a real subprocess sharing one data dir."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import MODEL_DIR
+from vocable.accounts import authenticate
+from vocable.storage.db import Database
+
+VOCABLE = [sys.executable, "-m", "vocable"]
+
+
+def run(*args, data_dir: Path, check=True):
+    env = {**os.environ, "VOCABLE_DATA_DIR": str(data_dir), "VOCABLE_MODEL_DIR": str(MODEL_DIR)}
+    return subprocess.run([*VOCABLE, *args], env=env, capture_output=True, text=True, check=check, timeout=600)
+
+
+def test_accounts_and_keys(tmp_path):
+    out = run("accounts", "create", "Cli@Example.com", "--plan", "paid", "--credits", "7", data_dir=tmp_path)
+    assert "cli@example.com" in out.stdout and "credits=7" in out.stdout
+    dup = run("accounts", "create", "cli@example.com", data_dir=tmp_path, check=False)
+    assert dup.returncode == 1 and "already exists" in dup.stderr and "Traceback" not in dup.stderr
+    key = run("keys", "create", "cli@example.com", data_dir=tmp_path).stdout.strip().splitlines()[-1]
+    db = Database(f"sqlite:///{tmp_path / 'vocable.db'}")
+    principal = authenticate(db, key, "127.0.0.1")
+    assert principal is not None and principal.plan == "paid"
+    missing = run("keys", "create", "nobody@example.com", data_dir=tmp_path, check=False)
+    assert missing.returncode == 1 and "No account" in missing.stderr
+
+
+def test_models_list(tmp_path):
+    out = run("models", "list", data_dir=tmp_path).stdout
+    assert "base" in out and "tiny.en" in out and "large-v3-turbo" in out
+
+
+def test_transcribe_file(tmp_path, data_dir):
+    out = run("transcribe", str(data_dir / "jfk.mp3"), "--format", "vtt", "--data-dir", str(tmp_path),
+              data_dir=tmp_path)
+    assert out.stdout.startswith("WEBVTT") and "country" in out.stdout
+    bad = run("transcribe", str(data_dir / "README.md"), data_dir=tmp_path, check=False)
+    assert bad.returncode == 1 and "not a readable audio" in bad.stderr

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from vocable.accounts import Principal
 from vocable.audio import AudioError
@@ -49,6 +49,9 @@ class JobQueue(Protocol):
     def stop(self) -> None: ...
     def submit(self, job_id: str) -> None: ...
     async def wait(self, job_id: str, timeout: float | None = None) -> None: ...
+    def backlog(self) -> int:
+        """Jobs submitted and not yet started."""
+        ...
 
 
 class TranscriptionJobs:
@@ -100,6 +103,12 @@ class TranscriptionJobs:
     def pending(self) -> list[str]:
         """Jobs to (re)run after a restart: queued ones, and those a stop interrupted."""
         with self.db.session() as s:
+            # Anonymous results are deleted once answered; a stop can leave some behind.
+            s.execute(
+                delete(Transcript).where(
+                    Transcript.account_id.is_(None), Transcript.status.in_(FINAL)
+                )
+            )
             s.execute(
                 update(Transcript).where(Transcript.status == "processing").values(status="queued")
             )
@@ -230,10 +239,14 @@ class InProcessQueue:
                     with self._lock:
                         self._futures.pop(job_id, None)
 
+    def backlog(self) -> int:
+        with self._lock:
+            return sum(1 for f in self._futures.values() if not f.running() and not f.done())
+
     def workers(self) -> list[WorkerInfo]:
+        queued = self.backlog()
         with self._lock:
             running = self._running
-            queued = sum(1 for f in self._futures.values() if not f.running() and not f.done())
         info = self._describe()
         return [
             WorkerInfo(

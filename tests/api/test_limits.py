@@ -164,3 +164,10 @@ def test_file_over_plan_limit_is_413(start_server, jfk):
     uploads = server.services.settings.data_dir / "uploads"
     assert not list(uploads.iterdir()) if uploads.exists() else True
     assert transcribe(server, jfk, ip="10.9.3.1", diarize="false").status_code == 200
+
+
+def test_full_queue_is_503(start_server, jfk):
+    server = start_server(max_queued_jobs=0)
+    response = transcribe(server, jfk, ip="10.9.4.1")
+    assert response.status_code == 503 and "queue is full" in response.json()["error"]
+    assert response.headers["Retry-After"] == "30"

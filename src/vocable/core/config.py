@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     compute_type: str = "default"  # "default" = int8 on CPU, float16 on CUDA
     cpu_threads: int = 0  # 0 = let CTranslate2 decide
     workers: int = 1  # in-process transcription workers sharing one model
+    max_queued_jobs: int = 100  # beyond this backlog, new transcriptions get a 503
     model_idle_unload_s: int = 1800
     host: str = "127.0.0.1"
     port: int = 8000

@@ -61,6 +61,8 @@ async def transcribe(request: Request, principal: PrincipalDep, services: Servic
     await run_in_threadpool(services.quota.record, principal.account_id, "transcribe", requests=1)
     plan = services.quota.plan(principal)
     await run_in_threadpool(services.quota.check_allowance, principal)
+    if services.queue.backlog() >= services.settings.max_queued_jobs:
+        raise ApiError(503, "The transcription queue is full. Try again shortly.", {"Retry-After": "30"})
 
     limit = min(plan.max_upload_mb, services.settings.max_upload_mb) * MB
     form = await receive_multipart(request, services.settings.data_dir / "uploads", limit, plan.name)

@@ -7,11 +7,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: setup serve test bench lint
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml sdks/python/pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --upgrade --progress-bar on pip
 	@echo "==> installing Vocable and its bundled models (first run: several hundred MB)"
 	$(VENV)/bin/python -m pip install --progress-bar on -e '.[dev]'
+	@echo "==> installing the Python SDK (sdks/python; its tests run in make test)"
+	$(VENV)/bin/python -m pip install --progress-bar on -e sdks/python
 	@touch $@
 
 setup: $(STAMP)

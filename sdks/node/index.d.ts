@@ -1,0 +1,363 @@
+// Types for the Vocable Node.js SDK. Results are the server's JSON as-is (snake_case fields);
+// the server may add fields, never remove or rename them.
+
+export declare const VERSION: string;
+export declare const DEFAULT_BASE_URL: string;
+export declare const SAMPLE_RATE: 16000;
+
+export interface ClientOptions {
+  /** Default: $VOCABLE_API_KEY. None (null) = anonymous, limited per IP. */
+  apiKey?: string | null;
+  /** Default: $VOCABLE_BASE_URL or http://127.0.0.1:8000. */
+  baseURL?: string;
+  /** Per request, in milliseconds (default 600000: a synchronous transcription waits for the result). */
+  timeout?: number;
+  /** Extra headers sent with every HTTP request. */
+  headers?: Record<string, string>;
+  fetch?: typeof fetch;
+  /** A WebSocket class for streaming. Default: the global one, else the `ws` package. */
+  WebSocket?: unknown;
+}
+
+// -- transcription -----------------------------------------------------------------------------
+export interface Word {
+  word: string;
+  start: number;
+  end: number;
+  probability?: number;
+  speaker?: string;
+}
+
+export interface Segment {
+  start: number;
+  end: number;
+  text: string;
+  speaker: string | null;
+  confidence: number;
+  words: Word[];
+}
+
+export interface Transcription {
+  text: string;
+  language: string;
+  duration: number;
+  segments: Segment[];
+  speakers: string[];
+  language_probability?: number;
+  model?: string;
+  /** Set when the call used an API key: the transcript is stored in the account. */
+  id?: string;
+  [extra: string]: unknown;
+}
+
+export interface TranscriptionJob {
+  id: string;
+  status: 'queued';
+  url: string;
+}
+
+export type TranscriptStatus = 'queued' | 'processing' | 'completed' | 'failed';
+
+export interface Transcript extends Transcription {
+  id: string;
+  status: TranscriptStatus;
+  error: string | null;
+  filename: string;
+  created_at: string;
+  completed_at: string | null;
+  options: Record<string, unknown>;
+}
+
+export interface TranscriptSummary {
+  id: string;
+  status: TranscriptStatus;
+  error: string | null;
+  filename: string;
+  language: string;
+  duration: number;
+  model: string;
+  speakers: string[];
+  created_at: string;
+  completed_at: string | null;
+  /** The start of the text. */
+  preview: string;
+}
+
+export interface TranscriptPage {
+  count: number;
+  page: number;
+  page_size: number;
+  next: string | null;
+  previous: string | null;
+  results: TranscriptSummary[];
+}
+
+/** A path, bytes, a Blob/File, or a Node Readable / async iterable of bytes. */
+export type FileInput =
+  | string
+  | URL
+  | Blob
+  | ArrayBuffer
+  | ArrayBufferView
+  | AsyncIterable<Uint8Array | string>;
+
+export interface TranscribeOptions {
+  /** Default: the server's best installed model. */
+  model?: string;
+  /** ISO 639-1 code or 'auto' (default). */
+  language?: string;
+  /** Speaker diarization (server default: true). */
+  diarize?: boolean;
+  /** Expected speakers, 0 = auto. */
+  speakers?: number;
+  /** Name sent for the file (default: the path's base name). */
+  filename?: string;
+  signal?: AbortSignal;
+}
+
+export type SummaryStyle = 'brief' | 'detailed' | 'action_items' | 'bullet_points';
+export type GenerateType =
+  | 'blog_post'
+  | 'social_media'
+  | 'newsletter'
+  | 'key_quotes'
+  | 'show_notes'
+  | 'meeting_notes'
+  | 'study_guide'
+  | 'flashcards'
+  | 'quiz'
+  | 'chapter_markers';
+export type AnalysisType = 'sentiment' | 'topics' | 'entities' | 'action_items' | 'questions' | 'pii_redact';
+export type ExportFormat = 'txt' | 'srt' | 'vtt' | 'json' | 'csv' | 'docx' | 'pdf';
+
+export interface Summary {
+  summary: string;
+  style: SummaryStyle;
+  model: string;
+  [extra: string]: unknown;
+}
+export interface Generation {
+  type: GenerateType;
+  [field: string]: unknown;
+}
+export interface Analysis {
+  type: AnalysisType;
+  result: unknown;
+  language?: string;
+  [extra: string]: unknown;
+}
+export interface Translation {
+  translated_text: string;
+  source_language?: string;
+  target_language?: string;
+}
+export interface Embeddings {
+  embeddings: number[][];
+  dimensions: number;
+}
+export interface ChatAnswer {
+  answer: string;
+  sources: { segment_order: number; text: string; score: number }[];
+  session_id?: string;
+  [extra: string]: unknown;
+}
+
+// -- meta, account -----------------------------------------------------------------------------
+export interface Health {
+  status: string;
+  gpu_available: boolean;
+  gpu_name: string | null;
+  gpu_memory_mb: number | null;
+  [extra: string]: unknown;
+}
+export interface Model {
+  id: string;
+  name: string;
+  languages: number;
+  speed: string;
+  installed?: boolean;
+  default?: boolean;
+  [extra: string]: unknown;
+}
+export interface Language {
+  code: string;
+  name: string;
+}
+export interface Account {
+  id: number | string;
+  email: string;
+  name: string | null;
+  plan: string;
+  credits: number;
+  uses_credits: boolean;
+  month: string;
+  minutes_used: number;
+  minutes_left: number | null;
+  monthly_minutes: number | null;
+  limits: { max_upload_mb: number; concurrent_jobs: number; requests_per_minute: number };
+  email_preferences: Record<string, boolean>;
+  created_at: string;
+}
+export interface ApiKey {
+  id: string;
+  name: string;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+  active: boolean;
+}
+export interface CreatedApiKey extends ApiKey {
+  /** The raw secret: shown this once. */
+  key: string;
+}
+export interface UsageDay {
+  date: string;
+  audio_minutes: number;
+  transcriptions: number;
+  requests: number;
+  requests_by_endpoint: Record<string, number>;
+  credits_spent: number;
+}
+export interface Usage {
+  start: string;
+  end: string;
+  days: UsageDay[];
+  totals: Omit<UsageDay, 'date'>;
+}
+
+export interface ListOptions {
+  page?: number;
+  pageSize?: number;
+  status?: TranscriptStatus | TranscriptStatus[];
+  language?: string;
+  createdAfter?: Date | string;
+  createdBefore?: Date | string;
+  date?: Date | string;
+  signal?: AbortSignal;
+}
+
+// -- client ------------------------------------------------------------------------------------
+export declare class Vocable {
+  constructor(options?: ClientOptions);
+  readonly apiKey: string | null;
+  readonly baseURL: string;
+  readonly transcripts: Transcripts;
+  readonly account: AccountResource;
+  readonly keys: Keys;
+  readonly usage: UsageResource;
+  readonly cloud: CloudResource;
+
+  transcribe(file: FileInput, options?: TranscribeOptions & { responseFormat?: 'json'; async?: false }): Promise<Transcription>;
+  transcribe(file: FileInput, options: TranscribeOptions & { responseFormat: 'txt' | 'srt' | 'vtt'; async?: false }): Promise<string>;
+  transcribe(file: FileInput, options: TranscribeOptions & { responseFormat?: 'json'; async: true }): Promise<TranscriptionJob>;
+
+  summarize(text: string, options?: { style?: SummaryStyle; signal?: AbortSignal }): Promise<Summary>;
+  generate(text: string, type: GenerateType, options?: { signal?: AbortSignal }): Promise<Generation>;
+  analyze(text: string, type: AnalysisType, options?: { language?: string; signal?: AbortSignal }): Promise<Analysis>;
+  translate(text: string, target: string, options?: { source?: string; signal?: AbortSignal }): Promise<Translation>;
+  translateMany(texts: Iterable<string>, target: string, options?: { source?: string; signal?: AbortSignal }): Promise<Translation[]>;
+  embed(texts: string | Iterable<string>, options?: { signal?: AbortSignal }): Promise<Embeddings>;
+
+  health(): Promise<Health>;
+  models(): Promise<Model[]>;
+  languages(): Promise<Language[]>;
+
+  /** Open a real-time session (WS /v1/stream); resolves when the server is ready. */
+  stream(options?: StreamOptions): Promise<StreamSession>;
+  /** Stream a WAV (or raw s16le 16 kHz mono .pcm) file at `speed` × real time; yields events. */
+  streamFile(path: string, options?: StreamOptions & { speed?: number | null; chunkMs?: number }): AsyncGenerator<StreamEvent>;
+}
+export default Vocable;
+
+export declare class Transcripts {
+  list(options?: ListOptions): Promise<TranscriptPage>;
+  iter(options?: Omit<ListOptions, 'page'>): AsyncGenerator<TranscriptSummary>;
+  get(id: string): Promise<Transcript>;
+  delete(id: string): Promise<void>;
+  export(id: string, format: ExportFormat, options?: { path?: string }): Promise<Buffer>;
+  /** Poll until completed; throws TranscriptionFailedError if the job failed. */
+  wait(id: string, options?: { timeout?: number; pollInterval?: number }): Promise<Transcript>;
+  chat(id: string, question: string, options?: { sessionId?: string }): Promise<ChatAnswer>;
+  analyze(id: string, type: AnalysisType): Promise<Analysis>;
+  generate(id: string, type: GenerateType): Promise<Generation>;
+}
+export declare class AccountResource {
+  get(): Promise<Account>;
+  update(changes: { name?: string; email?: string; emailPreferences?: Record<string, boolean> }): Promise<Account>;
+}
+export declare class Keys {
+  list(): Promise<ApiKey[]>;
+  create(name?: string): Promise<CreatedApiKey>;
+  revoke(id: string): Promise<void>;
+}
+export declare class UsageResource {
+  get(options?: { days?: number }): Promise<Usage>;
+}
+export declare class CloudResource {
+  get(): Promise<Record<string, unknown>>;
+}
+
+// -- streaming ---------------------------------------------------------------------------------
+export interface StreamOptions {
+  /** ISO 639-1 code or 'auto'. */
+  language?: string;
+  model?: string;
+  /** ms to wait for `ready` (the first stream on a model waits for it to load). */
+  openTimeout?: number;
+}
+
+export type StreamEvent =
+  | { type: 'partial'; text: string; raw: Record<string, unknown> }
+  | { type: 'final'; text: string; start: number | null; end: number | null; words: Word[]; raw: Record<string, unknown> }
+  | { type: 'done'; text: string; duration: number | null; raw: Record<string, unknown> };
+
+export declare class StreamSession {
+  readonly finals: StreamEvent[];
+  readonly partial: string;
+  readonly duration: number | null;
+  readonly done: boolean;
+  /** The finalized text so far. */
+  readonly text: string;
+  /** Send PCM int16 LE, 16 kHz, mono. */
+  send(pcm: ArrayBuffer | ArrayBufferView): Promise<void>;
+  stop(): void;
+  events(): AsyncGenerator<StreamEvent>;
+  /** Send the chunks, then stop, yielding events until the stream is complete. */
+  transcribe(chunks: Iterable<ArrayBufferView | ArrayBuffer> | AsyncIterable<ArrayBufferView | ArrayBuffer>): AsyncGenerator<StreamEvent>;
+  close(): void;
+}
+
+export declare function pcmFromFile(path: string): Promise<Buffer>;
+export declare function pcmChunks(pcm: Uint8Array, chunkMs?: number): Generator<Uint8Array>;
+export declare function paced<T extends ArrayBufferView>(chunks: Iterable<T> | AsyncIterable<T>, speed?: number): AsyncGenerator<T>;
+
+// -- errors ------------------------------------------------------------------------------------
+export declare class VocableError extends Error {
+  constructor(message: string, info?: { status?: number | null; body?: unknown; headers?: Record<string, string>; closeCode?: number | null });
+  /** HTTP status (null when no response arrived). */
+  readonly status: number | null;
+  /** The parsed error body, usually {"error": message}. */
+  readonly body: unknown;
+  readonly headers: Record<string, string>;
+  /** For streams: the WebSocket close code (4000 + the HTTP status of the problem). */
+  readonly closeCode: number | null;
+  /** Seconds from Retry-After, or null. */
+  readonly retryAfter: number | null;
+}
+export declare class APIConnectionError extends VocableError {}
+export declare class APITimeoutError extends APIConnectionError {}
+export declare class BadRequestError extends VocableError {}
+export declare class AuthenticationError extends VocableError {}
+export declare class PaymentRequiredError extends VocableError {}
+export declare class PermissionDeniedError extends VocableError {}
+export declare class NotFoundError extends VocableError {}
+export declare class ConflictError extends VocableError {}
+export declare class PayloadTooLargeError extends VocableError {}
+export declare class RateLimitError extends VocableError {}
+export declare class InternalServerError extends VocableError {}
+export declare class ServiceUnavailableError extends VocableError {}
+export declare class StreamError extends VocableError {}
+export declare class TranscriptionFailedError extends VocableError {
+  readonly transcript: Transcript;
+}

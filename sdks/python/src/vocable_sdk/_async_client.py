@@ -1,0 +1,401 @@
+"""The asyncio client, ``AsyncVocable`` (the same surface as ``Vocable``, awaited)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Literal, TypeVar, overload
+
+import httpx
+
+from vocable_sdk import _ops as ops
+from vocable_sdk import types as t
+from vocable_sdk._base import (
+    DEFAULT_TIMEOUT,
+    TranscriptionFailedError,
+    default_headers,
+    error_from,
+    settings,
+    transport_error,
+)
+from vocable_sdk.errors import APITimeoutError
+from vocable_sdk.streaming import AsyncStreamSession, apaced, iter_pcm_file, stream_url
+
+T = TypeVar("T")
+_Self = TypeVar("_Self")
+When = date | datetime | str
+
+
+class AsyncVocable:
+    """Asyncio client for a Vocable server (see ``Vocable``).
+
+    ``api_key`` defaults to ``$VOCABLE_API_KEY`` (no key: anonymous, limited per IP);
+    ``base_url`` to ``$VOCABLE_BASE_URL`` or ``http://127.0.0.1:8000``. ``timeout`` is in seconds
+    (a synchronous transcription answers once it is done). Use ``async with`` or
+    ``await close()``.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        headers: Mapping[str, str] | None = None,
+        http_client: httpx.AsyncClient | None = None,
+    ):
+        self.api_key, self.base_url = settings(api_key, base_url)
+        self._extra_headers = dict(headers or {})
+        self._http = http_client or httpx.AsyncClient(
+            base_url=self.base_url,
+            timeout=timeout,
+            headers=default_headers(self.api_key, self._extra_headers),
+        )
+        self.transcripts = Transcripts(self)
+        self.account = AccountResource(self)
+        self.keys = Keys(self)
+        self.usage = UsageResource(self)
+        self.cloud = CloudResource(self)
+
+    # -- plumbing ----------------------------------------------------------------------------------
+    async def _call(self, op: ops.Op[T]) -> T:
+        try:
+            response = await self._http.request(
+                op.method, op.path, params=op.params, json=op.json, data=op.data, files=op.files
+            )
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, self.base_url) from exc
+        finally:
+            op.close()
+        if response.is_error:
+            raise error_from(response)
+        return op.parse(response)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self: _Self) -> _Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- transcription -----------------------------------------------------------------------------
+    @overload
+    async def transcribe(
+        self,
+        file: ops.FileInput,
+        *,
+        model: str | None = ...,
+        language: str | None = ...,
+        diarize: bool | None = ...,
+        speakers: int | None = ...,
+        response_format: Literal["json"] = ...,
+        async_: Literal[False] = ...,
+        filename: str | None = ...,
+    ) -> t.Transcription: ...
+
+    @overload
+    async def transcribe(
+        self,
+        file: ops.FileInput,
+        *,
+        model: str | None = ...,
+        language: str | None = ...,
+        diarize: bool | None = ...,
+        speakers: int | None = ...,
+        response_format: Literal["txt", "srt", "vtt"],
+        async_: Literal[False] = ...,
+        filename: str | None = ...,
+    ) -> str: ...
+
+    @overload
+    async def transcribe(
+        self,
+        file: ops.FileInput,
+        *,
+        model: str | None = ...,
+        language: str | None = ...,
+        diarize: bool | None = ...,
+        speakers: int | None = ...,
+        response_format: Literal["json"] = ...,
+        async_: Literal[True],
+        filename: str | None = ...,
+    ) -> t.TranscriptionJob: ...
+
+    async def transcribe(
+        self,
+        file: ops.FileInput,
+        *,
+        model: str | None = None,
+        language: str | None = None,
+        diarize: bool | None = None,
+        speakers: int | None = None,
+        response_format: Literal["json", "txt", "srt", "vtt"] = "json",
+        async_: bool = False,
+        filename: str | None = None,
+    ) -> t.Transcription | t.TranscriptionJob | str:
+        """Transcribe an audio or video file: a path (streamed from disk), bytes, or a binary
+        file object. Options left as None use the server's defaults (best installed model,
+        ``auto`` language, diarization on, speakers detected).
+
+        Returns a ``Transcription`` (json), the subtitle/text body as ``str`` (txt, srt, vtt), or
+        with ``async_=True`` (needs a key) a ``TranscriptionJob`` at once: then
+        ``transcripts.wait(job.id)``.
+        """
+        return await self._call(
+            ops.transcribe(
+                file,
+                model=model,
+                language=language,
+                diarize=diarize,
+                speakers=speakers,
+                response_format=response_format,
+                async_=async_,
+                filename=filename,
+            )
+        )
+
+    # -- text AI -----------------------------------------------------------------------------------
+    async def summarize(self, text: str, style: t.SummaryStyle | str = "brief") -> t.Summary:
+        """Summarize text on the server's local LLM (brief, detailed, action_items, bullet_points)."""
+        return await self._call(ops.summarize(text, style))
+
+    async def generate(self, text: str, type: t.GenerateType | str) -> t.Generation:
+        """Generate content from text: blog_post, social_media, newsletter, key_quotes, show_notes,
+        meeting_notes, study_guide, flashcards, quiz, chapter_markers."""
+        return await self._call(ops.generate(text, type))
+
+    async def analyze(
+        self, text: str, type: t.AnalysisType | str, *, language: str | None = None
+    ) -> t.Analysis:
+        """Analyze text: sentiment, topics, entities, action_items, questions, pii_redact."""
+        return await self._call(ops.analyze(text, type, language))
+
+    async def translate(
+        self, text: str, target: str, *, source: str | None = None
+    ) -> t.Translation:
+        """Translate one text (``source`` defaults to "en" on the server)."""
+        return await self._call(ops.translate(text, target, source))
+
+    async def translate_many(
+        self, texts: Iterable[str], target: str, *, source: str | None = None
+    ) -> list[t.Translation]:
+        """Translate several texts in one request, in order."""
+        return await self._call(ops.translate_many(list(texts), target, source))
+
+    async def embed(self, texts: Iterable[str] | str) -> t.Embeddings:
+        """Sentence embeddings (384 dimensions, all-MiniLM-L6-v2)."""
+        return await self._call(ops.embed(texts))  # type: ignore[arg-type]
+
+    # -- meta --------------------------------------------------------------------------------------
+    async def health(self) -> t.Health:
+        return await self._call(ops.health())
+
+    async def models(self) -> list[t.Model]:
+        return await self._call(ops.models())
+
+    async def languages(self) -> list[t.Language]:
+        return await self._call(ops.languages())
+
+    # -- streaming ---------------------------------------------------------------------------------
+    def stream(
+        self, *, language: str | None = None, model: str | None = None, open_timeout: float = 300.0
+    ) -> AsyncStreamSession:
+        """A real-time transcription session (``WS /v1/stream``); use it with ``async with``::
+
+        async with client.stream(language="en") as stream:
+            async for event in stream.transcribe(pcm_chunks):  # int16 LE, 16 kHz, mono
+                print(event.type, event.text)
+        """
+        return AsyncStreamSession(
+            stream_url(self.base_url),
+            self.api_key,
+            language,
+            model,
+            self._extra_headers,
+            open_timeout,
+        )
+
+    async def stream_file(
+        self,
+        path: str | os.PathLike,
+        *,
+        language: str | None = None,
+        model: str | None = None,
+        speed: float | None = 1.0,
+        chunk_ms: int = 100,
+    ) -> AsyncIterator[t.StreamEvent]:
+        """Stream a file as if it were live: decoded to PCM (PyAV if installed, else 16-bit WAV;
+        in a thread), sent at ``speed`` × real time (None: as fast as the server takes it)."""
+        chunks: Iterable[bytes] | AsyncIterable[bytes] = iter_pcm_file(Path(path), chunk_ms)
+        if speed:
+            chunks = apaced(chunks, speed)
+        async with self.stream(language=language, model=model) as session:
+            async for event in session.transcribe(chunks):
+                yield event
+
+
+class Transcripts:
+    """Stored transcripts of the key's account (``/api/v1/transcripts/``)."""
+
+    def __init__(self, client: AsyncVocable):
+        self._c = client
+
+    async def list(
+        self,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        status: str | list[str] | None = None,
+        language: str | None = None,
+        created_after: When | None = None,
+        created_before: When | None = None,
+        date: When | None = None,
+    ) -> t.TranscriptPage:
+        """One page, newest first. Filters: status (or several), detected language, creation
+        time (``created_after`` inclusive; a date in ``created_before`` includes that day)."""
+        return await self._c._call(
+            ops.list_transcripts(
+                page,
+                page_size,
+                status=status,
+                language=language,
+                created_after=created_after,
+                created_before=created_before,
+                date=date,
+            )
+        )
+
+    async def iter(
+        self,
+        *,
+        page_size: int = 100,
+        status: str | list[str] | None = None,
+        language: str | None = None,
+        created_after: When | None = None,
+        created_before: When | None = None,
+        date: When | None = None,
+    ) -> AsyncIterator[t.TranscriptSummary]:
+        """Every matching transcript, fetching pages as needed (``async for``)."""
+        page = 1
+        while True:
+            result = await self.list(
+                page=page,
+                page_size=page_size,
+                status=status,
+                language=language,
+                created_after=created_after,
+                created_before=created_before,
+                date=date,
+            )
+            for item in result.results:
+                yield item
+            if not result.has_next:
+                return
+            page += 1
+
+    async def get(self, transcript_id: str) -> t.Transcript:
+        return await self._c._call(ops.get_transcript(transcript_id))
+
+    async def delete(self, transcript_id: str) -> None:
+        await self._c._call(ops.delete_transcript(transcript_id))
+
+    async def export(
+        self,
+        transcript_id: str,
+        format: t.ExportFormat | str,
+        path: str | os.PathLike | None = None,
+    ) -> bytes:
+        """The transcript as txt, srt, vtt, json, csv, docx or pdf; also written to ``path`` if given."""
+        content = await self._c._call(ops.export_transcript(transcript_id, format))
+        if path is not None:
+            Path(path).write_bytes(content)
+        return content
+
+    async def wait(
+        self, transcript_id: str, *, timeout: float | None = 3600.0, poll_interval: float = 1.0
+    ) -> t.Transcript:
+        """Poll until the transcript is completed (returned) or failed (``TranscriptionFailedError``)."""
+        deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+        while True:
+            transcript = await self.get(transcript_id)
+            if transcript.status == "completed":
+                return transcript
+            if transcript.status == "failed":
+                raise TranscriptionFailedError(transcript)
+            if (
+                deadline is not None
+                and asyncio.get_running_loop().time() + poll_interval > deadline
+            ):
+                raise APITimeoutError(
+                    f"transcript {transcript_id} is still {transcript.status} after {timeout:g} s"
+                )
+            await asyncio.sleep(poll_interval)
+
+    async def chat(
+        self, transcript_id: str, question: str, *, session_id: str | None = None
+    ) -> t.ChatAnswer:
+        """Ask about a transcript (RAG over its segments); pass ``session_id`` to continue."""
+        return await self._c._call(ops.chat(transcript_id, question, session_id))
+
+    async def analyze(self, transcript_id: str, type: t.AnalysisType | str) -> t.Analysis:
+        return await self._c._call(ops.analyze_transcript(transcript_id, type))
+
+    async def generate(self, transcript_id: str, type: t.GenerateType | str) -> t.Generation:
+        return await self._c._call(ops.generate_transcript(transcript_id, type))
+
+
+class AccountResource:
+    def __init__(self, client: AsyncVocable):
+        self._c = client
+
+    async def get(self) -> t.Account:
+        """Plan, credits, this month's minutes, limits, email preferences."""
+        return await self._c._call(ops.get_account())
+
+    async def update(
+        self,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        email_preferences: Mapping[str, bool] | None = None,
+    ) -> t.Account:
+        """Change name, email or email preferences (merged); returns the updated account."""
+        return await self._c._call(ops.update_account(name, email, email_preferences))
+
+
+class Keys:
+    def __init__(self, client: AsyncVocable):
+        self._c = client
+
+    async def list(self) -> list[t.ApiKey]:
+        return await self._c._call(ops.list_keys())
+
+    async def create(self, name: str = "") -> t.CreatedApiKey:
+        """A new key; its raw secret (``.key``) is shown this once."""
+        return await self._c._call(ops.create_key(name))
+
+    async def revoke(self, key_id: str) -> None:
+        await self._c._call(ops.revoke_key(key_id))
+
+
+class UsageResource:
+    def __init__(self, client: AsyncVocable):
+        self._c = client
+
+    async def get(self, *, days: int | None = None) -> t.Usage:
+        """Usage by day, oldest first, ending today (UTC); 30 days unless ``days`` says."""
+        return await self._c._call(ops.usage(days))
+
+
+class CloudResource:
+    def __init__(self, client: AsyncVocable):
+        self._c = client
+
+    async def get(self) -> dict[str, Any]:
+        """Worker nodes / deployments serving the account (JSON as the server sends it)."""
+        return await self._c._call(ops.cloud())

@@ -1,0 +1,289 @@
+"""Every API call once, as data: what to send and how to read the answer.
+
+The sync and async clients only differ in how they move bytes, so both run these same
+descriptions (``Op``) and neither repeats paths, parameters or parsing.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Generic, TypeVar
+
+import httpx
+
+from vocable_sdk import types as t
+
+T = TypeVar("T")
+
+FileInput = str | os.PathLike | bytes | bytearray | memoryview | IO[bytes]
+
+
+@dataclass
+class Op(Generic[T]):
+    method: str
+    path: str
+    parse: Callable[[httpx.Response], T]
+    params: dict[str, Any] | None = None
+    json: Any = None
+    data: dict[str, str] | None = None
+    files: dict[str, Any] | None = None
+    # Files this call opened itself (from a path): closed once the call is over.
+    opened: list[IO[bytes]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for handle in self.opened:
+            handle.close()
+
+
+def _json(cls: Any) -> Callable[[httpx.Response], Any]:
+    return lambda r: cls.from_dict(r.json())
+
+
+def _drop_none(d: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# -- transcription ---------------------------------------------------------------------------------
+def file_part(file: FileInput, filename: str | None) -> tuple[tuple[str, Any], IO[bytes] | None]:
+    """The multipart ``file`` part, streamed from disk for paths (never read whole into memory)."""
+    if isinstance(file, (str, os.PathLike)):
+        path = Path(file)
+        handle = path.open("rb")
+        return (filename or path.name, handle), handle
+    if isinstance(file, (bytes, bytearray, memoryview)):
+        return (filename or "audio", io.BytesIO(bytes(file))), None
+    if hasattr(file, "read"):
+        name = filename or os.path.basename(str(getattr(file, "name", "") or "")) or "audio"
+        return (name, file), None
+    raise TypeError(
+        f"file must be a path, bytes or a binary file object, not {type(file).__name__}"
+    )
+
+
+def _transcribe_result(response: httpx.Response) -> Any:
+    if response.status_code == 202:
+        return t.TranscriptionJob.from_dict(response.json())
+    if response.headers.get("content-type", "").startswith("application/json"):
+        result = t.Transcription.from_dict(response.json())
+        result.id = result.id or response.headers.get("x-transcript-id")
+        return result
+    return response.text
+
+
+def transcribe(
+    file: FileInput,
+    *,
+    model: str | None,
+    language: str | None,
+    diarize: bool | None,
+    speakers: int | None,
+    response_format: str,
+    async_: bool,
+    filename: str | None,
+) -> Op[Any]:
+    part, opened = file_part(file, filename)
+    fields = _drop_none(
+        {
+            "model": model,
+            "language": language,
+            "diarize": diarize,
+            "speakers": speakers,
+            "response_format": response_format if response_format != "json" else None,
+            "async": True if async_ else None,
+        }
+    )
+    return Op(
+        "POST",
+        "/v1/transcribe",
+        _transcribe_result,
+        data={k: _form_value(v) for k, v in fields.items()},
+        files={"file": part},
+        opened=[opened] if opened else [],
+    )
+
+
+# -- text AI ---------------------------------------------------------------------------------------
+def summarize(text: str, style: str) -> Op[t.Summary]:
+    return Op("POST", "/v1/summarize", _json(t.Summary), json={"text": text, "style": style})
+
+
+def generate(text: str, type: str) -> Op[t.Generation]:
+    return Op("POST", "/v1/generate", _json(t.Generation), json={"text": text, "type": type})
+
+
+def analyze(text: str, type: str, language: str | None) -> Op[t.Analysis]:
+    body = _drop_none({"text": text, "type": type, "language": language})
+    return Op("POST", "/v1/analyze", _json(t.Analysis), json=body)
+
+
+def translate(text: str, target: str, source: str | None) -> Op[t.Translation]:
+    body = _drop_none({"text": text, "target": target, "source": source})
+    return Op("POST", "/v1/translate", _json(t.Translation), json=body)
+
+
+def translate_many(texts: list[str], target: str, source: str | None) -> Op[list[t.Translation]]:
+    body = _drop_none({"texts": list(texts), "target": target, "source": source})
+
+    def parse(r: httpx.Response) -> list[t.Translation]:
+        d = r.json()
+        return [
+            t.Translation.from_dict(
+                {
+                    "source_language": d.get("source_language"),
+                    "target_language": d.get("target_language"),
+                    **item,
+                }
+            )
+            for item in d.get("translations") or []
+        ]
+
+    return Op("POST", "/v1/translate", parse, json=body)
+
+
+def embed(texts: list[str]) -> Op[t.Embeddings]:
+    if isinstance(texts, str):
+        texts = [texts]
+    return Op("POST", "/v1/embed", _json(t.Embeddings), json={"texts": list(texts)})
+
+
+# -- meta ------------------------------------------------------------------------------------------
+def health() -> Op[t.Health]:
+    return Op("GET", "/health", _json(t.Health))
+
+
+def models() -> Op[list[t.Model]]:
+    return Op("GET", "/v1/models", lambda r: [t.Model.from_dict(m) for m in r.json()["models"]])
+
+
+def languages() -> Op[list[t.Language]]:
+    return Op(
+        "GET",
+        "/v1/languages",
+        lambda r: [
+            t.Language(code=x["code"], name=x.get("name", "")) for x in r.json()["languages"]
+        ],
+    )
+
+
+# -- account API -----------------------------------------------------------------------------------
+def get_account() -> Op[t.Account]:
+    return Op("GET", "/api/v1/account/", _json(t.Account))
+
+
+def update_account(
+    name: str | None, email: str | None, email_preferences: Mapping[str, bool] | None
+) -> Op[t.Account]:
+    body = _drop_none(
+        {
+            "name": name,
+            "email": email,
+            "email_preferences": dict(email_preferences) if email_preferences else None,
+        }
+    )
+    return Op("PUT", "/api/v1/account/", _json(t.Account), json=body)
+
+
+def _filters(
+    status: str | list[str] | None,
+    language: str | None,
+    created_after: Any,
+    created_before: Any,
+    date: Any,
+) -> dict[str, Any]:
+    if isinstance(status, (list, tuple)):
+        status = ",".join(status)
+    return _drop_none(
+        {
+            "status": status,
+            "language": language,
+            "created_after": _iso(created_after),
+            "created_before": _iso(created_before),
+            "date": _iso(date),
+        }
+    )
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def list_transcripts(page: int, page_size: int, **filters: Any) -> Op[t.TranscriptPage]:
+    params = {"page": page, "page_size": page_size, **_filters(**filters)}
+    return Op("GET", "/api/v1/transcripts/", _json(t.TranscriptPage), params=params)
+
+
+def _id(value: str) -> str:
+    value = str(value)
+    if not value or "/" in value:
+        raise ValueError(f"invalid id {value!r}")
+    return value
+
+
+def get_transcript(transcript_id: str) -> Op[t.Transcript]:
+    return Op("GET", f"/api/v1/transcripts/{_id(transcript_id)}/", _json(t.Transcript))
+
+
+def delete_transcript(transcript_id: str) -> Op[None]:
+    return Op("DELETE", f"/api/v1/transcripts/{_id(transcript_id)}/", lambda r: None)
+
+
+def export_transcript(transcript_id: str, format: str) -> Op[bytes]:
+    fmt = _id(format).lower()
+    return Op("GET", f"/api/v1/transcripts/{_id(transcript_id)}/export/{fmt}/", lambda r: r.content)
+
+
+def chat(transcript_id: str, question: str, session_id: str | None) -> Op[t.ChatAnswer]:
+    body = _drop_none({"question": question, "session_id": session_id})
+    return Op(
+        "POST", f"/api/v1/transcripts/{_id(transcript_id)}/chat/", _json(t.ChatAnswer), json=body
+    )
+
+
+def analyze_transcript(transcript_id: str, type: str) -> Op[t.Analysis]:
+    return Op(
+        "POST",
+        f"/api/v1/transcripts/{_id(transcript_id)}/analyze/",
+        _json(t.Analysis),
+        json={"type": type},
+    )
+
+
+def generate_transcript(transcript_id: str, type: str) -> Op[t.Generation]:
+    return Op(
+        "POST",
+        f"/api/v1/transcripts/{_id(transcript_id)}/generate/",
+        _json(t.Generation),
+        json={"type": type},
+    )
+
+
+def list_keys() -> Op[list[t.ApiKey]]:
+    return Op("GET", "/api/v1/keys/", lambda r: [t.ApiKey.from_dict(k) for k in r.json()["keys"]])
+
+
+def create_key(name: str) -> Op[t.CreatedApiKey]:
+    return Op("POST", "/api/v1/keys/", _json(t.CreatedApiKey), json={"name": name})
+
+
+def revoke_key(key_id: str) -> Op[None]:
+    return Op("DELETE", f"/api/v1/keys/{_id(key_id)}/", lambda r: None)
+
+
+def usage(days: int | None) -> Op[t.Usage]:
+    return Op("GET", "/api/v1/usage/", _json(t.Usage), params=_drop_none({"days": days}))
+
+
+def cloud() -> Op[dict[str, Any]]:
+    return Op("GET", "/api/v1/cloud/", lambda r: r.json())

@@ -1,0 +1,557 @@
+"""Typed results. Each keeps the full JSON it came from in ``raw``: the server may add fields
+(the contract only promises never to remove or rename), and those stay reachable there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+
+def _dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value
+    text = str(value)
+    if text.endswith("Z"):  # fromisoformat takes "Z" only from Python 3.11
+        text = text[:-1] + "+00:00"
+    return datetime.fromisoformat(text)
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+# -- transcription ---------------------------------------------------------------------------------
+@dataclass
+class Word:
+    word: str
+    start: float
+    end: float
+    probability: float | None = None
+    speaker: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Word:
+        return cls(
+            word=d.get("word", ""),
+            start=float(d.get("start", 0.0)),
+            end=float(d.get("end", 0.0)),
+            probability=_f(d.get("probability")),
+            speaker=d.get("speaker"),
+        )
+
+
+@dataclass
+class Segment:
+    start: float
+    end: float
+    text: str
+    speaker: str | None = None
+    confidence: float | None = None
+    words: list[Word] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Segment:
+        return cls(
+            start=float(d.get("start", 0.0)),
+            end=float(d.get("end", 0.0)),
+            text=d.get("text", ""),
+            speaker=d.get("speaker"),
+            confidence=_f(d.get("confidence")),
+            words=[Word.from_dict(w) for w in d.get("words") or []],
+        )
+
+
+@dataclass(kw_only=True)
+class Transcription:
+    """The JSON answer of ``POST /v1/transcribe``. ``id`` is set when the call used an API key
+    (the transcript is then stored in the account)."""
+
+    text: str = ""
+    language: str | None = None
+    duration: float = 0.0
+    segments: list[Segment] = field(default_factory=list)
+    speakers: list[str] = field(default_factory=list)
+    language_probability: float | None = None
+    model: str | None = None
+    id: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @staticmethod
+    def _fields(d: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "text": d.get("text") or "",
+            "language": d.get("language"),
+            "duration": float(d.get("duration") or 0.0),
+            "segments": [Segment.from_dict(s) for s in d.get("segments") or []],
+            "speakers": list(d.get("speakers") or []),
+            "language_probability": _f(d.get("language_probability")),
+            "model": d.get("model"),
+            "id": d.get("id"),
+            "raw": d,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Transcription:
+        return cls(**cls._fields(d))
+
+
+TranscriptStatus = Literal["queued", "processing", "completed", "failed"]
+
+
+@dataclass
+class TranscriptionJob:
+    """The 202 answer of ``transcribe(..., async_=True)``: poll it with ``transcripts.wait(id)``."""
+
+    id: str
+    status: str
+    url: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TranscriptionJob:
+        return cls(id=d["id"], status=d.get("status", "queued"), url=d.get("url"), raw=d)
+
+
+@dataclass(kw_only=True)
+class Transcript(Transcription):
+    """A stored transcript (``GET /api/v1/transcripts/:id/``): the transcription plus its job."""
+
+    id: str
+    status: str = "completed"
+    error: str | None = None
+    filename: str | None = None
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def done(self) -> bool:
+        return self.status in ("completed", "failed")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Transcript:
+        return cls(
+            **cls._fields(d),
+            status=d.get("status", "completed"),
+            error=d.get("error"),
+            filename=d.get("filename"),
+            created_at=_dt(d.get("created_at")),
+            completed_at=_dt(d.get("completed_at")),
+            options=dict(d.get("options") or {}),
+        )
+
+
+@dataclass
+class TranscriptSummary:
+    """One item of a transcript listing (no segments; ``preview`` is the start of the text)."""
+
+    id: str
+    status: str
+    error: str | None = None
+    filename: str | None = None
+    language: str | None = None
+    duration: float | None = None
+    model: str | None = None
+    speakers: Any = None
+    created_at: datetime | None = None
+    completed_at: datetime | None = None
+    preview: str = ""
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TranscriptSummary:
+        return cls(
+            id=d["id"],
+            status=d.get("status", ""),
+            error=d.get("error") or None,
+            filename=d.get("filename"),
+            language=d.get("language"),
+            duration=_f(d.get("duration")),
+            model=d.get("model"),
+            speakers=d.get("speakers"),
+            created_at=_dt(d.get("created_at")),
+            completed_at=_dt(d.get("completed_at")),
+            preview=d.get("preview") or "",
+            raw=d,
+        )
+
+
+@dataclass
+class TranscriptPage:
+    count: int
+    page: int
+    page_size: int
+    results: list[TranscriptSummary]
+    next: str | None = None
+    previous: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def has_next(self) -> bool:
+        return self.next is not None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TranscriptPage:
+        return cls(
+            count=int(d.get("count", 0)),
+            page=int(d.get("page", 1)),
+            page_size=int(d.get("page_size", 0)),
+            results=[TranscriptSummary.from_dict(r) for r in d.get("results") or []],
+            next=d.get("next"),
+            previous=d.get("previous"),
+            raw=d,
+        )
+
+
+# -- account ---------------------------------------------------------------------------------------
+@dataclass
+class PlanLimits:
+    max_upload_mb: int | None = None
+    concurrent_jobs: int | None = None
+    requests_per_minute: int | None = None
+
+
+@dataclass
+class Account:
+    id: int | str
+    email: str | None
+    plan: str
+    credits: int = 0
+    name: str | None = None
+    uses_credits: bool = False
+    month: str | None = None
+    minutes_used: int = 0
+    minutes_left: int | None = None
+    monthly_minutes: int | None = None
+    limits: PlanLimits = field(default_factory=PlanLimits)
+    email_preferences: dict[str, bool] = field(default_factory=dict)
+    created_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Account:
+        limits = d.get("limits") or {}
+        return cls(
+            id=d.get("id", ""),
+            email=d.get("email"),
+            plan=d.get("plan", ""),
+            credits=int(d.get("credits") or 0),
+            name=d.get("name"),
+            uses_credits=bool(d.get("uses_credits")),
+            month=d.get("month"),
+            minutes_used=int(d.get("minutes_used") or 0),
+            minutes_left=d.get("minutes_left"),
+            monthly_minutes=d.get("monthly_minutes"),
+            limits=PlanLimits(
+                **{
+                    k: limits.get(k)
+                    for k in ("max_upload_mb", "concurrent_jobs", "requests_per_minute")
+                }
+            ),
+            email_preferences=dict(d.get("email_preferences") or {}),
+            created_at=_dt(d.get("created_at")),
+            raw=d,
+        )
+
+
+@dataclass
+class ApiKey:
+    id: str
+    name: str
+    prefix: str
+    active: bool = True
+    created_at: datetime | None = None
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @staticmethod
+    def _fields(d: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": d["id"],
+            "name": d.get("name", ""),
+            "prefix": d.get("prefix", ""),
+            "active": bool(d.get("active", True)),
+            "created_at": _dt(d.get("created_at")),
+            "last_used_at": _dt(d.get("last_used_at")),
+            "revoked_at": _dt(d.get("revoked_at")),
+            "raw": d,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ApiKey:
+        return cls(**cls._fields(d))
+
+
+@dataclass
+class CreatedApiKey(ApiKey):
+    """A new key. ``key`` is the raw secret: the server shows it this once only."""
+
+    key: str = ""
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> CreatedApiKey:
+        return cls(**cls._fields(d), key=d.get("key", ""))
+
+
+@dataclass
+class UsageDay:
+    date: str | None
+    audio_minutes: int = 0
+    transcriptions: int = 0
+    requests: int = 0
+    credits_spent: int = 0
+    requests_by_endpoint: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> UsageDay:
+        return cls(
+            date=d.get("date"),
+            audio_minutes=int(d.get("audio_minutes") or 0),
+            transcriptions=int(d.get("transcriptions") or 0),
+            requests=int(d.get("requests") or 0),
+            credits_spent=int(d.get("credits_spent") or 0),
+            requests_by_endpoint=dict(d.get("requests_by_endpoint") or {}),
+        )
+
+
+@dataclass
+class Usage:
+    start: str
+    end: str
+    days: list[UsageDay]
+    totals: UsageDay
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Usage:
+        return cls(
+            start=d.get("start", ""),
+            end=d.get("end", ""),
+            days=[UsageDay.from_dict(x) for x in d.get("days") or []],
+            totals=UsageDay.from_dict({"date": None, **(d.get("totals") or {})}),
+            raw=d,
+        )
+
+
+# -- meta ------------------------------------------------------------------------------------------
+@dataclass
+class Model:
+    id: str
+    name: str = ""
+    languages: int | None = None
+    speed: str | None = None
+    installed: bool | None = None
+    default: bool | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Model:
+        return cls(
+            id=d["id"],
+            name=d.get("name", ""),
+            languages=d.get("languages"),
+            speed=d.get("speed"),
+            installed=d.get("installed"),
+            default=d.get("default"),
+            raw=d,
+        )
+
+
+@dataclass
+class Language:
+    code: str
+    name: str
+
+
+@dataclass
+class Health:
+    status: str
+    gpu_available: bool = False
+    gpu_name: str | None = None
+    gpu_memory_mb: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Health:
+        return cls(
+            status=d.get("status", ""),
+            gpu_available=bool(d.get("gpu_available")),
+            gpu_name=d.get("gpu_name"),
+            gpu_memory_mb=d.get("gpu_memory_mb"),
+            raw=d,
+        )
+
+
+# -- text AI ---------------------------------------------------------------------------------------
+SummaryStyle = Literal["brief", "detailed", "action_items", "bullet_points"]
+GenerateType = Literal[
+    "blog_post",
+    "social_media",
+    "newsletter",
+    "key_quotes",
+    "show_notes",
+    "meeting_notes",
+    "study_guide",
+    "flashcards",
+    "quiz",
+    "chapter_markers",
+]
+AnalysisType = Literal["sentiment", "topics", "entities", "action_items", "questions", "pii_redact"]
+ExportFormat = Literal["txt", "srt", "vtt", "json", "csv", "docx", "pdf"]
+
+
+@dataclass
+class Summary:
+    summary: str
+    style: str
+    model: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Summary:
+        return cls(
+            summary=d.get("summary", ""), style=d.get("style", ""), model=d.get("model"), raw=d
+        )
+
+
+@dataclass
+class Generation:
+    """Generated content. ``content`` is the text; structured types (flashcards, quiz, key_quotes,
+    chapter_markers) also give their structure in ``data`` when the server sends it."""
+
+    type: str
+    content: str
+    data: Any = None
+    model: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Generation:
+        content = next(
+            (d[k] for k in ("content", "text", "result") if isinstance(d.get(k), str)), ""
+        )
+        data = d.get("data")
+        if data is None and not isinstance(d.get("result"), (str, type(None))):
+            data = d["result"]
+        return cls(type=d.get("type", ""), content=content, data=data, model=d.get("model"), raw=d)
+
+
+@dataclass
+class Analysis:
+    """``result``'s shape depends on ``type`` (see the server's documentation per type)."""
+
+    type: str
+    result: Any
+    language: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Analysis:
+        return cls(
+            type=d.get("type", ""), result=d.get("result"), language=d.get("language"), raw=d
+        )
+
+
+@dataclass
+class Translation:
+    translated_text: str
+    source_language: str | None = None
+    target_language: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Translation:
+        return cls(
+            translated_text=d.get("translated_text", ""),
+            source_language=d.get("source_language"),
+            target_language=d.get("target_language"),
+            raw=d,
+        )
+
+
+@dataclass
+class Embeddings:
+    embeddings: list[list[float]]
+    dimensions: int
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Embeddings:
+        embeddings = d.get("embeddings") or []
+        dims = d.get("dimensions") or (len(embeddings[0]) if embeddings else 0)
+        return cls(embeddings=embeddings, dimensions=int(dims), raw=d)
+
+
+@dataclass
+class ChatSource:
+    segment_order: int
+    text: str
+    score: float | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class ChatAnswer:
+    answer: str
+    sources: list[ChatSource]
+    session_id: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ChatAnswer:
+        sources = [
+            ChatSource(
+                segment_order=int(s.get("segment_order", 0)),
+                text=s.get("text", ""),
+                score=_f(s.get("score")),
+                raw=s,
+            )
+            for s in d.get("sources") or []
+        ]
+        return cls(
+            answer=d.get("answer", ""), sources=sources, session_id=d.get("session_id"), raw=d
+        )
+
+
+# -- streaming -------------------------------------------------------------------------------------
+StreamEventType = Literal["partial", "final", "done"]
+
+
+@dataclass
+class StreamEvent:
+    """One message of a stream: ``partial`` (interim text, replaced by the next one), ``final``
+    (a finalized segment, never revised) or ``done`` (the stream is complete)."""
+
+    type: StreamEventType
+    text: str = ""
+    start: float | None = None
+    end: float | None = None
+    words: list[Word] = field(default_factory=list)
+    duration: float | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_final(self) -> bool:
+        return self.type == "done"
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StreamEvent | None:
+        """None for a message that is none of the three (e.g. ``ready``)."""
+        if d.get("is_final"):
+            return cls(type="done", text=d.get("text") or "", duration=_f(d.get("duration")), raw=d)
+        if "text" in d:
+            return cls(
+                type="final",
+                text=d.get("text") or "",
+                start=_f(d.get("start")),
+                end=_f(d.get("end")),
+                words=[Word.from_dict(w) for w in d.get("words") or []],
+                raw=d,
+            )
+        if "partial" in d:
+            return cls(type="partial", text=d.get("partial") or "", raw=d)
+        return None

@@ -1,0 +1,266 @@
+"""The Python SDK (sdks/python, ``vocable_sdk``) against a live server (tests/sdk/sdk_stack.py):
+real transcription of jfk.wav with the bundled ``base`` model, typed results, the account API,
+pagination, and the mapping of every documented error status to its exception."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+
+import pytest
+import srt
+from sdk_stack import Stack, copy_transcripts, running_stack
+from vocable_sdk import (
+    Account,
+    APIConnectionError,
+    AsyncVocable,
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PaymentRequiredError,
+    RateLimitError,
+    Segment,
+    Transcription,
+    TranscriptionJob,
+    TranscriptSummary,
+    Vocable,
+    VocableError,
+    Word,
+)
+from vocable_sdk import (
+    Transcript as SdkTranscript,
+)
+
+from vocable.evaluation import wer
+
+REFERENCE_MAX_WER = 0.15
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, registry, whisper, llm, embedder):
+    with running_stack(
+        tmp_path_factory.mktemp("sdk-py"), registry, whisper, llm, embedder
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+def lister_transcripts(stack: Stack, transcribed: Transcription) -> list[str]:
+    return copy_transcripts(stack, transcribed)
+
+
+@pytest.fixture(scope="module")
+def transcribed(stack, data_dir) -> Transcription:
+    """The module's one synchronous JSON transcription (diarization on, the default)."""
+    with stack.client(stack.key) as client:
+        return client.transcribe(data_dir / "jfk.wav", model="base")
+
+
+# -- transcription -------------------------------------------------------------------------------
+def test_transcribe_path_gives_typed_result(transcribed, manifest):
+    result = transcribed
+    assert isinstance(result, Transcription)
+    assert result.language == "en" and result.model == "base"
+    assert result.duration == pytest.approx(manifest["jfk.wav"]["duration_s"], abs=0.2)
+    assert wer(manifest["jfk.wav"]["reference"], result.text) <= REFERENCE_MAX_WER
+    assert result.segments and all(isinstance(s, Segment) for s in result.segments)
+    assert result.speakers == ["Speaker 1"]
+    for segment in result.segments:
+        assert segment.speaker == "Speaker 1" and 0 < segment.confidence <= 1
+        assert segment.words and all(isinstance(w, Word) for w in segment.words)
+        for word in segment.words:
+            assert segment.start <= word.start <= word.end <= segment.end
+    assert result.id, "a keyed transcription is stored and its id returned"
+    assert result.raw["text"] == result.text
+
+
+def test_transcribe_bytes_as_subtitles(stack, data_dir):
+    audio = (data_dir / "jfk.wav").read_bytes()
+    with stack.client(stack.key) as client:
+        body = client.transcribe(
+            audio,
+            filename="jfk.wav",
+            model="base",
+            language="en",
+            diarize=False,
+            response_format="srt",
+        )
+    assert isinstance(body, str)
+    cues = list(srt.parse(body))
+    assert cues and all(c.end > c.start for c in cues)
+    assert "country" in " ".join(c.content for c in cues).lower()
+
+
+def test_async_job_from_file_object_then_wait(stack, data_dir, manifest):
+    with stack.client(stack.key) as client, open(data_dir / "jfk.wav", "rb") as audio:
+        job = client.transcribe(audio, model="base", diarize=False, async_=True)
+        assert isinstance(job, TranscriptionJob) and job.status == "queued" and job.id
+        transcript = client.transcripts.wait(job.id, timeout=300, poll_interval=0.2)
+    assert isinstance(transcript, SdkTranscript)
+    assert transcript.id == job.id and transcript.status == "completed" and transcript.done
+    assert transcript.filename == "jfk.wav" and transcript.speakers == []
+    assert transcript.options["diarize"] is False
+    assert wer(manifest["jfk.wav"]["reference"], transcript.text) <= REFERENCE_MAX_WER
+    assert (
+        transcript.created_at.tzinfo is not None
+        and transcript.completed_at >= transcript.created_at
+    )
+
+
+def test_stored_transcript_get_export_delete(stack, transcribed, tmp_path):
+    with stack.client(stack.key) as client:
+        stored = client.transcripts.get(transcribed.id)
+        assert stored.text == transcribed.text and stored.status == "completed"
+        assert [s.text for s in stored.segments] == [s.text for s in transcribed.segments]
+
+        txt = client.transcripts.export(transcribed.id, "txt")
+        assert b"country" in txt.lower()
+        pdf_path = tmp_path / "jfk.pdf"
+        pdf = client.transcripts.export(transcribed.id, "pdf", path=pdf_path)
+        assert pdf.startswith(b"%PDF") and pdf_path.read_bytes() == pdf
+        with pytest.raises(BadRequestError, match="xls"):
+            client.transcripts.export(transcribed.id, "xls")
+
+        client.transcripts.delete(transcribed.id)
+        with pytest.raises(NotFoundError) as missing:
+            client.transcripts.get(transcribed.id)
+    assert missing.value.status == 404 and str(missing.value) == "No such transcript."
+
+
+# -- account API ---------------------------------------------------------------------------------
+def test_account_keys_usage(stack):
+    with stack.client(stack.key) as client:
+        account = client.account.get()
+        assert isinstance(account, Account) and account.plan == "paid" and account.uses_credits
+        assert account.limits.concurrent_jobs == 5 and account.credits <= 30
+        updated = client.account.update(name="SDK Test", email_preferences={"usage_alerts": False})
+        assert updated.name == "SDK Test" and updated.email_preferences["usage_alerts"] is False
+
+        created = client.keys.create("second")
+        assert created.key and created.active and created.name == "second"
+        assert created.id in {k.id for k in client.keys.list()}
+        with stack.client(created.key) as second:
+            assert second.account.get().id == account.id
+        client.keys.revoke(created.id)
+        with stack.client(created.key) as second, pytest.raises(AuthenticationError):
+            second.account.get()
+        with pytest.raises(NotFoundError):
+            client.keys.revoke(created.id)
+
+        usage = client.usage.get(days=7)
+        assert len(usage.days) == 7 and usage.days[-1].date == usage.end
+        assert usage.totals.requests >= 1
+        assert "workers" in client.cloud.get()
+
+
+def test_meta_endpoints_need_no_key(stack):
+    with stack.client() as client:
+        assert client.health().status == "ok"
+        models = {m.id: m for m in client.models()}
+        assert models["base"].installed
+        assert any(lang.code == "en" for lang in client.languages())
+
+
+def test_pagination_and_filters(stack, lister_transcripts):
+    ids = lister_transcripts
+    with stack.client(stack.lister) as client:
+        first = client.transcripts.list(page=1, page_size=3)
+        assert first.count == len(ids) and len(first.results) == 3 and first.has_next
+        assert first.previous is None
+        last = client.transcripts.list(page=3, page_size=3)
+        assert len(last.results) == 1 and not last.has_next and last.previous
+        listed = [item.id for item in client.transcripts.iter(page_size=3)]
+        assert listed == ids  # newest first, each once, across three pages
+        assert all(isinstance(i, TranscriptSummary) for i in client.transcripts.iter(page_size=50))
+        failed = list(client.transcripts.iter(status="failed"))
+        assert [f.id for f in failed] == ids[:2] and all(f.status == "failed" for f in failed)
+        both = client.transcripts.list(status=["failed", "completed"], language="en")
+        assert both.count == len(ids)
+        assert client.transcripts.list(created_after="2099-01-01").count == 0
+        with pytest.raises(BadRequestError, match="status"):
+            client.transcripts.list(status="sleeping")
+
+
+# -- errors --------------------------------------------------------------------------------------
+def test_error_401(stack):
+    with stack.client("voc_not_a_real_key") as client, pytest.raises(AuthenticationError) as bad:
+        client.account.get()
+    assert bad.value.status == 401 and str(bad.value) == "Invalid or revoked API key."
+
+
+def test_error_402_no_credits(stack, data_dir):
+    with stack.client(stack.broke) as client, pytest.raises(PaymentRequiredError) as refused:
+        client.transcribe(data_dir / "jfk.wav", model="base")
+    assert refused.value.status == 402
+    assert str(refused.value) == "No credits remaining. Upgrade your plan."
+    assert refused.value.body == {"error": "No credits remaining. Upgrade your plan."}
+
+
+def test_error_404(stack):
+    with stack.client(stack.key) as client, pytest.raises(NotFoundError) as missing:
+        client.transcripts.export("0" * 32, "txt")
+    assert missing.value.status == 404 and isinstance(missing.value, VocableError)
+
+
+def test_error_413_file_over_plan_limit(stack, data_dir):
+    big = (data_dir / "jfk.wav").read_bytes() * 4  # 1.4 MB against the 1 MB anonymous cap
+    with (
+        stack.client(headers={"X-Forwarded-For": "10.77.0.2"}) as client,
+        pytest.raises(PayloadTooLargeError) as refused,
+    ):
+        client.transcribe(io.BytesIO(big), filename="big.wav")
+    assert refused.value.status == 413 and "1 MB" in str(refused.value)
+
+
+def test_error_429_with_retry_after(stack):
+    with stack.client(stack.limited) as client:
+        client.account.get()
+        client.account.get()
+        with pytest.raises(RateLimitError) as limited:
+            client.account.get()
+    assert limited.value.status == 429 and "2 requests per minute" in str(limited.value)
+    assert 0 < limited.value.retry_after <= 61
+
+
+def test_error_400_and_no_key_and_connection(stack, data_dir):
+    with stack.client(stack.key) as client:
+        with pytest.raises(BadRequestError, match="unknown language 'xx'"):
+            client.transcribe(data_dir / "jfk.wav", language="xx")
+        with pytest.raises(BadRequestError) as undecodable:
+            client.transcribe(b"not audio at all" * 64, filename="x.mp3")
+        assert undecodable.value.status == 400
+    with (
+        stack.client() as anonymous,
+        pytest.raises(AuthenticationError, match="API key is required"),
+    ):
+        anonymous.transcripts.list()
+    with (
+        Vocable(base_url="http://127.0.0.1:9") as nowhere,
+        pytest.raises(APIConnectionError) as down,
+    ):
+        nowhere.health()
+    assert down.value.status is None
+
+
+# -- asyncio client ------------------------------------------------------------------------------
+def test_async_client(stack, lister_transcripts):
+    ids = lister_transcripts
+
+    async def main() -> None:
+        async with AsyncVocable(api_key=stack.lister, base_url=stack.server.url) as client:
+            account, models = await asyncio.gather(client.account.get(), client.models())
+            assert account.plan == "paid" and any(m.id == "base" for m in models)
+            listed = [item.id async for item in client.transcripts.iter(page_size=2)]
+            assert listed == ids
+            detail = await client.transcripts.get(ids[0])
+            assert detail.status == "failed" or detail.text
+            vtt = await client.transcripts.export(ids[-1], "vtt")
+            assert vtt.startswith(b"WEBVTT")
+            with pytest.raises(NotFoundError):
+                await client.transcripts.get("missing")
+        async with AsyncVocable(api_key=stack.broke, base_url=stack.server.url) as broke:
+            with pytest.raises(PaymentRequiredError):
+                await broke.transcribe(b"RIFF" + b"\0" * 100, filename="a.wav")
+
+    asyncio.run(main())

@@ -18,6 +18,7 @@ from vocable.llm_registry import LLMRegistry
 from vocable.quota import Quota
 from vocable.registry import ModelRegistry
 from vocable.storage.db import Database
+from vocable.streaming import StreamScheduler
 from vocable.whisper import WhisperExecutor
 
 
@@ -35,6 +36,16 @@ class Services:
     llm: LLMExecutor
     embedder: Embedder
     _stop: threading.Event = field(default_factory=threading.Event)
+    # WS /v1/stream decoding; built on first use (its worker thread starts with the first stream).
+    _streaming: StreamScheduler | None = field(default=None, repr=False)
+
+    @property
+    def streaming(self) -> StreamScheduler:
+        if self._streaming is None:
+            self._streaming = StreamScheduler(
+                self.whisper.model, max_batch=self.settings.stream_max_batch
+            )
+        return self._streaming
 
     @classmethod
     def create(cls, settings: Settings, **shared) -> "Services":
@@ -80,5 +91,7 @@ class Services:
 
     def close(self) -> None:
         self._stop.set()
+        if self._streaming is not None:
+            self._streaming.shutdown()
         self.queue.stop()
         self.db.dispose()

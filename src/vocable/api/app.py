@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from vocable import __version__
 from vocable.api.errors import install_error_handlers
-from vocable.api.routes import account, cloud, keys, meta, transcribe, transcripts, usage
+from vocable.api.routes import account, cloud, keys, meta, stream, transcribe, transcripts, usage
 from vocable.core.config import Settings
 from vocable.services import Services
 
@@ -39,4 +39,5 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(transcripts.router)
     app.include_router(usage.router)
     app.include_router(cloud.router)
+    app.include_router(stream.router)
     return app

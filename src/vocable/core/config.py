@@ -69,6 +69,13 @@ class Settings(BaseSettings):
     max_upload_mb: int = 2048
     # Behind a reverse proxy, take the client IP from X-Forwarded-For.
     trust_forwarded_for: bool = False
+    # WS /v1/stream: close a stream that sends nothing for this long (config or audio).
+    stream_idle_timeout_s: float = 30.0
+    # Stop reading a stream's socket while this much of its audio awaits transcription.
+    stream_max_backlog_s: float = 10.0
+    # Streams decoded together in one batch; open streams allowed at once (0 = unlimited).
+    stream_max_batch: int = 4
+    stream_max_active: int = 16
 
     # -- local language model (GGUF via llama.cpp) and embeddings --------------------------------
     # Empty means "best installed LLM" (the bundled one unless the operator added a better one).

@@ -1,0 +1,347 @@
+"""WS /v1/stream: real-time transcription (protocol glue; the policy is ``vocable.streaming``).
+
+1. Connect (``Authorization: Bearer <key>`` header, or ``?token=<key>`` for browsers; no key is an
+   anonymous client). 2. Send a JSON config ``{"language": "en", "model": "base"}`` (both
+   optional; language ``auto`` or absent detects it). 3. Receive ``{"status": "ready"}``.
+4. Send binary frames of PCM int16 little-endian, 16 kHz, mono, of any size.
+5. Receive ``{"partial": "..."}`` (the interim text after the last final; each replaces the
+   previous one) and ``{"text": "...", "start": s, "end": s, "words": [...]}`` (a finalized
+   segment, never revised; it replaces the partial it covers).
+6. Send ``{"action": "stop"}``: the rest is finalized, then ``{"is_final": true, "duration": s}``
+   and the server closes with 1000.
+
+Errors are one ``{"error": "..."}`` message followed by a close with one of ``CLOSE_CODES``
+(4000 + the HTTP status the same problem has on the REST surface).
+
+Streamed audio is charged like file audio: one unit (credit or free minute; for anonymous
+clients one of the daily transcriptions) is reserved before ``ready`` and one more as each
+started minute of audio begins; a stream that sent no audio is refunded. A stream holds one of
+the plan's concurrency slots while open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from vocable.accounts import Principal
+from vocable.api.deps import bearer_token, client_ip, resolve_principal
+from vocable.api.errors import ApiError
+from vocable.languages import WHISPER_LANGUAGES
+from vocable.quota import Charge, LimitReached, NoCreditsLeft, QuotaError
+from vocable.registry import ModelNotInstalled
+from vocable.services import Services
+from vocable.streaming import SAMPLE_RATE, Done, Event, Failed, StreamTranscriber
+
+log = logging.getLogger("vocable.api.stream")
+router = APIRouter()
+
+CLOSE_NORMAL = 1000
+CLOSE_INTERNAL = 1011
+CLOSE_BAD_REQUEST = 4400
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_NO_CREDITS = 4402
+CLOSE_IDLE = 4408
+CLOSE_LIMIT = 4429
+CLOSE_UNAVAILABLE = 4503
+CLOSE_CODES = {
+    CLOSE_NORMAL: "stream complete (after is_final)",
+    CLOSE_INTERNAL: "server error",
+    CLOSE_BAD_REQUEST: "malformed config, invalid parameter or protocol violation",
+    CLOSE_UNAUTHORIZED: "invalid or revoked API key",
+    CLOSE_NO_CREDITS: "no credits or minutes remaining",
+    CLOSE_IDLE: "idle timeout: nothing received for stream_idle_timeout_s",
+    CLOSE_LIMIT: "rate or concurrency limit reached",
+    CLOSE_UNAVAILABLE: "too many open streams or model unavailable",
+}
+
+UNIT_S = 60  # one credit / minute covers this much audio
+INGEST_CHUNK = SAMPLE_RATE * 2  # bytes handed to the policy at a time (1 s), for backpressure
+FINISH_TIMEOUT_S = 300.0  # after stop, the longest we wait for the last decodes
+
+
+class StreamClosed(Exception):
+    """End the session: send ``message`` (if any) as an error, close with ``code``."""
+
+    def __init__(self, message: str | None, code: int, flush: bool = False):
+        super().__init__(message or "")
+        self.message = message
+        self.code = code
+        self.flush = flush  # finalize the audio received so far before closing
+
+
+@router.websocket("/v1/stream")
+async def stream(ws: WebSocket) -> None:
+    await ws.accept()
+    await StreamSession(ws, ws.app.state.services).run()
+
+
+class StreamSession:
+    def __init__(self, ws: WebSocket, services: Services):
+        self.ws = ws
+        self.services = services
+        self.settings = services.settings
+        self.principal: Principal | None = None
+        self.stream: StreamTranscriber | None = None
+        self.charges: list[Charge] = []
+        self.received_bytes = 0
+        self.events: asyncio.Queue[list[Event]] = asyncio.Queue()
+        self.send_lock = asyncio.Lock()
+        self.slot = False
+        self.ending = False  # the stream ends on an error: no is_final
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            await self._serve()
+        except StreamClosed as end:
+            await self._close(end.message, end.code)
+        except (WebSocketDisconnect, ConnectionError):
+            pass  # the client left
+        except Exception:
+            log.exception("stream failed")
+            await self._close("Internal server error.", CLOSE_INTERNAL)
+        finally:
+            await self._release()
+
+    async def _serve(self) -> None:
+        self.principal = await self._authenticate()
+        model_id, language = await self._read_config()
+        await self._admit(model_id)
+        scheduler = self.services.streaming
+        loop = asyncio.get_running_loop()
+
+        def deliver(events: list[Event]) -> None:  # called on the scheduler's thread
+            loop.call_soon_threadsafe(self.events.put_nowait, events)
+
+        self.stream = scheduler.open(model_id, language, deliver)
+        await self._send({"status": "ready"})
+
+        reader = asyncio.create_task(self._read_audio())
+        writer = asyncio.create_task(self._write_events())
+        try:
+            done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            if writer in done:
+                writer.result()  # raises StreamClosed (error) or returns (is_final sent)
+                await self._close(None, CLOSE_NORMAL)
+                return
+            end = reader.result()  # None: client gone; StreamClosed: we end the stream
+            if end is None:
+                return
+            if not end.flush:
+                raise end
+            # Finalize what was received (and paid for), then tell why the stream ends.
+            self.ending = True
+            self.stream.close_input()
+            try:
+                await asyncio.wait_for(asyncio.shield(writer), FINISH_TIMEOUT_S)
+            except StreamClosed:
+                pass
+            except asyncio.TimeoutError:
+                pass
+            raise StreamClosed(end.message, end.code)
+        finally:
+            for task in (reader, writer):
+                if not task.done():
+                    task.cancel()
+            await asyncio.gather(reader, writer, return_exceptions=True)
+
+    async def _release(self) -> None:
+        if self.stream is not None:
+            self.services.streaming.detach(self.stream)
+        principal, quota = self.principal, self.services.quota
+        if principal is None:
+            return
+        try:
+            if self.charges and self.received_bytes == 0:  # nothing streamed: nothing to pay
+                for charge in self.charges:
+                    await asyncio.to_thread(quota.refund, principal, charge)
+                self.charges = []
+            units = sum(c.units for c in self.charges)
+            await asyncio.to_thread(
+                quota.record, principal.account_id, "stream", requests=1,
+                transcriptions=1 if units else 0, minutes=units,
+                credits=sum(c.units for c in self.charges if c.kind == "credits"),
+            )
+        finally:
+            if self.slot:
+                await asyncio.to_thread(quota.release_slot, principal)
+
+    # -- setup ----------------------------------------------------------------------------------
+    async def _authenticate(self) -> Principal:
+        ws = self.ws
+        try:
+            token = bearer_token(ws.headers.get("authorization")) or ws.query_params.get("token") or None
+            principal = await asyncio.to_thread(
+                resolve_principal, self.services, token, client_ip(ws, self.services)
+            )
+            self.services.rate_limiter.hit(principal, "stream")
+        except ApiError as exc:
+            raise StreamClosed(exc.message, CLOSE_UNAUTHORIZED)
+        except LimitReached as exc:
+            raise StreamClosed(str(exc), CLOSE_LIMIT)
+        return principal
+
+    async def _read_config(self) -> tuple[str, str | None]:
+        example = 'e.g. {"language": "en", "model": "base"}'
+        message = await self._receive(self.settings.stream_idle_timeout_s)
+        if message is None:
+            raise WebSocketDisconnect()
+        if message.get("text") is None:
+            raise StreamClosed(f"Send the JSON config first, before any audio: {example}.",
+                               CLOSE_BAD_REQUEST)
+        try:
+            config = json.loads(message["text"])
+        except ValueError:
+            raise StreamClosed(f"The config is not valid JSON: {example}.", CLOSE_BAD_REQUEST)
+        if not isinstance(config, dict):
+            raise StreamClosed(f"The config must be a JSON object: {example}.", CLOSE_BAD_REQUEST)
+        language, model = config.get("language"), config.get("model")
+        for name, value in (("language", language), ("model", model)):
+            if value is not None and not isinstance(value, str):
+                raise StreamClosed(f"Invalid config: '{name}' must be a string.", CLOSE_BAD_REQUEST)
+        language = (language or "auto").strip().lower()
+        if language != "auto" and language not in WHISPER_LANGUAGES:
+            raise StreamClosed(
+                f"Invalid config: unknown language '{language}'; use an ISO 639-1 code from "
+                "/v1/languages or 'auto'.", CLOSE_BAD_REQUEST,
+            )
+        try:
+            model_id = self.services.whisper.resolve((model or "").strip() or None)
+        except ModelNotInstalled as exc:
+            raise StreamClosed(str(exc), CLOSE_BAD_REQUEST)
+        spec = self.services.registry.specs.get(model_id)
+        if spec is not None and spec.english_only and language not in ("auto", "en"):
+            raise StreamClosed(f"Model '{model_id}' only transcribes English.", CLOSE_BAD_REQUEST)
+        return model_id, (None if language == "auto" else language)
+
+    async def _admit(self, model_id: str) -> None:
+        """Capacity, a concurrency slot, the first unit of audio, and a loaded model."""
+        quota, principal = self.services.quota, self.principal
+        limit = self.settings.stream_max_active
+        if limit and self.services.streaming.active >= limit:
+            raise StreamClosed("The server is at its limit of open streams; try again shortly.",
+                               CLOSE_UNAVAILABLE)
+        try:
+            await asyncio.to_thread(quota.acquire_slot, principal)
+            self.slot = True
+            await self._reserve_unit()
+        except NoCreditsLeft as exc:
+            raise StreamClosed(str(exc), CLOSE_NO_CREDITS)
+        except LimitReached as exc:
+            raise StreamClosed(str(exc), CLOSE_LIMIT)
+        try:  # "ready" means ready: the first stream on a model waits for it to load here
+            await asyncio.to_thread(self.services.whisper.model, model_id)
+        except Exception:
+            log.exception("could not load the streaming model %s", model_id)
+            raise StreamClosed("The speech model is unavailable; try again later.", CLOSE_UNAVAILABLE)
+
+    async def _reserve_unit(self) -> None:
+        charge = await asyncio.to_thread(self.services.quota.reserve, self.principal, UNIT_S)
+        self.charges.append(charge)
+
+    # -- streaming ------------------------------------------------------------------------------
+    async def _read_audio(self) -> StreamClosed | None:
+        """Feed audio until stop (then keep watching for the client leaving). Returns None when the
+        client is gone, a StreamClosed when the stream must end early."""
+        stopped = False
+        while True:
+            timeout = None if stopped else self.settings.stream_idle_timeout_s
+            try:
+                message = await self._receive(timeout)
+            except asyncio.TimeoutError:
+                return StreamClosed(
+                    f"Idle timeout: no audio received for {timeout:g} s.", CLOSE_IDLE, flush=True
+                )
+            if message is None:
+                return None
+            data, text = message.get("bytes"), message.get("text")
+            if data is not None:
+                if stopped:
+                    continue  # audio after stop is ignored
+                try:
+                    await self._ingest(data)
+                except QuotaError as exc:
+                    code = CLOSE_NO_CREDITS if isinstance(exc, NoCreditsLeft) else CLOSE_LIMIT
+                    return StreamClosed(str(exc), code, flush=True)
+            elif text is not None:
+                action = _action(text)
+                if action != "stop":
+                    return StreamClosed(
+                        'Expected binary PCM audio frames or {"action": "stop"}; '
+                        f"got a text message that is not a control message: {text[:80]!r}.",
+                        CLOSE_BAD_REQUEST,
+                    )
+                if not stopped:
+                    stopped = True
+                    self.stream.close_input()
+
+    async def _ingest(self, data: bytes) -> None:
+        """Hand audio to the policy in 1 s pieces, reserving a unit as each minute begins and
+        waiting while the stream's backlog is full (the socket is not read meanwhile)."""
+        stream, max_backlog = self.stream, self.settings.stream_max_backlog_s
+        for offset in range(0, len(data), INGEST_CHUNK):
+            piece = data[offset:offset + INGEST_CHUNK]
+            paid = sum(c.units for c in self.charges) * UNIT_S * SAMPLE_RATE * 2
+            if self.received_bytes + len(piece) > paid:
+                try:
+                    await self._reserve_unit()
+                except QuotaError:
+                    rest = max(0, paid - self.received_bytes)
+                    if rest:
+                        stream.push_pcm16(piece[:rest])
+                        self.received_bytes += rest
+                    raise
+            stream.push_pcm16(piece)
+            self.received_bytes += len(piece)
+            while stream.backlog_s > max_backlog and not stream.done:
+                await asyncio.sleep(0.02)
+
+    async def _write_events(self) -> None:
+        """Send what the policy produces; return after is_final, raise StreamClosed on failure."""
+        while True:
+            for event in await self.events.get():
+                if isinstance(event, Failed):
+                    raise StreamClosed(event.error, CLOSE_INTERNAL)
+                if isinstance(event, Done):
+                    if not self.ending:
+                        await self._send(event.message())
+                    return
+                await self._send(event.message())
+
+    # -- transport --------------------------------------------------------------------------------
+    async def _receive(self, timeout: float | None) -> dict | None:
+        """The next text/bytes message, None if the client disconnected."""
+        message = await asyncio.wait_for(self.ws.receive(), timeout)
+        if message["type"] == "websocket.disconnect":
+            return None
+        return message
+
+    async def _send(self, payload: dict) -> None:
+        async with self.send_lock:
+            if self.ws.application_state == WebSocketState.CONNECTED:
+                await self.ws.send_text(json.dumps(payload))
+
+    async def _close(self, message: str | None, code: int) -> None:
+        try:
+            if message:
+                await self._send({"error": message})
+            async with self.send_lock:
+                if self.ws.application_state == WebSocketState.CONNECTED:
+                    reason = (message or "").encode()[:120].decode(errors="ignore")
+                    await self.ws.close(code, reason=reason)
+        except Exception:  # the client is already gone
+            pass
+
+
+def _action(text: str) -> str | None:
+    try:
+        message = json.loads(text)
+    except ValueError:
+        return None
+    return message.get("action") if isinstance(message, dict) else None
+

@@ -1,4 +1,4 @@
-"""The `vocable` command line: serve, models, accounts, keys, transcribe."""
+"""The `vocable` command line: serve, models, accounts, keys, transcribe, stream."""
 
 from __future__ import annotations
 
@@ -172,6 +172,53 @@ def transcribe(
     except (AudioError, ModelNotInstalled) as exc:
         _fail(str(exc))
     typer.echo(formats.render(result, format), nl=False)
+
+
+@app.command()
+def stream(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Audio or video file.")],
+    url: Annotated[str, typer.Option(envvar="VOCABLE_URL", help="Server URL.")] = "http://127.0.0.1:8000",
+    key: Annotated[Optional[str], typer.Option(envvar="VOCABLE_API_KEY", help="API key.")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model id (default: the server's).")] = None,
+    language: Annotated[str, typer.Option(help="ISO 639-1 code or auto.")] = "auto",
+    speed: Annotated[float, typer.Option(help="Playback speed (1 = real time, 0 = as fast as possible).")] = 1.0,
+) -> None:
+    """Play a file to a server's WS /v1/stream at real-time speed; print partials and finals."""
+    import asyncio
+
+    from websockets.exceptions import WebSocketException
+
+    from vocable.audio import AudioError
+    from vocable.stream_client import StreamRefused, pcm16_from_file, stream_pcm
+
+    try:
+        pcm = pcm16_from_file(file)
+    except AudioError as exc:
+        _fail(str(exc))
+    live = console.is_terminal
+    width = max(20, console.width - 1)
+
+    def show(message: dict) -> None:
+        if "partial" in message:
+            if live:  # the interim line (on stderr) is rewritten in place
+                console.file.write(f"\r\x1b[2K\x1b[2m… {message['partial'][-width + 2:]}\x1b[0m")
+                console.file.flush()
+        elif "text" in message:
+            if live:
+                console.file.write("\r\x1b[2K")
+            typer.echo(f"[{message['start']:7.2f} → {message['end']:7.2f}] {message['text']}")
+        elif "error" in message:
+            console.print(f"error: {message['error']}", style="red", markup=False)
+
+    try:
+        outcome = asyncio.run(stream_pcm(url, pcm, key=key, model=model, language=language,
+                                         speed=speed, on_message=show))
+    except StreamRefused as exc:
+        _fail(f"{exc} (close code {exc.code})")
+    except (OSError, WebSocketException) as exc:
+        _fail(f"cannot stream to {url}: {exc}")
+    if not outcome.completed:
+        raise typer.Exit(1)
 
 
 def main() -> None:  # pragma: no cover

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import numpy as np
@@ -83,13 +83,14 @@ async def stream_pcm(
     model: str | None = None,
     language: str | None = None,
     chunk_s: float = 0.1,
+    frame_bytes: int | None = None,
     speed: float = 1.0,
     on_message: Callable[[dict], None] | None = None,
     timeout_s: float = 600.0,
 ) -> StreamOutcome:
-    """Send ``pcm`` in ``chunk_s`` frames at ``speed`` × real time (0 = as fast as the server
-    reads), then stop; return every message received. Raises ``StreamRefused`` if the server
-    refuses the stream before it is ready."""
+    """Send ``pcm`` in ``chunk_s`` frames (or exactly ``frame_bytes``, odd sizes included) at
+    ``speed`` × real time (0 = as fast as the server reads), then stop; return every message
+    received. Raises ``StreamRefused`` if the server refuses the stream before it is ready."""
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosed
 
@@ -113,7 +114,7 @@ async def stream_pcm(
             raise StreamRefused(first.get("error", str(first)), code)
 
         async def send() -> None:
-            step = max(2, int(chunk_s * BYTES_PER_SECOND) // 2 * 2)
+            step = frame_bytes or max(2, int(chunk_s * BYTES_PER_SECOND) // 2 * 2)
             out.started = time.monotonic()
             for offset in range(0, len(pcm), step):
                 chunk = pcm[offset:offset + step]

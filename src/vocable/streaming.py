@@ -39,9 +39,8 @@ import re
 import threading
 import time
 import zlib
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -432,12 +431,11 @@ class StreamTranscriber:
         for i, (old, cur) in enumerate(zip(self._tentative, words)):
             if _norm(old.word) != _norm(cur.word):
                 break
-            if old.word != cur.word:
-                # Whisper ends a cut-off hypothesis with a period: punctuation on a hypothesis'
-                # last word is a guess, on a word followed by others it is informed.
-                if i == len(words) - 1:
-                    text = old.word if i < len(self._tentative) - 1 else cur.word.rstrip(_PUNCTUATION)
-                    cur = Word(text, cur.start, cur.end, cur.probability)
+            # Whisper ends a cut-off hypothesis with a period: punctuation on a hypothesis' last
+            # word is a guess, on a word followed by others it is informed.
+            if old.word != cur.word and i == len(words) - 1:
+                text = old.word if i < len(self._tentative) - 1 else cur.word.rstrip(_PUNCTUATION)
+                cur = Word(text, cur.start, cur.end, cur.probability)
             agreed.append(cur)
         self._committed += agreed
         self._tentative = words[len(agreed):]
@@ -826,7 +824,7 @@ class StreamScheduler:
         try:
             model = self._models(batch[0][0].stream.model_id)
             results = decode_batch(model, [r for _, r in batch], self.options)
-        except Exception as exc:
+        except Exception:
             log.exception("stream decode failed")
             for entry, _ in batch:
                 self._fail(entry, "Speech recognition failed; the stream cannot continue.")

@@ -141,7 +141,7 @@ class StreamSession:
                 await asyncio.wait_for(asyncio.shield(writer), FINISH_TIMEOUT_S)
             except StreamClosed:
                 pass
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             raise StreamClosed(end.message, end.code)
         finally:
@@ -188,7 +188,11 @@ class StreamSession:
 
     async def _read_config(self) -> tuple[str, str | None]:
         example = 'e.g. {"language": "en", "model": "base"}'
-        message = await self._receive(self.settings.stream_idle_timeout_s)
+        timeout = self.settings.stream_idle_timeout_s
+        try:
+            message = await self._receive(timeout)
+        except TimeoutError:
+            raise StreamClosed(f"Idle timeout: no config received within {timeout:g} s.", CLOSE_IDLE)
         if message is None:
             raise WebSocketDisconnect()
         if message.get("text") is None:
@@ -253,7 +257,7 @@ class StreamSession:
             timeout = None if stopped else self.settings.stream_idle_timeout_s
             try:
                 message = await self._receive(timeout)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return StreamClosed(
                     f"Idle timeout: no audio received for {timeout:g} s.", CLOSE_IDLE, flush=True
                 )

@@ -1,0 +1,280 @@
+"""WS /v1/stream over a real WebSocket to a live server, with the bundled `base` model on real speech.
+
+Only the first test plays audio at real-time pace (the point of streaming); the others send as fast
+as the server reads, which exercises backpressure and keeps the suite short.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from vocable.accounts import create_account, create_key
+from vocable.api.routes.stream import (
+    CLOSE_BAD_REQUEST,
+    CLOSE_IDLE,
+    CLOSE_LIMIT,
+    CLOSE_NO_CREDITS,
+    CLOSE_UNAUTHORIZED,
+    CLOSE_UNAVAILABLE,
+)
+from vocable.cli import app as cli_app
+from vocable.evaluation import wer
+from vocable.storage.models import Account, UsageRecord
+from vocable.stream_client import pcm16_from_file, stream_pcm, stream_url
+
+SR = 16_000
+
+
+def account_key(server, email: str, credits: int = 100, plan: str = "paid") -> tuple[int, str]:
+    account = create_account(server.services.db, email, plan=plan, credits=credits)
+    return account.id, create_key(server.services.db, account.id)[1]
+
+
+def account_row(server, account_id: int) -> Account:
+    with server.services.db.session() as s:
+        return s.get(Account, account_id)
+
+
+def eventually(check, timeout: float = 10.0):
+    """The server releases resources after the close: poll briefly."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
+
+
+async def session(server, sends, key=None, token=None, headers=None, timeout=60.0):
+    """Send each item (str → text frame, bytes → binary), then read until the server closes.
+    Returns (messages, close code)."""
+    all_headers = dict(headers or {})
+    if key:
+        all_headers["Authorization"] = f"Bearer {key}"
+    messages = []
+    async with connect(stream_url(server.url, token), additional_headers=all_headers) as ws:
+        try:
+            for item in sends:
+                await ws.send(item)
+        except ConnectionClosed:
+            pass
+        try:
+            async with asyncio.timeout(timeout):
+                async for raw in ws:
+                    messages.append(json.loads(raw))
+        except ConnectionClosed:
+            pass
+        return messages, ws.close_code
+
+
+def check_sequence(out, duration: float) -> None:
+    """Protocol invariants of a completed stream."""
+    kinds = [next(k for k in ("partial", "text", "is_final", "error") if k in m) for _, m in out.messages]
+    assert "error" not in kinds, out.error
+    assert kinds[-1] == "is_final" and kinds.count("is_final") == 1
+    assert "partial" in kinds and "text" in kinds
+    assert kinds.index("partial") < kinds.index("text"), "partials come before the first final"
+    assert out.close_code == 1000
+    final = out.messages[-1][1]
+    assert final["duration"] == pytest.approx(duration, abs=0.01)
+    previous_end = 0.0
+    for segment in out.finals:
+        assert segment["text"].strip()
+        assert previous_end - 0.05 <= segment["start"] <= segment["end"] <= duration + 0.05
+        for word in segment["words"]:
+            assert segment["start"] <= word["start"] <= word["end"] <= segment["end"]
+        previous_end = segment["end"]
+    assert all(m["partial"].strip() for m in out.partials)
+
+
+def test_streams_real_speech_in_real_time(start_server, data_dir, manifest):
+    """call-2spk.wav and jfk.wav at real-time pace, concurrently (two streams sharing one model)."""
+    server = start_server()
+    account_id, key = account_key(server, "live@example.com", credits=10)
+    names = ["call-2spk.wav", "jfk.wav"]
+    pcms = [pcm16_from_file(data_dir / name) for name in names]
+
+    async def both():
+        return await asyncio.gather(*(
+            stream_pcm(server.url, pcm, key=key, model="base", language="en") for pcm in pcms
+        ))
+
+    outcomes = asyncio.run(both())
+    for name, pcm, out in zip(names, pcms, outcomes):
+        check_sequence(out, len(pcm) / 2 / SR)
+        assert wer(manifest[name]["reference"], out.text) <= 0.20, out.text
+        assert out.messages[-1][1]["language"] == "en"
+    # 11 s and 30 s of audio: one credit each; usage under the "stream" family.
+    assert eventually(lambda: account_row(server, account_id).credits == 8)
+    assert eventually(lambda: account_row(server, account_id).active_jobs == 0)
+    with server.services.db.session() as s:
+        usage = s.query(UsageRecord).filter_by(account_id=account_id, family="stream").one()
+        assert (usage.requests, usage.transcriptions, usage.minutes, usage.credits_spent) == (2, 2, 2, 2)
+    assert server.services.streaming.active == 0
+
+
+def test_fast_sender_with_odd_frames_and_query_token(start_server, data_dir, manifest):
+    """A client far faster than real time, in odd-sized frames: backpressure holds it to the
+    server's pace (small backlog), odd bytes carry over, nothing is lost."""
+    server = start_server(stream_max_backlog_s=2.0)
+    _, key = account_key(server, "fast@example.com")
+    pcm = pcm16_from_file(data_dir / "jfk.wav")
+    out = asyncio.run(stream_pcm(server.url, pcm, key=key, key_in_query=True, language="en",
+                                 frame_bytes=3333, speed=0))
+    check_sequence(out, len(pcm) / 2 / SR)
+    assert wer(manifest["jfk.wav"]["reference"], out.text) <= 0.20, out.text
+
+
+def test_minutes_of_silence_cost_no_decoding_and_give_no_text(start_server):
+    """Three minutes of near-silence (faint noise): no text, no hallucination, no Whisper call."""
+    server = start_server()
+    account_id, key = account_key(server, "quiet@example.com", credits=10)
+    rng = np.random.default_rng(0)
+    audio = rng.normal(0, 0.002, 180 * SR)
+    pcm = (audio * 32767).astype("<i2").tobytes()
+    out = asyncio.run(stream_pcm(server.url, pcm, key=key, language="en", speed=0, chunk_s=0.5))
+    assert out.completed and out.close_code == 1000
+    assert not out.finals and not out.partials
+    assert server.services.streaming.decodes == 0
+    assert eventually(lambda: account_row(server, account_id).credits == 7)  # 3 minutes streamed
+
+
+def test_credits_run_out_mid_stream(start_server):
+    """One credit covers the first minute; the second minute cannot be reserved."""
+    server = start_server()
+    account_id, key = account_key(server, "short@example.com", credits=1)
+    pcm = np.zeros(70 * SR, dtype="<i2").tobytes()
+    out = asyncio.run(stream_pcm(server.url, pcm, key=key, speed=0, chunk_s=1.0))
+    assert out.error == "No credits remaining. Upgrade your plan."
+    assert out.close_code == CLOSE_NO_CREDITS
+    assert not out.completed
+    assert eventually(lambda: account_row(server, account_id).active_jobs == 0)
+    assert account_row(server, account_id).credits == 0
+
+
+def test_refusals_before_ready(start_server):
+    server = start_server()
+    _, key = account_key(server, "ok@example.com")
+    _, broke = account_key(server, "broke@example.com", credits=0)
+    config = json.dumps({"language": "en"})
+
+    def run(sends, **kwargs):
+        return asyncio.run(session(server, sends, **kwargs))
+
+    cases = [
+        ([], {"key": "voc_wrong"}, CLOSE_UNAUTHORIZED, "Invalid or revoked API key."),
+        ([], {"token": "voc_wrong"}, CLOSE_UNAUTHORIZED, "Invalid or revoked API key."),
+        ([], {"headers": {"Authorization": "Basic abc"}}, CLOSE_UNAUTHORIZED, "Bearer"),
+        ([config], {"key": broke}, CLOSE_NO_CREDITS, "No credits remaining. Upgrade your plan."),
+        (["not json"], {"key": key}, CLOSE_BAD_REQUEST, "not valid JSON"),
+        (["[1, 2]"], {"key": key}, CLOSE_BAD_REQUEST, "must be a JSON object"),
+        ([json.dumps({"language": 5})], {"key": key}, CLOSE_BAD_REQUEST, "'language' must be a string"),
+        ([json.dumps({"language": "xx"})], {"key": key}, CLOSE_BAD_REQUEST, "unknown language 'xx'"),
+        ([json.dumps({"model": "large-v9"})], {"key": key}, CLOSE_BAD_REQUEST, "Installed models"),
+        ([b"\x00\x01\x02"], {"key": key}, CLOSE_BAD_REQUEST, "Send the JSON config first"),
+    ]
+    for sends, kwargs, code, text in cases:
+        messages, close_code = run(sends, **kwargs)
+        assert close_code == code, (sends, kwargs, messages)
+        assert len(messages) == 1 and text in messages[0]["error"], messages
+
+
+def test_text_where_audio_is_expected(start_server):
+    server = start_server()
+    _, key = account_key(server, "text@example.com")
+    config = json.dumps({"language": "en"})
+    for bad in ["hello", json.dumps({"action": "pause"})]:
+        messages, code = asyncio.run(session(server, [config, b"\x00" * 3200, bad], key=key))
+        assert messages[0] == {"status": "ready"}
+        assert code == CLOSE_BAD_REQUEST
+        assert "Expected binary PCM audio" in messages[-1]["error"]
+    assert eventually(lambda: server.services.streaming.active == 0)
+
+
+def test_concurrency_and_capacity_limits(start_server):
+    """Anonymous clients get one stream at a time; the server caps open streams."""
+    server = start_server(stream_max_active=2)
+    config = json.dumps({"language": "en"})
+    ip = {"X-Forwarded-For": "10.9.0.1"}
+
+    async def scenario():
+        url = stream_url(server.url)
+        async with connect(url, additional_headers=ip) as first:
+            await first.send(config)
+            assert json.loads(await first.recv()) == {"status": "ready"}
+            refused = await session(server, [config], headers=ip)
+            # A second open stream from another client fits; a third exceeds the server's cap.
+            other_ip = {"X-Forwarded-For": "10.9.0.2"}
+            async with connect(url, additional_headers=other_ip) as second:
+                await second.send(config)
+                assert json.loads(await second.recv()) == {"status": "ready"}
+                full = await session(server, [config], headers={"X-Forwarded-For": "10.9.0.3"})
+                await second.send(json.dumps({"action": "stop"}))
+                assert json.loads(await second.recv())["is_final"] is True
+            await first.send(json.dumps({"action": "stop"}))
+            assert json.loads(await first.recv())["is_final"] is True
+        # The slot is free again.
+        again = await session(server, [config, json.dumps({"action": "stop"})], headers=ip)
+        return refused, full, again
+
+    (refused, refused_code), (full, full_code), (again, again_code) = asyncio.run(scenario())
+    assert refused_code == CLOSE_LIMIT and "Concurrency limit" in refused[0]["error"]
+    assert full_code == CLOSE_UNAVAILABLE and "limit of open streams" in full[0]["error"]
+    assert again[0] == {"status": "ready"} and again[-1]["is_final"] is True and again_code == 1000
+
+
+def test_vanished_client_frees_everything(start_server, data_dir, manifest):
+    server = start_server()
+    account_id, key = account_key(server, "gone@example.com", credits=10)
+    pcm = pcm16_from_file(data_dir / "jfk.wav")
+
+    async def vanish():
+        async with connect(stream_url(server.url), additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+            await ws.send(json.dumps({"language": "en"}))
+            assert json.loads(await ws.recv()) == {"status": "ready"}
+            await ws.send(pcm[: 4 * 2 * SR])
+            await asyncio.sleep(0.5)
+            ws.transport.abort()  # no close frame: the client just disappears
+
+    asyncio.run(vanish())
+    assert eventually(lambda: account_row(server, account_id).active_jobs == 0)
+    assert eventually(lambda: server.services.streaming.active == 0)
+    assert account_row(server, account_id).credits == 9  # the audio it sent is paid for
+    # The server is unharmed: a new stream works.
+    out = asyncio.run(stream_pcm(server.url, pcm, key=key, language="en", speed=0))
+    assert out.completed and wer(manifest["jfk.wav"]["reference"], out.text) <= 0.20
+
+
+def test_idle_timeout(start_server, data_dir):
+    server = start_server(stream_idle_timeout_s=1.0)
+    _, key = account_key(server, "idle@example.com")
+    # No config at all.
+    messages, code = asyncio.run(session(server, [], key=key))
+    assert code == CLOSE_IDLE and "no config received" in messages[-1]["error"]
+    # Some speech, then the client stops sending: what was said is finalized, then the error.
+    pcm = pcm16_from_file(data_dir / "jfk.wav")[: int(2.5 * 2 * SR)]
+    messages, code = asyncio.run(session(server, [json.dumps({"language": "en"}), pcm], key=key))
+    assert code == CLOSE_IDLE and "Idle timeout" in messages[-1]["error"]
+    assert messages[0] == {"status": "ready"}
+    assert not any(m.get("is_final") for m in messages)
+    assert "fellow" in " ".join(m.get("text", "") for m in messages).lower()
+    assert eventually(lambda: server.services.streaming.active == 0)
+
+
+def test_cli_stream(start_server, data_dir):
+    server = start_server()
+    _, key = account_key(server, "cli@example.com")
+    result = CliRunner().invoke(cli_app, [
+        "stream", str(data_dir / "jfk.wav"), "--url", server.url, "--key", key,
+        "--language", "en", "--speed", "0",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "country" in result.output.lower() and "→" in result.output

@@ -93,6 +93,7 @@ class StreamSession:
         self.send_lock = asyncio.Lock()
         self.slot = False
         self.ending = False  # the stream ends on an error: no is_final
+        self.released = False
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -151,6 +152,9 @@ class StreamSession:
             await asyncio.gather(reader, writer, return_exceptions=True)
 
     async def _release(self) -> None:
+        if self.released:
+            return
+        self.released = True
         if self.stream is not None:
             self.services.streaming.detach(self.stream)
         principal, quota = self.principal, self.services.quota
@@ -312,6 +316,9 @@ class StreamSession:
                 if isinstance(event, Failed):
                     raise StreamClosed(event.error, CLOSE_INTERNAL)
                 if isinstance(event, Done):
+                    # Slot and charges are settled before is_final, so a client may open its next
+                    # stream as soon as it reads it.
+                    await self._release()
                     if not self.ending:
                         await self._send(event.message())
                     return

@@ -5,7 +5,7 @@
  * Zero runtime dependencies: Node 20's fetch, FormData and Blob; for streaming, the global
  * WebSocket (Node 22+, or Node 20 with --experimental-websocket) or the `ws` package if installed.
  * The implementation is CommonJS so that `require('vocable')` and `import ... from 'vocable'`
- * share one copy (index.mjs re-exports this module). Types: index.d.ts.
+ * share one copy (index.mjs re-exports this module). Types: index.d.cts and index.d.mts.
  */
 
 const fs = require('node:fs');

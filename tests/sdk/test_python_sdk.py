@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import io
+import time
+import wave
+from array import array
 
+import numpy as np
 import pytest
 import srt
 from sdk_stack import Stack, copy_transcripts, running_stack
@@ -27,6 +31,9 @@ from vocable_sdk import (
     Vocable,
     VocableError,
     Word,
+    iter_pcm_file,
+    paced,
+    streaming,
 )
 from vocable_sdk import (
     Transcript as SdkTranscript,
@@ -264,3 +271,33 @@ def test_async_client(stack, lister_transcripts):
                 await broke.transcribe(b"RIFF" + b"\0" * 100, filename="a.wav")
 
     asyncio.run(main())
+
+
+# -- PCM helpers (no server) ---------------------------------------------------------------------
+def test_pcm_from_files(data_dir, tmp_path):
+    with wave.open(str(data_dir / "jfk.wav"), "rb") as source:  # 16 kHz mono s16 already
+        raw = source.readframes(source.getnframes())
+    chunks = list(iter_pcm_file(data_dir / "jfk.wav", chunk_ms=100))
+    assert b"".join(chunks) == raw  # PyAV: nothing to convert, the samples as they are
+    assert {len(c) for c in chunks[:-1]} == {3200}
+
+    # The same sound at 48 kHz stereo (each sample three times, on both channels).
+    samples = array("h", raw)
+    wide = array("h", (v for v in samples for _ in range(6)))
+    path = tmp_path / "stereo48k.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(48000)
+        out.writeframes(wide.tobytes())
+    assert b"".join(streaming._wav_pcm(path)) == raw  # the fallback without PyAV
+    decoded = np.frombuffer(b"".join(iter_pcm_file(path)), np.int16)  # PyAV's (filtered) resampler
+    assert len(decoded) == len(samples)
+    assert np.corrcoef(decoded, np.asarray(samples))[0, 1] > 0.98
+
+
+def test_paced_sends_at_real_time():
+    half_second = [b"\0" * 3200] * 5  # five chunks of 100 ms
+    started = time.monotonic()
+    assert list(paced(half_second, speed=1.0)) == half_second
+    assert time.monotonic() - started >= 0.38  # the last chunk is due at 0.4 s

@@ -9,6 +9,7 @@ import io
 import time
 import wave
 from array import array
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -271,6 +272,72 @@ def test_async_client(stack, lister_transcripts):
                 await broke.transcribe(b"RIFF" + b"\0" * 100, filename="a.wav")
 
     asyncio.run(main())
+
+
+# -- streaming -----------------------------------------------------------------------------------
+STREAM_MAX_WER = 0.20  # streaming decodes short windows: a little below file quality
+
+
+@pytest.fixture(scope="module")
+def jfk(data_dir) -> Path:
+    return data_dir / "jfk.wav"
+
+
+def test_stream_file_paced(stack, manifest, jfk):
+    with stack.client(stack.key) as client:
+        events = list(client.stream_file(jfk, language="en", model="base", speed=2.0))
+    finals = [e for e in events if e.type == "final"]
+    assert events[-1].type == "done" and events[-1].is_final
+    assert events[-1].duration == pytest.approx(11.0, abs=0.1)
+    assert [e.type for e in events].count("done") == 1
+    assert finals and all(e.words and e.start is not None and e.end >= e.start for e in finals)
+    text = " ".join(e.text for e in finals)
+    assert wer(manifest["jfk.wav"]["reference"], text) <= STREAM_MAX_WER, text
+
+
+def test_stream_session_with_own_chunks_async(stack, manifest, jfk):
+    async def main() -> tuple[list[str], str, float | None]:
+        async with AsyncVocable(api_key=stack.key, base_url=stack.server.url) as client:
+            async with client.stream(language="en", model="base") as session:
+                kinds = [e.type async for e in session.transcribe(iter_pcm_file(jfk, 250))]
+            return kinds, session.text, session.duration
+
+    kinds, text, duration = asyncio.run(main())  # sent as fast as the server reads it
+    assert kinds[-1] == "done" and "final" in kinds and set(kinds) <= {"partial", "final", "done"}
+    assert duration == pytest.approx(11.0, abs=0.1)
+    assert wer(manifest["jfk.wav"]["reference"], text) <= STREAM_MAX_WER, text
+
+
+def test_stream_refusals_raise_http_error_classes(stack):
+    with pytest.raises(AuthenticationError) as bad_key, stack.client("voc_wrong").stream():
+        pass
+    assert bad_key.value.status == 401 and bad_key.value.close_code == 4401
+    with pytest.raises(PaymentRequiredError) as broke, stack.client(stack.broke).stream():
+        pass
+    assert broke.value.close_code == 4402 and "credits" in str(broke.value).lower()
+    with stack.client(stack.key) as client:
+        with (
+            pytest.raises(BadRequestError, match="unknown language 'xx'"),
+            client.stream(language="xx"),
+        ):
+            pass
+        with pytest.raises(BadRequestError, match="not installed"), client.stream(model="nope"):
+            pass
+
+
+def test_stream_source_failure_ends_the_stream(stack):
+    def microphone():
+        yield b"\0" * 32000  # one second of silence, then the device fails
+        raise OSError("microphone unplugged")
+
+    with (
+        stack.client(stack.key) as client,
+        client.stream(language="en") as session,
+        pytest.raises(OSError, match="unplugged"),
+    ):
+        for _ in session.transcribe(microphone()):
+            pass
+    assert not session.finals
 
 
 # -- PCM helpers (no server) ---------------------------------------------------------------------

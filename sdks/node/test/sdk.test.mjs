@@ -222,6 +222,54 @@ function wavHeader(format, channels, rate, bits, dataLength) {
   return h;
 }
 
+describe('streaming', () => {
+  test('streamFile: paced WAV, partial/final events, then done', async () => {
+    const vocable = client(env('VOCABLE_API_KEY'));
+    const events = [];
+    for await (const event of vocable.streamFile(jfk, { language: 'en', model: 'base', speed: 2 })) events.push(event);
+    const finals = events.filter((e) => e.type === 'final');
+    assert.equal(events.at(-1).type, 'done');
+    assert.ok(Math.abs(events.at(-1).duration - 11) < 0.1, `duration ${events.at(-1).duration}`);
+    assert.equal(events.filter((e) => e.type === 'done').length, 1);
+    assert.ok(finals.length > 0 && finals.every((e) => e.words.length > 0 && e.end >= e.start));
+    const text = finals.map((e) => e.text).join(' ');
+    for (const word of ['fellow', 'americans', 'country']) assert.ok(words(text).includes(word), text);
+  });
+
+  test('refused streams reject with the HTTP error classes', async () => {
+    await assert.rejects(client('voc_wrong').stream(), (err) => {
+      assert.ok(err instanceof AuthenticationError);
+      assert.equal(err.status, 401);
+      assert.equal(err.closeCode, 4401);
+      return true;
+    });
+    await assert.rejects(client(env('VOCABLE_BROKE_KEY')).stream(), (err) => {
+      assert.ok(err instanceof PaymentRequiredError);
+      assert.equal(err.closeCode, 4402);
+      return true;
+    });
+    await assert.rejects(client(env('VOCABLE_API_KEY')).stream({ language: 'xx' }), (err) => {
+      assert.ok(err instanceof BadRequestError);
+      assert.match(err.message, /unknown language 'xx'/);
+      return true;
+    });
+  });
+
+  test('a failing audio source ends the stream with its error', async () => {
+    const session = await client(env('VOCABLE_API_KEY')).stream({ language: 'en' });
+    async function* microphone() {
+      yield new Uint8Array(32000); // one second of silence, then the device fails
+      throw new Error('microphone unplugged');
+    }
+    await assert.rejects(async () => {
+      for await (const _event of session.transcribe(microphone())) {
+        // no speech: nothing expected
+      }
+    }, /microphone unplugged/);
+    assert.equal(session.finals.length, 0);
+  });
+});
+
 describe('PCM helpers', () => {
   test('WAV to 16 kHz mono int16 chunks', async () => {
     const pcm = await pcmFromFile(jfk); // jfk.wav is 16 kHz mono s16 already: the samples as-is

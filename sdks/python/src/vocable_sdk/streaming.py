@@ -249,12 +249,14 @@ class StreamSession:
         from websockets.sync.client import connect
 
         try:
+            # Entered, not just called: from websockets 17.1 connect() is a context manager
+            # that connects on entry (calling it alone is deprecated); before, entering is a no-op.
             self._ws = connect(
                 self.url,
                 additional_headers=self._headers,
                 open_timeout=self._open_timeout,
                 max_size=None,
-            )
+            ).__enter__()
         except InvalidStatus as exc:
             raise APIConnectionError(
                 f"stream refused: HTTP {exc.response.status_code}", status=exc.response.status_code

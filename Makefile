@@ -5,7 +5,7 @@ PYTHON ?= python3.11
 VENV   := .venv
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup serve test bench lint
+.PHONY: setup serve test bench lint browser
 
 $(STAMP): pyproject.toml sdks/python/pyproject.toml
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,19 @@ setup: $(STAMP)
 serve: setup
 	$(VENV)/bin/vocable serve
 
-test: setup
+# The web interface's tests drive Debian's headless Chromium (never a downloaded browser build).
+browser:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		echo "==> installing chromium and chromium-driver (browser tests of the web interface)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else \
+		echo "make test needs Chromium for the web interface's browser tests:" >&2; \
+		echo "  sudo apt-get install chromium chromium-driver" >&2; \
+		exit 1; \
+	fi
+
+test: setup browser
 	$(VENV)/bin/python -m pytest
 
 lint: setup

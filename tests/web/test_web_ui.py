@@ -1,0 +1,251 @@
+"""The web interface in a real browser (Debian's headless Chromium, driven by Selenium) against a
+live server with the real base model: transcribe a real recording, read and delete a stored
+transcript with a key, create and revoke a key, and see the API's error for a bad file.
+
+One browser and one server for the module (Chromium takes seconds to start on a shared CPU).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import srt
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+from conftest import LiveServer, make_settings
+from vocable.accounts import create_account, create_key
+from vocable.services import Services
+
+CHROMIUM = os.environ.get("VOCABLE_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("VOCABLE_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
+FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--window-size=1200,1000",
+)
+WAIT_S = 120  # a transcription on a busy 2-core machine
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads) -> WebDriver:
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
+    if missing:
+        pytest.fail(f"{', '.join(missing)} missing: apt-get install chromium chromium-driver "
+                    "(make test installs them)")
+    profile = tempfile.mkdtemp(prefix="vocable-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_experimental_option("prefs", {
+        "download.default_directory": str(downloads),
+        "download.prompt_for_download": False,
+    })
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(60)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, registry, whisper):
+    services = Services.create(
+        make_settings(tmp_path_factory.mktemp("web-ui")), registry=registry, whisper=whisper
+    )
+    with LiveServer(services) as live:
+        yield live
+
+
+def new_account(server: LiveServer, email: str) -> tuple[int, str]:
+    account = create_account(server.services.db, email, plan="paid", credits=60)
+    return account.id, create_key(server.services.db, account.id, name="first")[1]
+
+
+def open_page(browser: WebDriver, server: LiveServer, route: str = "", key: str | None = None) -> None:
+    """Load the page at ``#/route`` with ``key`` stored (or none: anonymous)."""
+    browser.get(server.url + "/")
+    if key:
+        browser.execute_script("localStorage.setItem('vocable.apiKey', arguments[0])", key)
+    else:
+        browser.execute_script("localStorage.clear()")
+    browser.get(f"{server.url}/#/{route}")
+    browser.refresh()  # a hash-only change does not reload: start the app again with the key
+    wait(browser).until(lambda d: d.execute_script("return document.documentElement.dataset.ready"))
+
+
+def wait(browser: WebDriver, timeout: float = 30) -> WebDriverWait:
+    return WebDriverWait(browser, timeout)
+
+
+def visible(browser: WebDriver, css: str, timeout: float = 30):
+    return wait(browser, timeout).until(EC.visibility_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def downloaded(folder: Path, suffix: str, timeout: float = 30) -> Path:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = [p for p in folder.iterdir() if p.suffix == suffix]
+        if done:
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {suffix} file downloaded into {folder}: {list(folder.iterdir())}")
+
+
+def no_script_errors(browser: WebDriver) -> None:
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"
+              # a failed API call is logged by the browser; the page shows it, that is tested
+              and "Failed to load resource" not in e["message"]]
+    assert not errors, errors
+
+
+# -- tests ---------------------------------------------------------------------------------------
+def test_anonymous_upload_shows_the_transcript(browser, server, data_dir, manifest, downloads):
+    open_page(browser, server)
+    model = visible(browser, "#model option[selected], #model option:checked")
+    assert model.get_attribute("value") == "base"  # the server's default among installed models
+    # Record every state the progress view goes through (it may pass quickly).
+    browser.execute_script("""
+        window.seenStates = [];
+        new MutationObserver(() => {
+          const card = document.querySelector('.progress-card');
+          if (card && !seenStates.includes(card.dataset.state)) seenStates.push(card.dataset.state);
+        }).observe(document.getElementById('main'), {subtree: true, childList: true, attributes: true});
+    """)
+    browser.find_element(By.ID, "file").send_keys(str(data_dir / "jfk.wav"))
+    browser.find_element(By.ID, "transcribe-submit").click()
+
+    segment = visible(browser, ".result .segment .segment-text", timeout=WAIT_S)
+    text = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, ".result .segment-text"))
+    assert "ask not what your country can do for you" in text.lower()
+    assert segment.is_displayed()
+    assert browser.execute_script("return window.seenStates") == ["uploading", "waiting"]
+    stamp = browser.find_element(By.CSS_SELECTOR, ".result .segment .timestamp").text
+    assert stamp.startswith("0:0") and "–" in stamp
+    assert "English" in browser.find_element(By.CSS_SELECTOR, ".result .meta").text
+    assert "not kept" in browser.find_element(By.CSS_SELECTOR, ".result").text
+
+    # Subtitles of an anonymous result are made in the page from the JSON on screen.
+    browser.find_element(By.XPATH, "//section[contains(@class,'result')]//button[text()='SRT']").click()
+    cues = list(srt.parse(downloaded(downloads, ".srt").read_text()))
+    assert cues and "ask not" in " ".join(c.content for c in cues).lower()
+    assert cues[-1].end.total_seconds() <= manifest["jfk.wav"]["duration_s"] + 0.5
+    no_script_errors(browser)
+
+
+def test_a_bad_file_shows_the_servers_error(browser, server, tmp_path):
+    bad = tmp_path / "notes.wav"
+    bad.write_text("this is not audio, only text pretending to be a wav file\n" * 20)
+    with open(bad, "rb") as f, server.client() as http:
+        expected = http.post("/v1/transcribe", files={"file": ("notes.wav", f, "audio/wav")})
+    assert expected.status_code == 400
+    message = expected.json()["error"]
+
+    open_page(browser, server)
+    visible(browser, "#model:not([disabled])")
+    browser.find_element(By.ID, "file").send_keys(str(bad))
+    browser.find_element(By.ID, "transcribe-submit").click()
+    alert = visible(browser, "main .alert-error[role=alert]", timeout=WAIT_S)
+    assert alert.text == f"Error: {message}"
+    assert not browser.find_elements(By.CSS_SELECTOR, ".result")
+    # The form is usable again for the next try.
+    assert browser.find_element(By.ID, "transcribe-submit").is_enabled()
+
+
+def test_stored_transcript_list_detail_export_delete(browser, server, data_dir, downloads):
+    _, key = new_account(server, "lister@example.com")
+    with open(data_dir / "jfk.wav", "rb") as f, server.client(key) as http:
+        made = http.post("/v1/transcribe", files={"file": ("jfk.wav", f, "audio/wav")},
+                         data={"model": "base"})
+    assert made.status_code == 200, made.text
+    transcript_id = made.json()["id"]
+
+    open_page(browser, server, "transcripts")
+    assert "API key is needed" in browser.find_element(By.ID, "main").text
+    # A wrong key is refused in the dialog and not kept.
+    browser.find_element(By.ID, "key-button").click()
+    key_input = visible(browser, "#key-input")
+    key_input.send_keys("voc_not-a-real-key")
+    browser.find_element(By.ID, "key-save").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "key-error").text)
+    assert browser.find_element(By.ID, "key-error").text == "Invalid or revoked API key."
+    assert browser.execute_script("return localStorage.getItem('vocable.apiKey')") is None
+    key_input.clear()
+    key_input.send_keys(key)
+    browser.find_element(By.ID, "key-save").click()
+    wait(browser).until(lambda d: d.find_element(By.ID, "key-label").text == "lister@example.com")
+
+    link = visible(browser, f"tr[data-id='{transcript_id}'] a.transcript-link")
+    assert link.text == "jfk.wav"
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-id='{transcript_id}']").text
+    assert "completed" in row.lower() and "English" in row and "11 s" in row
+    link.click()
+
+    visible(browser, "h1")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "jfk.wav"
+    text = browser.find_element(By.CSS_SELECTOR, ".segments").text.lower()
+    assert "ask not what your country can do for you" in text
+    formats = [b.get_attribute("data-format") for b in browser.find_elements(By.CSS_SELECTOR, "[data-format]")]
+    assert formats == ["txt", "srt", "vtt", "json", "csv", "docx", "pdf"]
+    browser.find_element(By.CSS_SELECTOR, "[data-format='vtt']").click()
+    vtt = downloaded(downloads, ".vtt").read_text()
+    with server.client(key) as http:  # the server's own export, byte for byte
+        assert vtt == http.get(f"/api/v1/transcripts/{transcript_id}/export/vtt/").text
+
+    browser.find_element(By.XPATH, "//button[text()='Delete']").click()
+    visible(browser, "#confirm-delete").click()
+    wait(browser).until(lambda d: d.current_url.endswith("#/transcripts"))
+    visible(browser, ".empty h2")
+    assert browser.find_element(By.CSS_SELECTOR, ".empty h2").text == "No transcripts yet"
+    with server.client(key) as http:
+        assert http.get(f"/api/v1/transcripts/{transcript_id}/").status_code == 404
+    no_script_errors(browser)
+
+
+def test_create_and_revoke_a_key(browser, server):
+    account_id, key = new_account(server, "keys@example.com")
+    open_page(browser, server, "account", key=key)
+    plan = visible(browser, "section[aria-labelledby='plan-title']").text
+    assert "Paid" in plan and "60" in plan  # plan and credits from /api/v1/account/
+    visible(browser, "section[aria-labelledby='usage-title']")
+
+    browser.find_element(By.ID, "key-name").send_keys("laptop")
+    browser.find_element(By.XPATH, "//button[text()='Create key']").click()
+    raw = visible(browser, "#new-key").get_attribute("value")
+    assert raw.startswith("voc_") and raw != key
+    with server.client(raw) as http:  # the key shown once works
+        assert http.get("/api/v1/account/").json()["id"] == account_id
+
+    rows = browser.find_elements(By.CSS_SELECTOR, "#keys-table tbody tr")
+    assert len(rows) == 2
+    (new_row,) = [r for r in rows if r.find_element(By.TAG_NAME, "th").text == "laptop"]
+    key_id = new_row.get_attribute("data-key-id")
+    new_row.find_element(By.XPATH, ".//button[text()='Revoke']").click()
+    visible(browser, f"tr[data-key-id='{key_id}'] button[aria-label='Confirm revoking laptop']").click()
+    wait(browser).until(lambda d: "revoked" in d.find_element(
+        By.CSS_SELECTOR, f"tr[data-key-id='{key_id}']").get_attribute("class"))
+    with server.client(raw) as http:
+        response = http.get("/api/v1/account/")
+    assert response.status_code == 401 and response.json() == {"error": "Invalid or revoked API key."}
+    with server.client(key) as http:  # the browser's own key still works
+        assert http.get("/api/v1/account/").status_code == 200
+    no_script_errors(browser)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi import APIRouter, FastAPI
 
 from conftest import LiveServer, make_settings
 from vocable.api.web import WEB_DIR, features
@@ -48,9 +49,19 @@ def test_every_asset_the_page_names_is_served(client):
 def test_features_reflect_the_routes_of_this_server(client):
     body = client.get("/web/features.json").json()
     assert set(body) == {"stream", "summarize", "chat"}
-    app = client.get("/openapi.json").json()
-    assert body["summarize"] == ("/v1/summarize" in app["paths"])
-    assert features([]) == {"stream": False, "summarize": False, "chat": False}
+    assert body["stream"] is True  # WS /v1/stream is part of this app
+    paths = client.get("/openapi.json").json()["paths"]
+    assert body["summarize"] == ("/v1/summarize" in paths)
+    assert body["chat"] == ("/api/v1/transcripts/{transcript_id}/chat/" in paths)
+
+
+def test_features_see_routes_inside_included_routers():
+    router = APIRouter(prefix="/api/v1/transcripts")
+    router.add_api_route("/{transcript_id}/chat/", lambda transcript_id: {}, methods=["POST"])
+    app = FastAPI()
+    assert features(app.router.routes) == {"stream": False, "summarize": False, "chat": False}
+    app.include_router(router)
+    assert features(app.router.routes) == {"stream": False, "summarize": False, "chat": True}
 
 
 @pytest.mark.parametrize("path", ["/v1/nope", "/api/v1/nope/", "/web/nope.js", "/nope", "/web/"])

@@ -1,6 +1,7 @@
 """The web interface in a real browser (Debian's headless Chromium, driven by Selenium) against a
 live server with the real base model: transcribe a real recording, read and delete a stored
-transcript with a key, create and revoke a key, and see the API's error for a bad file.
+transcript with a key, create and revoke a key, see the API's error for a bad file, and
+transcribe live from a microphone (Chromium's fake capture device playing the same recording).
 
 One browser and one server for the module (Chromium takes seconds to start on a shared CPU).
 """
@@ -32,6 +33,8 @@ FLAGS = (
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--window-size=1200,1000",
+    # A microphone that plays a real recording, allowed without asking (for the live page).
+    "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
 )
 WAIT_S = 120  # a transcription on a busy 2-core machine
 
@@ -42,7 +45,7 @@ def downloads(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(downloads) -> WebDriver:
+def browser(downloads, data_dir) -> WebDriver:
     missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not Path(p).exists()]
     if missing:
         pytest.fail(f"{', '.join(missing)} missing: apt-get install chromium chromium-driver "
@@ -53,6 +56,7 @@ def browser(downloads) -> WebDriver:
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={profile}")
+    options.add_argument(f"--use-file-for-fake-audio-capture={data_dir / 'jfk.wav'}%noloop")
     options.add_experimental_option("prefs", {
         "download.default_directory": str(downloads),
         "download.prompt_for_download": False,
@@ -248,4 +252,33 @@ def test_create_and_revoke_a_key(browser, server):
     assert response.status_code == 401 and response.json() == {"error": "Invalid or revoked API key."}
     with server.client(key) as http:  # the browser's own key still works
         assert http.get("/api/v1/account/").status_code == 200
+    no_script_errors(browser)
+
+
+def test_live_microphone_shows_partials_and_finals(browser, server):
+    _, key = new_account(server, "live@example.com")
+    open_page(browser, server, "live", key=key)
+    assert browser.find_element(By.CSS_SELECTOR, "[data-nav='live']").is_displayed()
+    wait(browser).until(lambda d: d.find_element(By.ID, "live-model").is_enabled())
+    browser.execute_script("""
+        window.partials = [];
+        new MutationObserver(() => {
+          const text = document.getElementById('live-partial').textContent;
+          if (text && !partials.includes(text)) partials.push(text);
+        }).observe(document.getElementById('live-partial'), {childList: true, characterData: true, subtree: true});
+    """)
+    browser.find_element(By.ID, "live-start").click()
+    wait(browser, WAIT_S).until(
+        lambda d: "what you can do for your country" in d.find_element(By.ID, "live-finals").text.lower()
+    )
+    browser.find_element(By.ID, "live-stop").click()
+    wait(browser, WAIT_S).until(
+        lambda d: d.find_element(By.ID, "live-status-text").text.startswith("Finished")
+    )
+    finals = browser.find_element(By.ID, "live-finals").text.lower()
+    assert "fellow american" in finals and "what your country can do for you" in finals
+    assert browser.execute_script("return window.partials.length") > 0  # interim text was shown
+    assert not browser.find_elements(By.CSS_SELECTOR, "main .alert-error:not([hidden])")
+    with server.client(key) as http:  # streamed audio is charged like file audio
+        assert http.get("/api/v1/account/").json()["credits"] < 60
     no_script_errors(browser)

@@ -8,13 +8,12 @@ on the URL fragment (``/#/transcripts``) instead.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Match
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -31,11 +30,11 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
 }
 
-# Optional endpoints the page offers only when this server has them (route path patterns).
+# Optional endpoints the page offers only when this server has them: a request each would make.
 FEATURES = {
-    "stream": re.compile(r"^/v1/stream$"),
-    "summarize": re.compile(r"^/v1/summarize$"),
-    "chat": re.compile(r"^/api/v1/transcripts/\{[^}/]+\}/chat/$"),
+    "stream": ("websocket", "GET", "/v1/stream"),
+    "summarize": ("http", "POST", "/v1/summarize"),
+    "chat": ("http", "POST", "/api/v1/transcripts/any-id/chat/"),
 }
 
 
@@ -49,9 +48,15 @@ class _WebFiles(StaticFiles):
         return response
 
 
+def _answers(routes: list[BaseRoute], kind: str, method: str, path: str) -> bool:
+    # Asked of the routes themselves (Starlette's own matching), so included routers count too.
+    scope = {"type": kind, "method": method, "path": path, "root_path": "", "headers": [],
+             "query_string": b""}
+    return any(route.matches(scope)[0] == Match.FULL for route in routes)
+
+
 def features(routes: list[BaseRoute]) -> dict[str, bool]:
-    paths = [getattr(route, "path", "") for route in routes]
-    return {name: any(pattern.match(p) for p in paths) for name, pattern in FEATURES.items()}
+    return {name: _answers(routes, *probe) for name, probe in FEATURES.items()}
 
 
 def install_web(app: FastAPI) -> None:

@@ -16,6 +16,8 @@ const CLOSE_MESSAGES = {
   4503: 'The server is busy (too many open streams or the model is unavailable).',
 };
 
+const MAX_PENDING_CHUNKS = 300; // 30 s of audio kept while the model loads
+
 function micError(error) {
   if (!window.isSecureContext) {
     return 'The browser allows the microphone only on HTTPS or on localhost.';
@@ -89,12 +91,12 @@ export async function render(main) {
     language.disabled = running;
   };
 
-  const stopAudio = () => {
-    if (!session) return;
-    session.stream?.getTracks().forEach((t) => t.stop());
-    session.context?.close().catch(() => {});
-    session.stream = null;
-    session.context = null;
+  const stopAudio = (which = session) => {
+    if (!which) return;
+    which.stream?.getTracks().forEach((t) => t.stop());
+    which.context?.close().catch(() => {});
+    which.stream = null;
+    which.context = null;
     level.value = 0;
   };
 
@@ -124,13 +126,31 @@ export async function render(main) {
       }
       await current.context.audioWorklet.addModule(new URL('web/js/pcm-worklet.js', document.baseURI));
     } catch (error) {
+      stopAudio(current);
+      if (session !== current) return;
       errors.show(micError(error));
-      stopAudio();
       session = null;
       setState('idle', 'Not recording');
       return;
     }
-    if (session !== current) return;
+    if (session !== current) {
+      stopAudio(current); // the visitor left while the browser asked for the microphone
+      return;
+    }
+    // Capture starts now; what is said while the model loads is kept and sent once it is ready.
+    const pending = [];
+    const node = new AudioWorkletNode(current.context, 'pcm-writer');
+    node.port.onmessage = ({ data }) => {
+      if (session !== current || !current.stream) return;
+      level.value = Math.min(1, data.level * 4);
+      if (current.ready && current.ws.readyState === WebSocket.OPEN) current.ws.send(data.pcm);
+      else if (!current.ready && pending.length < MAX_PENDING_CHUNKS) pending.push(data.pcm);
+    };
+    // A silent path to the output keeps the graph (and so the worklet) running everywhere.
+    const mute = current.context.createGain();
+    mute.gain.value = 0;
+    current.context.createMediaStreamSource(current.stream).connect(node).connect(mute)
+      .connect(current.context.destination);
 
     setState('connecting', 'Connecting…');
     const ws = new WebSocket(wsUrl('v1/stream', { token: keyStore.get() }));
@@ -156,16 +176,7 @@ export async function render(main) {
       if (message.status === 'ready') {
         current.ready = true;
         current.startedAt = Date.now();
-        const source = current.context.createMediaStreamSource(current.stream);
-        const node = new AudioWorkletNode(current.context, 'pcm-writer');
-        node.port.onmessage = ({ data }) => {
-          level.value = Math.min(1, data.level * 4);
-          if (ws.readyState === WebSocket.OPEN && session === current && current.stream) ws.send(data.pcm);
-        };
-        // A silent path to the output keeps the graph (and so the worklet) running everywhere.
-        const mute = current.context.createGain();
-        mute.gain.value = 0;
-        source.connect(node).connect(mute).connect(current.context.destination);
+        for (const pcm of pending.splice(0)) ws.send(pcm);
         setState('live', 'Listening');
         return;
       }
@@ -189,7 +200,7 @@ export async function render(main) {
       }
     });
     ws.addEventListener('close', (event) => {
-      if (session === current) stopAudio();
+      stopAudio(current);
       if (!current.finished && !current.failed) {
         const reason = event.reason ? ` (${event.reason})` : '';
         errors.show(CLOSE_MESSAGES[event.code] || `The stream closed unexpectedly: code ${event.code}${reason}.`);

@@ -287,17 +287,17 @@ class Vocable {
     return this._request('POST', '/v1/analyze', { json, signal: options.signal });
   }
 
-  /** Translate one text to `target` (source defaults to "en" on the server). */
+  /** Translate one text to `target` (source: "en" by default, "auto" detects; backend: "llm" or a model id). */
   translate(text, target, options = {}) {
-    const json = dropUndefined({ text, target, source: options.source });
+    const json = dropUndefined({ text, target, source: options.source, backend: options.backend });
     return this._request('POST', '/v1/translate', { json, signal: options.signal });
   }
 
   /** Translate several texts in one request; resolves to the `translations` array, in order. */
   async translateMany(texts, target, options = {}) {
-    const json = dropUndefined({ texts: [...texts], target, source: options.source });
-    const body = await this._request('POST', '/v1/translate', { json, signal: options.signal });
-    return body.translations;
+    const json = dropUndefined({ texts: [...texts], target, source: options.source, backend: options.backend });
+    const { translations, ...meta } = await this._request('POST', '/v1/translate', { json, signal: options.signal });
+    return translations.map((item) => ({ ...meta, ...item }));
   }
 
   /** Sentence embeddings (384 dimensions). */
@@ -424,8 +424,9 @@ class Transcripts {
     return this._c._request('POST', `/api/v1/transcripts/${checkId(id)}/chat/`, { json });
   }
 
-  analyze(id, type) {
-    return this._c._request('POST', `/api/v1/transcripts/${checkId(id)}/analyze/`, { json: { type } });
+  analyze(id, type, options = {}) {
+    const json = dropUndefined({ type, language: options.language });
+    return this._c._request('POST', `/api/v1/transcripts/${checkId(id)}/analyze/`, { json });
   }
 
   generate(id, type) {

@@ -134,11 +134,18 @@ export interface Summary {
   summary: string;
   style: SummaryStyle;
   model: string;
+  /** style 'action_items' only: the listed items as structured data. */
+  action_items?: Record<string, unknown>[];
   [extra: string]: unknown;
 }
 export interface Generation {
   type: GenerateType;
-  [field: string]: unknown;
+  /** Markdown for prose types; a readable rendering for structured ones. */
+  content: string;
+  /** Structured types (flashcards, quiz, key_quotes, chapter_markers): the validated JSON. */
+  result?: Record<string, unknown>;
+  model: string;
+  [extra: string]: unknown;
 }
 export interface Analysis {
   type: AnalysisType;
@@ -150,15 +157,22 @@ export interface Translation {
   translated_text: string;
   source_language?: string;
   target_language?: string;
+  backend?: string;
+  model?: string;
 }
 export interface Embeddings {
   embeddings: number[][];
   dimensions: number;
+  model?: string;
 }
 export interface ChatAnswer {
   answer: string;
-  sources: { segment_order: number; text: string; score: number }[];
-  session_id?: string;
+  sources: { segment_order: number; text: string; score: number; start?: number | null; speaker?: string | null }[];
+  /** Pass it back (`sessionId`) to continue the conversation. */
+  session_id: string;
+  /** False when the transcript does not contain the answer (`answer` then says so). */
+  answered?: boolean;
+  model?: string;
   [extra: string]: unknown;
 }
 
@@ -255,8 +269,8 @@ export declare class Vocable {
   summarize(text: string, options?: { style?: SummaryStyle; signal?: AbortSignal }): Promise<Summary>;
   generate(text: string, type: GenerateType, options?: { signal?: AbortSignal }): Promise<Generation>;
   analyze(text: string, type: AnalysisType, options?: { language?: string; signal?: AbortSignal }): Promise<Analysis>;
-  translate(text: string, target: string, options?: { source?: string; signal?: AbortSignal }): Promise<Translation>;
-  translateMany(texts: Iterable<string>, target: string, options?: { source?: string; signal?: AbortSignal }): Promise<Translation[]>;
+  translate(text: string, target: string, options?: { source?: string; backend?: string; signal?: AbortSignal }): Promise<Translation>;
+  translateMany(texts: Iterable<string>, target: string, options?: { source?: string; backend?: string; signal?: AbortSignal }): Promise<Translation[]>;
   embed(texts: string | Iterable<string>, options?: { signal?: AbortSignal }): Promise<Embeddings>;
 
   health(): Promise<Health>;
@@ -279,7 +293,7 @@ export declare class Transcripts {
   /** Poll until completed; throws TranscriptionFailedError if the job failed. */
   wait(id: string, options?: { timeout?: number; pollInterval?: number }): Promise<Transcript>;
   chat(id: string, question: string, options?: { sessionId?: string }): Promise<ChatAnswer>;
-  analyze(id: string, type: AnalysisType): Promise<Analysis>;
+  analyze(id: string, type: AnalysisType, options?: { language?: string }): Promise<Analysis>;
   generate(id: string, type: GenerateType): Promise<Generation>;
 }
 export declare class AccountResource {

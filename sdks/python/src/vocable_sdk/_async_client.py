@@ -176,16 +176,22 @@ class AsyncVocable:
         return await self._call(ops.analyze(text, type, language))
 
     async def translate(
-        self, text: str, target: str, *, source: str | None = None
+        self, text: str, target: str, *, source: str | None = None, backend: str | None = None
     ) -> t.Translation:
-        """Translate one text (``source`` defaults to "en" on the server)."""
-        return await self._call(ops.translate(text, target, source))
+        """Translate one text. ``source`` defaults to "en" on the server ("auto" detects it);
+        ``backend`` picks "llm" or an installed translation model (default: the best one)."""
+        return await self._call(ops.translate(text, target, source, backend))
 
     async def translate_many(
-        self, texts: Iterable[str], target: str, *, source: str | None = None
+        self,
+        texts: Iterable[str],
+        target: str,
+        *,
+        source: str | None = None,
+        backend: str | None = None,
     ) -> list[t.Translation]:
         """Translate several texts in one request, in order."""
-        return await self._call(ops.translate_many(list(texts), target, source))
+        return await self._call(ops.translate_many(list(texts), target, source, backend))
 
     async def embed(self, texts: Iterable[str] | str) -> t.Embeddings:
         """Sentence embeddings (384 dimensions, all-MiniLM-L6-v2)."""
@@ -342,8 +348,11 @@ class Transcripts:
         """Ask about a transcript (RAG over its segments); pass ``session_id`` to continue."""
         return await self._c._call(ops.chat(transcript_id, question, session_id))
 
-    async def analyze(self, transcript_id: str, type: t.AnalysisType | str) -> t.Analysis:
-        return await self._c._call(ops.analyze_transcript(transcript_id, type))
+    async def analyze(
+        self, transcript_id: str, type: t.AnalysisType | str, *, language: str | None = None
+    ) -> t.Analysis:
+        """As ``analyze`` on the stored transcript: results name segments and speakers."""
+        return await self._c._call(ops.analyze_transcript(transcript_id, type, language))
 
     async def generate(self, transcript_id: str, type: t.GenerateType | str) -> t.Generation:
         return await self._c._call(ops.generate_transcript(transcript_id, type))

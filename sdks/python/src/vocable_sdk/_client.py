@@ -175,15 +175,23 @@ class Vocable:
         """Analyze text: sentiment, topics, entities, action_items, questions, pii_redact."""
         return self._call(ops.analyze(text, type, language))
 
-    def translate(self, text: str, target: str, *, source: str | None = None) -> t.Translation:
-        """Translate one text (``source`` defaults to "en" on the server)."""
-        return self._call(ops.translate(text, target, source))
+    def translate(
+        self, text: str, target: str, *, source: str | None = None, backend: str | None = None
+    ) -> t.Translation:
+        """Translate one text. ``source`` defaults to "en" on the server ("auto" detects it);
+        ``backend`` picks "llm" or an installed translation model (default: the best one)."""
+        return self._call(ops.translate(text, target, source, backend))
 
     def translate_many(
-        self, texts: Iterable[str], target: str, *, source: str | None = None
+        self,
+        texts: Iterable[str],
+        target: str,
+        *,
+        source: str | None = None,
+        backend: str | None = None,
     ) -> list[t.Translation]:
         """Translate several texts in one request, in order."""
-        return self._call(ops.translate_many(list(texts), target, source))
+        return self._call(ops.translate_many(list(texts), target, source, backend))
 
     def embed(self, texts: Iterable[str] | str) -> t.Embeddings:
         """Sentence embeddings (384 dimensions, all-MiniLM-L6-v2)."""
@@ -335,8 +343,11 @@ class Transcripts:
         """Ask about a transcript (RAG over its segments); pass ``session_id`` to continue."""
         return self._c._call(ops.chat(transcript_id, question, session_id))
 
-    def analyze(self, transcript_id: str, type: t.AnalysisType | str) -> t.Analysis:
-        return self._c._call(ops.analyze_transcript(transcript_id, type))
+    def analyze(
+        self, transcript_id: str, type: t.AnalysisType | str, *, language: str | None = None
+    ) -> t.Analysis:
+        """As ``analyze`` on the stored transcript: results name segments and speakers."""
+        return self._c._call(ops.analyze_transcript(transcript_id, type, language))
 
     def generate(self, transcript_id: str, type: t.GenerateType | str) -> t.Generation:
         return self._c._call(ops.generate_transcript(transcript_id, type))

@@ -126,13 +126,17 @@ def analyze(text: str, type: str, language: str | None) -> Op[t.Analysis]:
     return Op("POST", "/v1/analyze", _json(t.Analysis), json=body)
 
 
-def translate(text: str, target: str, source: str | None) -> Op[t.Translation]:
-    body = _drop_none({"text": text, "target": target, "source": source})
+def translate(text: str, target: str, source: str | None, backend: str | None) -> Op[t.Translation]:
+    body = _drop_none({"text": text, "target": target, "source": source, "backend": backend})
     return Op("POST", "/v1/translate", _json(t.Translation), json=body)
 
 
-def translate_many(texts: list[str], target: str, source: str | None) -> Op[list[t.Translation]]:
-    body = _drop_none({"texts": list(texts), "target": target, "source": source})
+def translate_many(
+    texts: list[str], target: str, source: str | None, backend: str | None
+) -> Op[list[t.Translation]]:
+    body = _drop_none(
+        {"texts": list(texts), "target": target, "source": source, "backend": backend}
+    )
 
     def parse(r: httpx.Response) -> list[t.Translation]:
         d = r.json()
@@ -141,6 +145,8 @@ def translate_many(texts: list[str], target: str, source: str | None) -> Op[list
                 {
                     "source_language": d.get("source_language"),
                     "target_language": d.get("target_language"),
+                    "backend": d.get("backend"),
+                    "model": d.get("model"),
                     **item,
                 }
             )
@@ -251,12 +257,12 @@ def chat(transcript_id: str, question: str, session_id: str | None) -> Op[t.Chat
     )
 
 
-def analyze_transcript(transcript_id: str, type: str) -> Op[t.Analysis]:
+def analyze_transcript(transcript_id: str, type: str, language: str | None) -> Op[t.Analysis]:
     return Op(
         "POST",
         f"/api/v1/transcripts/{_id(transcript_id)}/analyze/",
         _json(t.Analysis),
-        json={"type": type},
+        json=_drop_none({"type": type, "language": language}),
     )
 
 

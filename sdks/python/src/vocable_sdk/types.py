@@ -409,35 +409,43 @@ class Summary:
     summary: str
     style: str
     model: str | None = None
+    # style "action_items" only: the items the summary lists, as structured data.
+    action_items: list[dict[str, Any]] | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Summary:
         return cls(
-            summary=d.get("summary", ""), style=d.get("style", ""), model=d.get("model"), raw=d
+            summary=d.get("summary", ""),
+            style=d.get("style", ""),
+            model=d.get("model"),
+            action_items=d.get("action_items"),
+            raw=d,
         )
 
 
 @dataclass
 class Generation:
-    """Generated content. ``content`` is the text; structured types (flashcards, quiz, key_quotes,
-    chapter_markers) also give their structure in ``data`` when the server sends it."""
+    """Generated content. ``content`` is the text (markdown for prose types, a readable rendering
+    for structured ones); structured types (flashcards, quiz, key_quotes, chapter_markers) also
+    give their validated JSON in ``result``."""
 
     type: str
     content: str
-    data: Any = None
+    result: dict[str, Any] | None = None
     model: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Generation:
-        content = next(
-            (d[k] for k in ("content", "text", "result") if isinstance(d.get(k), str)), ""
+        result = d.get("result")
+        return cls(
+            type=d.get("type", ""),
+            content=d.get("content") or "",
+            result=result if isinstance(result, dict) else None,
+            model=d.get("model"),
+            raw=d,
         )
-        data = d.get("data")
-        if data is None and not isinstance(d.get("result"), (str, type(None))):
-            data = d["result"]
-        return cls(type=d.get("type", ""), content=content, data=data, model=d.get("model"), raw=d)
 
 
 @dataclass
@@ -461,6 +469,8 @@ class Translation:
     translated_text: str
     source_language: str | None = None
     target_language: str | None = None
+    backend: str | None = None
+    model: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -469,6 +479,8 @@ class Translation:
             translated_text=d.get("translated_text", ""),
             source_language=d.get("source_language"),
             target_language=d.get("target_language"),
+            backend=d.get("backend"),
+            model=d.get("model"),
             raw=d,
         )
 
@@ -477,20 +489,25 @@ class Translation:
 class Embeddings:
     embeddings: list[list[float]]
     dimensions: int
+    model: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Embeddings:
         embeddings = d.get("embeddings") or []
         dims = d.get("dimensions") or (len(embeddings[0]) if embeddings else 0)
-        return cls(embeddings=embeddings, dimensions=int(dims), raw=d)
+        return cls(embeddings=embeddings, dimensions=int(dims), model=d.get("model"), raw=d)
 
 
 @dataclass
 class ChatSource:
+    """A transcript segment the answer was drawn from."""
+
     segment_order: int
     text: str
     score: float | None = None
+    start: float | None = None
+    speaker: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -498,7 +515,11 @@ class ChatSource:
 class ChatAnswer:
     answer: str
     sources: list[ChatSource]
+    # Pass it back (``session_id=``) to continue the conversation.
     session_id: str | None = None
+    # False when the transcript does not contain the answer (``answer`` then says so).
+    answered: bool | None = None
+    model: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -508,12 +529,19 @@ class ChatAnswer:
                 segment_order=int(s.get("segment_order", 0)),
                 text=s.get("text", ""),
                 score=_f(s.get("score")),
+                start=_f(s.get("start")),
+                speaker=s.get("speaker"),
                 raw=s,
             )
             for s in d.get("sources") or []
         ]
         return cls(
-            answer=d.get("answer", ""), sources=sources, session_id=d.get("session_id"), raw=d
+            answer=d.get("answer", ""),
+            sources=sources,
+            session_id=d.get("session_id"),
+            answered=d.get("answered"),
+            model=d.get("model"),
+            raw=d,
         )
 
 

@@ -45,6 +45,9 @@ export function errorBox() {
       const message = typeof error === 'string' ? error : error?.message || 'Something went wrong.';
       box.replaceChildren(h('strong', {}, 'Error: '), message);
       if (extra) box.append(' ', extra);
+      else if (error?.status === 401) {
+        box.append(' ', h('button', { type: 'button', class: 'link', onclick: openKeyDialog }, 'Change the API key'));
+      }
       box.hidden = false;
     },
     hide() {

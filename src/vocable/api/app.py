@@ -8,7 +8,9 @@ from fastapi import FastAPI
 
 from vocable import __version__
 from vocable.api.errors import install_error_handlers
-from vocable.api.routes import account, cloud, keys, meta, stream, transcribe, transcripts, usage
+from vocable.api.routes import (
+    account, analysis, cloud, keys, meta, stream, transcribe, transcripts, translate, usage,
+)
 from vocable.api.web import install_web
 from vocable.core.config import Settings
 from vocable.services import Services
@@ -41,5 +43,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(usage.router)
     app.include_router(cloud.router)
     app.include_router(stream.router)
+    app.include_router(analysis.router)
+    app.include_router(translate.router)
     install_web(app)  # the web interface: GET / and /web/ (no catch-all: order does not matter)
     return app

@@ -213,21 +213,48 @@ def _split_keep(text: str, pattern: str) -> list[tuple[str, str]]:
     return [(t, s) for t, s in out if t or s]
 
 
+# One hand-written sentence per language, the same meaning in each: a worked example shows a
+# small model what to do with markers better than instructions alone.
+EXAMPLES: dict[str, tuple[str, str]] = {
+    # language: (with markers, without)
+    "en": ("The invoice of ⟦1⟧ is due on ⟦2⟧ at ⟦3⟧, and we expect ⟦4⟧ guests.",
+           "The invoice is due next week, and we expect many guests."),
+    "es": ("La factura de ⟦1⟧ vence el ⟦2⟧ a las ⟦3⟧, y esperamos ⟦4⟧ invitados.",
+           "La factura vence la próxima semana, y esperamos muchos invitados."),
+    "fr": ("La facture de ⟦1⟧ est due le ⟦2⟧ à ⟦3⟧, et nous attendons ⟦4⟧ invités.",
+           "La facture est due la semaine prochaine, et nous attendons beaucoup d'invités."),
+    "de": ("Die Rechnung über ⟦1⟧ ist am ⟦2⟧ um ⟦3⟧ fällig, und wir erwarten ⟦4⟧ Gäste.",
+           "Die Rechnung ist nächste Woche fällig, und wir erwarten viele Gäste."),
+    "it": ("La fattura di ⟦1⟧ scade il ⟦2⟧ alle ⟦3⟧, e aspettiamo ⟦4⟧ ospiti.",
+           "La fattura scade la prossima settimana, e aspettiamo molti ospiti."),
+    "pt": ("A fatura de ⟦1⟧ vence em ⟦2⟧ às ⟦3⟧, e esperamos ⟦4⟧ convidados.",
+           "A fatura vence na próxima semana, e esperamos muitos convidados."),
+    "nl": ("De factuur van ⟦1⟧ moet op ⟦2⟧ om ⟦3⟧ betaald zijn, en we verwachten ⟦4⟧ gasten.",
+           "De factuur moet volgende week betaald zijn, en we verwachten veel gasten."),
+}
+
+
 def _messages(text: str, source: str, target: str, has_placeholders: bool, strict: bool) -> list[dict]:
     src, tgt = language_name(source), language_name(target)
     system = (
         f"You are a professional translator from {src} to {tgt}. Translate the user's text into "
-        f"{tgt}. Reply with the translation only: no notes, no quotes, no explanations."
+        f"fluent, correct {tgt}. Reply with the translation only: no notes, no quotes, no "
+        "explanations."
     )
     if has_placeholders:
         system += (
-            " The text contains markers like ⟦1⟧ standing for numbers, dates, amounts, e-mails "
-            "or links: copy every marker into the translation exactly once, unchanged, where it "
-            "belongs."
+            " Markers like ⟦1⟧ stand for numbers, dates, times, amounts, e-mails or links: copy "
+            "every marker into the translation exactly once, unchanged, where it belongs in the "
+            f"{tgt} sentence."
         )
     if strict:
         system += f" Write in {tgt} only."
-    return [{"role": "system", "content": system}, {"role": "user", "content": text}]
+    messages = [{"role": "system", "content": system}]
+    if source in EXAMPLES and target in EXAMPLES:
+        k = 0 if has_placeholders else 1
+        messages += [{"role": "user", "content": EXAMPLES[source][k]},
+                     {"role": "assistant", "content": EXAMPLES[target][k]}]
+    return messages + [{"role": "user", "content": text}]
 
 
 def _clean_output(raw: str) -> str:

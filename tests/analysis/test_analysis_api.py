@@ -14,15 +14,12 @@ from vocable.services import Services
 from vocable.storage.models import Transcript
 
 
-def _reference_turns(rttm: Path) -> list[tuple[float, float, str]]:
+def _reference_turns(stm: Path) -> list[tuple[float, float, str]]:
+    """(start, end, speaker) of the reference utterances (speakers named Diane and Sheila)."""
     turns = []
-    names = {}
-    for line in rttm.read_text().splitlines():
-        parts = line.split()
-        start, dur, spk = float(parts[3]), float(parts[4]), parts[7]
-        # call-2spk's reference speakers in order of first appearance: Diane, then Sheila.
-        names.setdefault(spk, ["Diane", "Sheila"][len(names)])
-        turns.append((start, start + dur, names[spk]))
+    for line in stm.read_text().splitlines():
+        parts = line.split(None, 5)
+        turns.append((float(parts[3]), float(parts[4]), parts[2]))
     return turns
 
 
@@ -57,7 +54,7 @@ def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer, data_dir
         transcript_id = response.headers["X-Transcript-Id"]
         # Speaker labels: the reference turns stand in for diarization (a separate part), so
         # "who asked" is checked against known speakers.
-        turns = _reference_turns(data_dir / "call-2spk.rttm")
+        turns = _reference_turns(data_dir / "call-2spk.stm")
         with db.session() as s:
             row = s.get(Transcript, transcript_id)
             segments = [dict(seg, speaker=_speaker_for(seg["start"], seg["end"], turns))
@@ -92,16 +89,33 @@ def test_sentiment_per_segment_and_speaker(stack):
     assert sum(result["counts"].values()) == len(result["sentences"])
 
 
-def test_questions_say_who_asked(stack):
+def test_questions_on_the_real_transcript(stack):
     server, alice, _, tid = stack
     result = _post(server, alice, tid, "questions").json()["result"]
-    assert result["total"] >= 1
-    asked = {q["speaker"] for q in result["questions"]}
-    assert asked <= {"Diane", "Sheila"} and asked
-    # "... they all call me a Yankee down here, so what can I say?" is Sheila's and rhetorical.
-    yankee = [q for q in result["questions"] if "what can I say" in q["text"]]
-    if yankee:  # Whisper base may punctuate it differently
-        assert yankee[0]["speaker"] == "Sheila" and not yankee[0]["answered"]
+    # Whisper base writes this call without a single question mark, and no sentence of it opens
+    # like a question: the known answer is none (the crafted-text tests cover who asked).
+    assert result == {"questions": [], "total": 0, "answered": 0}
+
+
+def test_questions_name_the_asker_on_a_stored_transcript(stack):
+    server, alice, _, tid = stack
+    with server.services.db.session() as s:
+        row = s.get(Transcript, tid)
+        data = {c.name: getattr(row, c.name) for c in Transcript.__table__.columns if c.name != "id"}
+        data["segments"] = [
+            {"start": 0.0, "end": 2.0, "speaker": "Diane", "text": "Where are you from originally?"},
+            {"start": 2.0, "end": 4.0, "speaker": "Sheila", "text": "I am originally from Chicago."},
+            {"start": 4.0, "end": 6.0, "speaker": "Sheila", "text": "Do you like New Jersey?"},
+        ]
+        copy = Transcript(**data)
+        s.add(copy)
+        s.flush()
+        copy_id = copy.id
+    result = _post(server, alice, copy_id, "questions").json()["result"]
+    first, second = result["questions"]
+    assert (first["speaker"], first["answered"], first["answer"]["speaker"]) == ("Diane", True, "Sheila")
+    assert first["segment"] == 0 and first["answer"]["segment"] == 1
+    assert (second["speaker"], second["answered"]) == ("Sheila", False)
 
 
 def test_topics_and_pii_and_action_items_on_the_transcript(stack):

@@ -4,11 +4,12 @@
    ...", "can you ...", "Carol, book ..."), and explicit markers ("action item", "follow up").
    No candidate, no LLM call: small talk has no action items.
 2. The LLM reads the numbered sentences around the candidates and answers, constrained by a JSON
-   schema, with the real tasks among them: sentence number, a short task, owner and due date.
-3. Grounding, because a small model invents: the sentence must be one of the candidates; the task
-   must be made of that sentence's words (else the sentence itself is the task); the owner must be
-   a speaker or a person named in the text ("I" is the speaker); the due date must be worded so in
-   the sentence or its reply. A request answered by a commitment is one item.
+   schema, with one verdict per candidate: is it a task, the task in short, owner and due date.
+3. Grounding, because a small model invents: only candidates can become items; the task
+   must be made of that sentence's words (else the sentence itself is the task); the owner follows
+   from the sentence's form ("I will" → the speaker; a request → the person named in it or the one
+   who accepts it), the model's owner only counts when it is a name the text knows; the due date
+   must be worded so in the sentence or its reply. A request and its acceptance are one item.
 """
 
 from __future__ import annotations
@@ -37,6 +38,14 @@ _REQUEST = re.compile(
 _MARKER = re.compile(r"\b(action items?|to-?do|follow[- ]up|deadline|due (?:by|on|date))\b", re.IGNORECASE)
 _DUE_PREP = re.compile(r"\b(by|before|until|no later than|on|due)\s+$", re.IGNORECASE)
 _FIRST_PERSON = {"i", "me", "myself", "i'll", "speaker"}
+_SELF_COMMIT = re.compile(
+    r"^\W*(?:(?:yes|yeah|sure|ok|okay|so|and|then|well)\W+)*(?:i|i'll|i’ll|i'm|i’m|let me)\b",
+    re.IGNORECASE,
+)
+_THIRD_PERSON = re.compile(
+    r"\b([A-Z][a-z]+)\s+(?:will|'ll|is going to|needs to|has to|should|must|is responsible for)\b"
+)
+_AGREE = re.compile(r"^\W*(yes|yeah|sure|ok|okay|will do|of course|no problem|absolutely)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -58,7 +67,6 @@ class ActionItemsResult:
 
 
 class _LLMItem(BaseModel):
-    sentence: int
     is_task: bool
     task: str
     owner: str | None
@@ -69,28 +77,27 @@ class _LLMAnswer(BaseModel):
     candidates: list[_LLMItem]
 
 
-def _schema(numbers: list[int]) -> dict:
-    """One verdict per candidate, in order, its sentence number fixed: the model must judge each
-    candidate and cannot point anywhere else."""
-    def verdict(n: int) -> dict:
+def _schema(count: int) -> dict:
+    """One verdict per candidate, in the candidates' order: the model must judge each candidate
+    and cannot point anywhere else (and spends no tokens naming sentences)."""
+    def verdict() -> dict:
         return {
             "type": "object",
             "properties": {
-                "sentence": {"const": n},
                 "is_task": {"type": "boolean"},
                 "task": {"type": "string", "maxLength": 120},
                 "owner": {"type": ["string", "null"], "maxLength": 60},
                 "due": {"type": ["string", "null"], "maxLength": 60},
             },
-            "required": ["sentence", "is_task", "task", "owner", "due"],
+            "required": ["is_task", "task", "owner", "due"],
             "additionalProperties": False,
         }
 
     return {
         "type": "object",
         "properties": {"candidates": {
-            "type": "array", "prefixItems": [verdict(n) for n in numbers],
-            "minItems": len(numbers), "maxItems": len(numbers),
+            "type": "array", "prefixItems": [verdict() for _ in range(count)],
+            "minItems": count, "maxItems": count,
         }},
         "required": ["candidates"],
         "additionalProperties": False,
@@ -103,11 +110,12 @@ SYSTEM = (
 )
 
 
-def _is_candidate(unit: Unit) -> bool:
+def _is_candidate(unit: Unit, names: dict[str, str]) -> bool:
     text = unit.text
     if _COMMIT.search(text) or _REQUEST.search(text) or _MARKER.search(text):
         return True
-    return False
+    third = _THIRD_PERSON.search(text)  # "Dana will ...", for people the text names
+    return bool(third and third.group(1).lower() in names)
 
 
 def _imperative(parsed: Parsed, unit: Unit) -> bool:
@@ -158,7 +166,8 @@ def _names(parsed: Parsed) -> dict[str, str]:
 
 
 def find_candidates(parsed: Parsed) -> list[int]:
-    return [i for i, u in enumerate(parsed.units) if _is_candidate(u) or _imperative(parsed, u)]
+    names = _names(parsed)
+    return [i for i, u in enumerate(parsed.units) if _is_candidate(u, names) or _imperative(parsed, u)]
 
 
 def _reply(parsed: Parsed, i: int) -> Unit | None:
@@ -183,14 +192,38 @@ def _prompt(parsed: Parsed, candidates: list[int]) -> str:
     return (
         "Sentences:\n" + "\n".join(lines) + "\n\n"
         f"Candidate sentences: {numbers}.\n"
-        "For each candidate, in order, give:\n"
-        "- sentence: its number\n"
+        "For each candidate, in that order, give:\n"
         "- is_task: true if it states a concrete task someone will do or is asked to do\n"
         "- task: the task as a short imperative phrase using the sentence's words\n"
         "- owner: the name of the person who will do it (the speaker when they say \"I will\"; "
         "the person asked when it is a request), or null\n"
         "- due: the deadline exactly as worded (e.g. \"tonight\", \"by Friday\"), or null"
     )
+
+
+def _owner(parsed: Parsed, unit: Unit, reply: Unit | None, said: str | None,
+           names: dict[str, str]) -> str | None:
+    """Who does it, from the sentence's form first, the model's answer only when it is a name the
+    text knows: "I will ..." is the speaker; a request is for the person named in it, else the one
+    who accepts it; "Dana will ..." is Dana."""
+    text = unit.text
+    said_name = names.get((said or "").strip().lower())
+    if (said or "").strip().lower() in _FIRST_PERSON:
+        said_name = unit.speaker
+    if _SELF_COMMIT.match(text):
+        return unit.speaker or said_name
+    named = [names[w.lower()] for w in re.findall(r"[A-Za-z][\w'-]*", text)
+             if w.lower() in names and names[w.lower()] != unit.speaker]
+    third = _THIRD_PERSON.search(text)
+    if third and third.group(1).lower() in names:
+        return names[third.group(1).lower()]
+    if named:
+        return named[0]
+    if reply is not None and reply.speaker and (_COMMIT.search(reply.text) or _AGREE.match(reply.text)):
+        return reply.speaker  # "Can you ...?" — "Yes, I will ..."
+    if said_name and said_name != unit.speaker:
+        return said_name
+    return None
 
 
 def _ground(parsed: Parsed, i: int, item: _LLMItem, names: dict[str, str]) -> ActionItem:
@@ -201,18 +234,12 @@ def _ground(parsed: Parsed, i: int, item: _LLMItem, names: dict[str, str]) -> Ac
     scope_text = " ".join(u.text for u in scope).lower()
 
     task = " ".join(item.task.split()).strip(" .")
+    task = task[:1].upper() + task[1:]
     words = _content_words(task)
     if not words or len(words & _content_words(scope_text)) < max(1, (len(words) + 1) // 2):
         task = unit.text  # the model's wording strayed from the text: quote it instead
 
-    owner = (item.owner or "").strip()
-    if owner.lower() in _FIRST_PERSON and unit.speaker:
-        owner = unit.speaker
-    owner = names.get(owner.lower()) if owner else None
-    if owner is None and reply is not None and _COMMIT.search(reply.text) and reply.speaker:
-        owner = reply.speaker  # "Can you ...?" — "Yes, I will ..."
-    if owner is None and unit.speaker and re.match(r"\W*(i|we)\b", unit.text, re.IGNORECASE):
-        owner = unit.speaker
+    owner = _owner(parsed, unit, reply, item.owner, names)
 
     due = (item.due or "").strip().strip(".")
     if not due or due.lower() not in scope_text:
@@ -240,17 +267,15 @@ def analyze_action_items(toolkit, parsed: Parsed, llm, client: str = "") -> Acti
         batch = candidates[k: k + MAX_CANDIDATES_PER_CALL]
         raw = llm.complete(
             [{"role": "system", "content": SYSTEM}, {"role": "user", "content": _prompt(parsed, batch)}],
-            max_tokens=40 + 70 * len(batch), json_schema=_schema([i + 1 for i in batch]),
+            max_tokens=30 + 60 * len(batch), json_schema=_schema(len(batch)),
             temperature=0.0, client=client,
         )
         try:
             answer = _LLMAnswer.model_validate_json(raw)
         except ValidationError as exc:
             raise LLMOutputError(f"The model's action items did not validate: {exc}") from exc
-        allowed = set(batch)
-        for item in answer.candidates:
-            i = item.sentence - 1
-            if item.is_task and i in allowed and i not in picked:
+        for i, item in zip(batch, answer.candidates):
+            if item.is_task:
                 picked[i] = item
     chosen = set(picked)
     items = [

@@ -162,7 +162,7 @@ def main() -> None:
     from vocable.embed import Embedder
     from vocable.llm import LLMExecutor
     from vocable.llm_registry import LLMRegistry
-    from vocable.translation import LLMBackend, Translator, _clean_output, _messages
+    from vocable.translation import Translator, _clean_output, _messages
 
     settings = Settings(model_dir=args.model_dir, llm_timeout_s=1800, llm_queue_timeout_s=1800)
     llm = LLMExecutor(LLMRegistry(args.model_dir), settings)
@@ -258,7 +258,7 @@ def main() -> None:
             # Unprotected output keeps a value when its English or target-convention form is there.
             from vocable.protect import digits_for_words, protect
 
-            def kept_raw(s: str, o: str) -> bool:
+            def kept_raw(s: str, o: str, target: str = target) -> bool:
                 _, spans = protect(digits_for_words(s))
                 return all(sp.source in o or v in o for sp, v in zip(spans, expected_values(s, target)))
 

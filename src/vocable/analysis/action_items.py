@@ -5,6 +5,8 @@
    No candidate, no LLM call: small talk has no action items.
 2. The LLM reads the numbered sentences around the candidates and answers, constrained by a JSON
    schema, with one verdict per candidate: is it a task, the task in short, owner and due date.
+   Its "not a task" decides for weak candidates (bare imperatives, markers); explicit
+   commitments and requests stay items (the bundled 1.5B model dropped some).
 3. Grounding, because a small model invents: only candidates can become items; the task
    must be made of that sentence's words (else the sentence itself is the task); the owner follows
    from the sentence's form ("I will" → the speaker; a request → the person named in it or the one
@@ -165,6 +167,22 @@ def _names(parsed: Parsed) -> dict[str, str]:
     return names
 
 
+_NOT_TASKS = re.compile(
+    r"\b(i'll|i will|let me)\s+(be honest|tell you|say|admit|think|see|guess|bet)\b", re.IGNORECASE
+)
+
+
+def _strong(unit: Unit, names: dict[str, str]) -> bool:
+    """A commitment or request in so many words ("I will send ...", "please book ...", "Dana will
+    ...") rather than a bare imperative or marker, and not a figure of speech."""
+    text = unit.text
+    if _NOT_TASKS.search(text):
+        return False
+    third = _THIRD_PERSON.search(text)
+    return bool(_COMMIT.search(text) or _REQUEST.search(text)
+                or (third and third.group(1).lower() in names))
+
+
 def find_candidates(parsed: Parsed) -> list[int]:
     names = _names(parsed)
     return [i for i, u in enumerate(parsed.units) if _is_candidate(u, names) or _imperative(parsed, u)]
@@ -275,7 +293,9 @@ def analyze_action_items(toolkit, parsed: Parsed, llm, client: str = "") -> Acti
         except ValidationError as exc:
             raise LLMOutputError(f"The model's action items did not validate: {exc}") from exc
         for i, item in zip(batch, answer.candidates):
-            if item.is_task:
+            # The small model was seen to call clear commitments ("I'll email the press release
+            # on Monday") no task: its "no" only counts for candidates the weak rules found.
+            if item.is_task or _strong(parsed.units[i], names):
                 picked[i] = item
     chosen = set(picked)
     items = [

@@ -8,8 +8,9 @@ client can point back into the transcript either way.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 # "Alice: ..." lines; the name part stays short so ordinary prose with a colon is not taken for one.
 _SPEAKER_LINE = re.compile(r"^\s*([A-Z][\w.'\- ]{0,30}?)\s*:\s+(\S.*)$")
@@ -70,7 +71,7 @@ class Document:
 
     # -- constructors ----------------------------------------------------------------------------
     @classmethod
-    def from_text(cls, text: str, language: str | None = None) -> "Document":
+    def from_text(cls, text: str, language: str | None = None) -> Document:
         """Plain text; lines that all look like ``Name: words`` become speaker turns.
 
         Offsets stay those of the text as sent: a turn's segment covers the words after the label.
@@ -93,7 +94,7 @@ class Document:
         return cls(text=text, language=language)
 
     @classmethod
-    def from_segments(cls, segments: Iterable[dict[str, Any]], language: str | None = None) -> "Document":
+    def from_segments(cls, segments: Iterable[dict[str, Any]], language: str | None = None) -> Document:
         """A stored transcript's ``segments`` (dicts with text, speaker, start, end)."""
         parts = [
             (seg.get("speaker") or None, str(seg.get("text", "")).strip(), seg.get("start"), seg.get("end"))
@@ -102,7 +103,7 @@ class Document:
         return cls._from_parts([p for p in parts if p[1]], language, source="transcript")
 
     @classmethod
-    def _from_parts(cls, parts, language, source: str) -> "Document":
+    def _from_parts(cls, parts, language, source: str) -> Document:
         pieces: list[str] = []
         segments: list[Segment] = []
         pos = 0

@@ -15,8 +15,9 @@ snapshot.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from vocable.embed import Embedder
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from vocable import transcripts
+from vocable.accounts import Principal
 from vocable.analysis import (
     ANALYSIS_TYPES,
     UnknownAnalysisType,
@@ -21,6 +22,8 @@ from vocable.api.errors import ApiError
 from vocable.services import Services
 
 router = APIRouter(tags=["analysis"])
+# Rate limited per key/IP like every non-transcription endpoint; no credits are spent.
+AnalyzeLimited = Annotated[Principal, Depends(rate_limited("analyze"))]
 
 TYPES_HELP = ", ".join(ANALYSIS_TYPES)
 
@@ -54,7 +57,7 @@ def _run(services: Services, kind: str, doc: Document, language: str | None, cli
 def analyze(
     body: AnalyzeRequest,
     services: ServicesDep,
-    principal=Depends(rate_limited("analyze")),
+    principal: AnalyzeLimited,
 ) -> dict[str, Any]:
     """Analyse text. ``result`` depends on ``type``; see ``vocable.analysis`` for each shape."""
     if not body.text.strip():
@@ -72,7 +75,7 @@ def analyze_transcript(
     body: TranscriptAnalyzeRequest,
     services: ServicesDep,
     principal: AccountDep,
-    _limited=Depends(rate_limited("analyze")),
+    _limited: AnalyzeLimited,
 ) -> dict[str, Any]:
     """As /v1/analyze, on a stored transcript: results name segments and speakers."""
     row = transcripts.get_transcript(services.db, principal.account_id, transcript_id)

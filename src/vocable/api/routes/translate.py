@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from vocable.accounts import Principal
 from vocable.api.deps import ServicesDep, rate_limited
 from vocable.api.errors import ApiError
 from vocable.translation import TranslationFailed, UnsupportedPair
 
 router = APIRouter(tags=["translation"])
+TranslateLimited = Annotated[Principal, Depends(rate_limited("translate"))]
 
 
 class TranslateRequest(BaseModel):
@@ -28,7 +30,7 @@ class TranslateRequest(BaseModel):
 def translate(
     body: TranslateRequest,
     services: ServicesDep,
-    principal=Depends(rate_limited("translate")),
+    principal: TranslateLimited,
 ) -> dict[str, Any]:
     settings = services.settings
     if (body.text is None) == (body.texts is None):

@@ -125,6 +125,7 @@ class LLMBackend:
             raw = self.llm.complete(
                 _messages(body, source, target, bool(spans), strict),
                 max_tokens=min(1024, 64 + 3 * len(body)), temperature=0.0, client=client,
+                cache_prompt=False,  # same text, same translation, alone or in a batch
             )
             candidate = _clean_output(raw)
             try:
@@ -157,6 +158,7 @@ class LLMBackend:
                 raw = self.llm.complete(
                     _messages(body, source, target, False, True),
                     max_tokens=min(512, 32 + 3 * len(body)), temperature=0.0, client=client,
+                    cache_prompt=False,
                 )
                 out.append(lead + _clean_output(raw) + trail)
             else:

@@ -24,6 +24,7 @@ TOP_N = 8
 DIVERSITY = 0.5
 SENTENCE_MIN_SIM = 0.2  # a sentence this far from every seed belongs to no topic
 RELATED_MIN_SIM = 0.5
+MAX_CANDIDATES = 300
 _ENTITY_LABELS = {"PERSON", "ORG", "GPE", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "NORP"}
 _DROP_POS = {"DET", "PRON", "PUNCT", "CCONJ", "PART", "SPACE", "NUM", "ADP", "AUX"}
 
@@ -95,7 +96,8 @@ def analyze_topics(toolkit, parsed: Parsed) -> TopicsResult:
     if not found or not units:
         return TopicsResult([], [])
 
-    keys = list(found)
+    # Long transcripts yield thousands of phrases: the most mentioned ones are the candidates.
+    keys = sorted(found, key=lambda k: -found[k]["count"])[:MAX_CANDIDATES]
     phrases = [found[k]["surface"] for k in keys]
     embedder = toolkit.embedder
     phrase_vecs = embedder.embed(phrases)

@@ -70,6 +70,16 @@ def embedder() -> Embedder:
     return Embedder(Settings(model_dir=MODEL_DIR))
 
 
+@pytest.fixture(scope="session")
+def diarization():
+    """The one diarization worker of the run (starts on first use), shared by every server."""
+    from vocable.diarization import DiarizationExecutor
+
+    executor = DiarizationExecutor()
+    yield executor
+    executor.close()
+
+
 # -- databases -----------------------------------------------------------------------------------
 @contextmanager
 def postgres_database():
@@ -157,7 +167,7 @@ def analyzer(embedder, llm) -> Analyzer:
 
 
 @pytest.fixture
-def start_server(tmp_path, registry, whisper, llm, embedder, analyzer):
+def start_server(tmp_path, registry, whisper, llm, embedder, analyzer, diarization):
     """Factory: ``start_server(database_url=..., plans=...)`` → a running LiveServer."""
     servers: list[LiveServer] = []
 
@@ -166,6 +176,7 @@ def start_server(tmp_path, registry, whisper, llm, embedder, analyzer):
         services = Services.create(
             settings, registry=registry, whisper=whisper, llm=llm, embedder=embedder,
             analysis=analyzer,
+            diarization=diarization,
         )
         server = LiveServer(services).__enter__()
         servers.append(server)

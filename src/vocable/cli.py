@@ -161,6 +161,7 @@ def transcribe(
 
     from vocable import formats
     from vocable.audio import AudioError, probe
+    from vocable.diarization import DiarizationError, DiarizationExecutor
     from vocable.pipeline import TranscribeOptions, transcribe_file
     from vocable.registry import ModelNotInstalled, ModelRegistry
     from vocable.whisper import WhisperExecutor
@@ -169,6 +170,7 @@ def transcribe(
         _fail(f"unknown format '{format}'; use one of {', '.join(formats.FORMATS)}")
     settings = settings_for(data_dir)
     whisper = WhisperExecutor(ModelRegistry(settings.resolved_model_dir), settings)
+    diarizer = DiarizationExecutor(threads=settings.cpu_threads) if diarize else None
     try:
         duration = probe(file).duration
         with Progress(
@@ -180,11 +182,15 @@ def transcribe(
                 file,
                 TranscribeOptions(model=model, language=language, diarize=diarize, speakers=speakers),
                 whisper,
+                diarizer=diarizer,
                 progress=lambda done: progress.update(task, completed=min(done, duration)),
             )
             progress.update(task, completed=duration)
-    except (AudioError, ModelNotInstalled) as exc:
+    except (AudioError, ModelNotInstalled, DiarizationError) as exc:
         _fail(str(exc))
+    finally:
+        if diarizer is not None:
+            diarizer.close()
     typer.echo(formats.render(result, format), nl=False)
 
 

@@ -6,13 +6,17 @@ run in a dedicated worker process owned by a ``DiarizationExecutor``: native cod
 (senko's feature extractor, torch kernels) has crashed whole processes, and a crash there must
 fail one job, not the server. When the worker dies, the request that was running gets a
 ``DiarizationError`` saying so and the next request starts a fresh worker. Audio goes to the worker
-through a temporary ``.npy`` file that it memory-maps, so hours of audio are never pickled or
-held twice.
+through a temporary raw float32 file that it memory-maps (``apply`` decodes the media into it
+window by window), so hours of audio are never pickled or held whole in memory.
 
 Overlapping speech (documented policy): diarization reports overlapping turns when two people talk
-at once, but every word gets exactly one speaker, the one whose turns cover most of that word
-(ties go to the speaker who spoke first in the file). A word no turn touches (diarization heard no
-speech there) gets the speaker of the nearest turn in time. Segments are split wherever the speaker
+at once, but every word gets exactly one speaker, the one whose turns cover most of that word.
+When several cover it alike (the word lies inside the overlap), it goes to the speaker who goes on
+talking after it: inside someone's long turn the other voice is typically a backchannel ("mhm",
+which Whisper rarely transcribes), and at a turn change diarization tends to stretch the outgoing
+turn over the first words of the incoming one. Remaining ties go to the speaker who spoke first
+in the file. A word no turn touches (diarization heard no speech there)
+gets the speaker of the nearest turn in time. Segments are split wherever the speaker
 changes between two words, so a segment never mixes speakers.
 """
 
@@ -31,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from vocable.results import Segment, SpeakerTurn, Word
+from vocable.results import Segment, SpeakerTurn, Transcription, Word
 
 log = logging.getLogger("vocable.diarization")
 
@@ -66,7 +70,7 @@ def _worker_main(conn, threads: int, params: dict[str, Any]) -> None:  # pragma:
             return
         path, num_speakers = request
         try:
-            audio = np.load(path, mmap_mode="r")
+            audio = np.memmap(path, dtype=np.float32, mode="r")
             conn.send(("ok", engine(audio, num_speakers)))
         except Exception as exc:  # noqa: BLE001 - an ordinary error keeps the worker alive
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
@@ -166,15 +170,37 @@ class DiarizationExecutor:
         audio = np.asarray(audio)
         if audio.ndim != 1:
             raise DiarizationError("diarization needs mono audio")
-        if len(audio) == 0:
-            return []
-        duration = len(audio) / SAMPLE_RATE
-        # generous: ~0.3x real time on two loaded CPU cores; only a hung worker gets near it
-        timeout = 120.0 + 3.0 * duration
-        fd, path = tempfile.mkstemp(suffix=".npy", prefix="vocable-diar-", dir=self.tmp_dir)
+        return self._run(lambda f: f.write(np.ascontiguousarray(audio, dtype=np.float32)), num_speakers)
+
+    def diarize_file(self, path: str | Path, num_speakers: int = 0) -> list[SpeakerTurn]:
+        """Like ``diarize``, decoding a media file window by window (bounded memory)."""
+        from vocable.audio import iter_audio
+
+        def write(f) -> None:
+            for chunk in iter_audio(path, window_s=60.0):
+                f.write(np.ascontiguousarray(chunk, dtype=np.float32))
+
+        return self._run(write, num_speakers)
+
+    def apply(self, result: Transcription, path: str | Path, speakers: int = 0) -> Transcription:
+        """The transcription pipeline's hook: label ``result``'s words and segments by speaker."""
+        if not result.segments:
+            result.speakers = []
+            return result
+        turns = self.diarize_file(path, speakers)
+        result.segments, result.speakers = assign_speakers(result.segments, turns)
+        return result
+
+    def _run(self, write, num_speakers: int) -> list[SpeakerTurn]:
+        fd, path = tempfile.mkstemp(suffix=".f32", prefix="vocable-diar-", dir=self.tmp_dir)
         try:
             with os.fdopen(fd, "wb") as f:
-                np.save(f, np.ascontiguousarray(audio, dtype=np.float32))
+                write(f)
+                samples = f.tell() // 4
+            if samples == 0:
+                return []
+            # generous (~0.3x real time on two loaded cores): only a hung worker gets near it
+            timeout = 120.0 + 3.0 * samples / SAMPLE_RATE
             with self._lock:
                 self._ensure_worker()
                 try:
@@ -185,7 +211,7 @@ class DiarizationExecutor:
                             f"diarization took longer than {timeout:.0f}s and was stopped"
                         )
                     status, result = self._conn.recv()
-                except (EOFError, OSError, BrokenPipeError):
+                except (EOFError, OSError):
                     reason = self._death_reason()
                     self._reap()
                     log.error("diarization worker crashed (%s); it will be restarted", reason)
@@ -266,7 +292,12 @@ def assign_speakers(
         overlap = np.clip(np.minimum(ends, end) - np.maximum(starts, start), 0, None)
         if overlap.max() > 0:
             per = np.bincount(who, weights=overlap, minlength=len(raw_ids))
-            return int(np.argmax(per))
+            best = np.flatnonzero(per >= per.max() - 1e-6)
+            if len(best) > 1:  # covered alike: the one who goes on talking after the word
+                after = np.full(len(raw_ids), -np.inf)
+                np.maximum.at(after, who, np.where(overlap > 0, ends, -np.inf))
+                return int(best[np.argmax(after[best])])
+            return int(best[0])
         gap = np.maximum(starts - end, start - ends)
         return int(who[np.argmin(gap)])
 

@@ -47,26 +47,32 @@ SAMPLE_RATE = 16000
 class DiarizationParams:
     """Tuned on the call-2spk and AMI clips in ../shared/data (see bench/diarization.py)."""
 
-    step_s: float = 2.0  # hop between 10 s segmentation chunks
+    step_s: float = 2.0  # hop between 10 s segmentation chunks (each frame seen 5 times)
     batch_size: int = 16  # segmentation chunks per forward pass
     onset: float = 0.5  # average local speaker count above which a frame is speech
     min_gap_s: float = 0.1  # shorter pauses inside speech are bridged
-    window_s: float = 1.5  # embedding windows over speech
+    window_s: float = 1.5  # embedding windows over speech (CAM++ was tuned for 1.5 s)
     window_hop_s: float = 0.75
     min_window_s: float = 0.2  # speech regions shorter than this get no window of their own
     min_clean_s: float = 0.4  # below this much single-speaker speech, pool overlapped speech too
     trunk_window_s: float = 30.0  # CAM++ trunk window
-    method: str = "ahc"  # "ahc" or "spectral"
-    linkage: str = "centroid"
-    threshold: float = 0.9  # AHC cut, euclidean distance between unit embeddings
-    pval: float = 0.012  # spectral: share of affinities kept per row
+    # "spectral": p-pruned cosine affinity, speaker count from the largest eigen-gap (3D-Speaker's
+    # recipe for CAM++); "ahc": centroid-linkage agglomerative clustering cut at ``threshold``.
+    # Spectral won on every file here: its count does not hinge on one similarity threshold, and
+    # same-voice similarity in far-field meetings is as low as cross-voice similarity on a call.
+    method: str = "spectral"
+    pval: float = 0.012  # spectral: share of affinities kept per row (at least 6)
+    linkage: str = "centroid"  # ahc only
+    threshold: float = 0.9  # ahc only: euclidean distance between unit embeddings
     train_clean_s: float = 1.0  # windows with this much clean speech train the clustering
-    min_cluster_size: int = 12  # smaller clusters are merged into the nearest large one
-    merge_cos: float = 1.0  # merge speakers whose centroids are more similar than this
-    max_train: int = 3000  # embeddings used to train clustering (memory ~ max_train^2)
+    min_cluster_size: int = 12  # (and at most 10% of windows) smaller clusters join the nearest
+    merge_cos: float = 0.8  # merge speakers whose whole-speech embeddings are this similar
+    max_train: int = 2000  # windows that train the clustering (memory, time ~ max_train^2..3)
     min_duration_off: float = 0.0  # gaps shorter than this inside one speaker's turns are filled
     min_duration_on: float = 0.0
     max_speakers: int = 20
+    track_weight: float = 1.0  # weight of local-track similarities against window similarities
+    min_track_s: float = 1.0  # clean speech a local track needs to vote
 
 
 # -- models ----------------------------------------------------------------------------------------
@@ -245,6 +251,8 @@ class _Frames:
     count: np.ndarray  # (G,) speakers talking, averaged over the chunks that saw the frame
     speech: np.ndarray  # (G,) bool
     speakers: np.ndarray  # (G,) int8 number of speakers talking (0, 1 or 2)
+    offsets: np.ndarray  # (C,) first frame of each 10 s chunk
+    local: np.ndarray  # (C, F, 3) uint8 local speaker activity per chunk (~1.8 kB per chunk)
 
     def time(self, index):
         return np.asarray(index) * self.step
@@ -256,6 +264,7 @@ class _Windows:
     emb: np.ndarray  # (N, 192) unit vectors
     clean: np.ndarray  # (N,) seconds of single-speaker speech pooled
     moments: np.ndarray  # (N, 1025) pooling sums (Models.moments)
+    tracks: np.ndarray  # (C, 3, 1025) pooling sums of each chunk's local speakers
 
 
 class DiarizationEngine:
@@ -273,6 +282,7 @@ class DiarizationEngine:
             starts.append(n - w)  # last chunk flush with the end
         offsets = np.rint(np.asarray(starts) / SAMPLE_RATE / m.frame_step).astype(np.int64)
         G = int(offsets[-1]) + F
+        local = np.zeros((len(starts), F, 3), dtype=np.uint8)
         total = np.zeros(G, dtype=np.float32)
         cover = np.zeros(G, dtype=np.float32)
         for b in range(0, len(starts), p.batch_size):
@@ -282,6 +292,7 @@ class DiarizationEngine:
                 piece = audio[s:s + w]
                 batch[i, :len(piece)] = piece
             seg = m.segment(batch)
+            local[b:b + len(part)] = seg
             for i, o in enumerate(offsets[b:b + len(part)]):
                 total[o:o + F] += seg[i].sum(-1)
                 cover[o:o + F] += 1
@@ -290,7 +301,7 @@ class DiarizationEngine:
         speech = count >= p.onset
         speech = _fill_gaps(speech, int(round(p.min_gap_s / m.frame_step)))
         speakers = np.where(speech, np.clip(np.rint(count), 1, 2), 0).astype(np.int8)
-        return _Frames(m.frame_step, count, speech, speakers)
+        return _Frames(m.frame_step, count, speech, speakers, offsets, local)
 
     # 2. short windows over speech, embedded by pooling CAM++'s trunk
     def _windows(self, frames: _Frames) -> np.ndarray:
@@ -314,6 +325,7 @@ class DiarizationEngine:
         n = len(audio)
         N = len(bounds)
         moments = np.zeros((N, 1025), dtype=np.float32)
+        tracks = np.zeros((len(frames.offsets), 3, 1025), dtype=np.float32)
         clean = np.zeros(N, dtype=np.float32)
         keep = np.zeros(N, dtype=bool)
         win = int(p.trunk_window_s * SAMPLE_RATE)
@@ -346,8 +358,35 @@ class DiarizationEngine:
                     weights[r] = mask
                     keep[i] = True
             moments[mine] = m.moments(feats, weights)
+            self._track_moments(frames, ws, feats, t, tracks)
         moments = moments[keep]
-        return _Windows(bounds[keep], m.embed(moments), clean[keep], moments)
+        return _Windows(bounds[keep], m.embed(moments), clean[keep], moments, tracks)
+
+    def _track_moments(self, frames: _Frames, ws: int, feats, t, tracks) -> None:
+        """Add this trunk window's share to the pooling sums of every chunk's local speakers.
+        Sums add up across windows, so a chunk split over two windows is pooled exactly."""
+        m = self.models
+        F = m.frames_per_chunk
+        g = np.rint(t / frames.step).astype(np.int64)
+        first, last = g[0], g[-1]
+        chunks = np.flatnonzero((frames.offsets <= last) & (frames.offsets + F > first))
+        rows, weights = [], []
+        for c in chunks:
+            f = g - frames.offsets[c]
+            inside = (f >= 0) & (f < F)
+            if not inside.any():
+                continue
+            seg = frames.local[c][np.clip(f, 0, F - 1)] * inside[:, None]
+            alone = seg.sum(1) == 1
+            for s in range(3):
+                mask = seg[:, s] * alone  # overlapped frames would blur the voice
+                if mask.sum() >= 2:
+                    rows.append((c, s))
+                    weights.append(mask)
+        if rows:
+            sums = m.moments(feats, np.stack(weights).astype(np.float32))
+            for (c, s), row in zip(rows, sums):
+                tracks[c, s] += row
 
     # 3. clustering
     def _cluster(self, wins: _Windows, num_speakers: int) -> np.ndarray:
@@ -366,8 +405,6 @@ class DiarizationEngine:
             return _unit(X[:1])
         if p.method == "spectral":
             labels = _spectral(X, num_speakers, p)
-        elif p.method == "nmesc":
-            labels = _nmesc(X, num_speakers, p.max_speakers)
         else:
             if p.linkage == "centroid":
                 Z = linkage(X, method="centroid", metric="euclidean")
@@ -414,6 +451,9 @@ class DiarizationEngine:
             h = np.hamming(b - a + 2)[1:-1].astype(np.float32)  # trust a window most at its centre
             score[a:b] += h[:, None] * s
             weight[a:b] += h
+        score /= np.maximum(weight, 1e-6)[:, None]
+        if self.params.track_weight > 0:
+            score += self.params.track_weight * self._track_scores(frames, wins, centroids)
         has = weight > 0
         speech = frames.speech.copy()
         if not has.any():
@@ -430,6 +470,31 @@ class DiarizationEngine:
             rows = np.flatnonzero(frames.speakers >= 2)
             active[rows, order[rows, 1]] = True
         return active
+
+    def _track_scores(self, frames: _Frames, wins: _Windows, centroids: np.ndarray) -> np.ndarray:
+        """(G, K) mean similarity to each speaker of the local speakers (segmentation-3.0's
+        per-chunk tracks) active at each frame. A track pools up to 10 s of one voice, so it
+        resolves short turns (a 0.5 s "Hello?") that 1.5 s windows blur; where segmentation
+        merged two voices into one track, its similarities are flat and the windows decide."""
+        m, p = self.models, self.params
+        G, K, F = len(frames.speech), len(centroids), m.frames_per_chunk
+        sums = wins.tracks.reshape(-1, wins.tracks.shape[-1])
+        valid = sums[:, 0] * 0.02 >= p.min_track_s
+        sim = np.zeros((len(sums), K), dtype=np.float32)
+        if valid.any():
+            sim[valid] = m.embed(sums[valid]) @ centroids.T.astype(np.float32)
+        sim = sim.reshape(len(frames.offsets), 3, K)
+        valid = valid.reshape(len(frames.offsets), 3)
+        out = np.zeros((G, K), dtype=np.float32)
+        cnt = np.zeros(G, dtype=np.float32)
+        for c, o in enumerate(frames.offsets):
+            if o >= G:
+                continue
+            n = min(F, G - o)
+            act = frames.local[c, :n] * valid[c][None, :]  # (n, 3)
+            out[o:o + n] += act.astype(np.float32) @ sim[c]
+            cnt[o:o + n] += act.sum(1)
+        return out / np.maximum(cnt, 1)[:, None]
 
     def _turns(self, active: np.ndarray, frames: _Frames, duration: float):
         p = self.params
@@ -517,43 +582,3 @@ def _spectral(X: np.ndarray, num_speakers: int, p: DiarizationParams) -> np.ndar
         return np.zeros(n, dtype=np.int64)
     return KMeans(n_clusters=k, random_state=0, n_init=10).fit_predict(vectors[:, :k])
 
-
-def _nmesc(X: np.ndarray, num_speakers: int, max_speakers: int) -> np.ndarray:
-    """Spectral clustering with the pruning level and speaker count chosen by NME-SC
-    (Park et al., 2019): keep each row's p strongest affinities, for the p whose Laplacian shows
-    the clearest eigen-gap relative to p. No similarity threshold, which matters here: same-voice
-    similarity on far-field meetings is as low as cross-voice similarity on telephone calls."""
-    from sklearn.cluster import KMeans
-
-    n = len(X)
-    S = X @ X.T
-    S = (S - S.min()) / max(S.max() - S.min(), 1e-8)
-    order = np.argsort(-S, axis=1)
-    top = min(max_speakers, n - 1)
-
-    def spectrum(p: int):
-        B = np.zeros_like(S)
-        np.put_along_axis(B, order[:, :p], 1.0, axis=1)
-        A = 0.5 * (B + B.T)
-        L = np.diag(A.sum(1)) - A
-        values, vectors = np.linalg.eigh(L)
-        return values, vectors
-
-    p_max = max(2, int(n * 0.25))
-    candidates = sorted({int(round(v)) for v in np.linspace(2, p_max, min(p_max - 1, 20))})
-    best = None
-    for p in candidates:
-        values, vectors = spectrum(p)
-        gaps = np.diff(values[: top + 1])
-        g = gaps.max() / (values[-1] + 1e-10)
-        ratio = (p / n) / (g + 1e-10)
-        if best is None or ratio < best[0]:
-            best = (ratio, p, values, vectors)
-    _, p, values, vectors = best
-    if num_speakers > 0:
-        k = min(num_speakers, n)
-    else:
-        k = int(np.argmax(np.diff(values[: top + 1]))) + 1
-    if k <= 1:
-        return np.zeros(n, dtype=np.int64)
-    return KMeans(n_clusters=k, random_state=0, n_init=10).fit_predict(vectors[:, :k])

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from vocable.analysis import Analyzer
 from vocable.api.ratelimit import RequestRateLimiter
 from vocable.core.config import Settings
+from vocable.diarization import DiarizationExecutor
 from vocable.embed import Embedder
 from vocable.jobs import InProcessQueue, JobQueue, TranscriptionJobs
 from vocable.llm import LLMExecutor
@@ -41,6 +42,9 @@ class Services:
     analysis: Analyzer
     # /v1/translate: installed CTranslate2 NMT models, else the LLM with protected values.
     translator: Translator
+    # Speaker diarization in its own worker process (started by the first job that diarizes).
+    diarization: DiarizationExecutor
+    _owns_diarization: bool = field(default=True, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event)
     # WS /v1/stream decoding; built on first use (its worker thread starts with the first stream).
     _streaming: StreamScheduler | None = field(default=None, repr=False)
@@ -70,7 +74,15 @@ class Services:
         )
         parts.update(shared)
         whisper = parts.setdefault("whisper", WhisperExecutor(registry, settings))
-        jobs = parts.setdefault("jobs", TranscriptionJobs(db, parts["quota"], whisper))
+        parts["_owns_diarization"] = "diarization" not in parts
+        diarization = parts.setdefault(
+            "diarization",
+            DiarizationExecutor(threads=settings.cpu_threads, tmp_dir=settings.data_dir),
+        )
+        jobs = parts.setdefault(
+            "jobs",
+            TranscriptionJobs(db, parts["quota"], whisper, diarizer_factory=lambda: diarization),
+        )
         parts.setdefault(
             "queue",
             InProcessQueue(
@@ -107,4 +119,6 @@ class Services:
         if self._streaming is not None:
             self._streaming.shutdown()
         self.queue.stop()
+        if self._owns_diarization:  # a shared executor (tests) outlives this server
+            self.diarization.close()
         self.db.dispose()

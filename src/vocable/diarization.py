@@ -96,7 +96,7 @@ class DiarizationExecutor:
         self._lock = threading.Lock()
         self._proc: mp.process.BaseProcess | None = None
         self._conn = None
-        self.restarts = 0  # workers started after a crash (for /health-style reporting and tests)
+        self.restarts = 0  # workers lost to a crash or a hang (each replaced on the next request)
 
     @property
     def worker_pid(self) -> int | None:
@@ -111,7 +111,7 @@ class DiarizationExecutor:
     def _ensure_worker(self) -> None:
         if self._proc is not None and self._proc.is_alive():
             return
-        if self._proc is not None:
+        if self._proc is not None:  # died between requests
             self._reap()
             self.restarts += 1
         # spawn, not fork: the server has threads (and maybe torch state) that fork would copy
@@ -207,6 +207,7 @@ class DiarizationExecutor:
                     self._conn.send((path, int(max(num_speakers, 0))))
                     if not self._conn.poll(timeout):
                         self._reap()
+                        self.restarts += 1
                         raise DiarizationError(
                             f"diarization took longer than {timeout:.0f}s and was stopped"
                         )
@@ -214,6 +215,7 @@ class DiarizationExecutor:
                 except (EOFError, OSError):
                     reason = self._death_reason()
                     self._reap()
+                    self.restarts += 1
                     log.error("diarization worker crashed (%s); it will be restarted", reason)
                     raise DiarizationError(
                         f"the diarization worker crashed ({reason}); this job failed, "

@@ -159,7 +159,7 @@ class Models:
         """CAM++ frame-level features (frames at 50 Hz, 512 channels) of one window."""
         torch = self.torch
         with torch.inference_mode():
-            feats = self.fbank(torch.from_numpy(np.ascontiguousarray(wave)).to(self.device))
+            feats = self.fbank(torch.from_numpy(np.array(wave, dtype=np.float32)).to(self.device))
             feats = feats - feats.mean(0, keepdim=True)  # CMN, as CAM++ was trained
             x = self.embedding.head(feats.T.unsqueeze(0))
             for name, layer in self.embedding.xvector.named_children():

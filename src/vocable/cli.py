@@ -66,15 +66,25 @@ def models_list(data_dir: DataDir = None) -> None:
     """List known models and whether they are installed."""
     from vocable.registry import ModelRegistry
 
-    registry = ModelRegistry(settings_for(data_dir).resolved_model_dir)
-    table = Table("id", "name", "source", "installed")
-    for spec in registry.all():
-        table.add_row(spec.id, spec.name, spec.source, "yes" if registry.is_installed(spec.id) else "no")
-    from vocable.translation import NMT_MODELS, nmt_installed
+    from vocable.llm_registry import LLMRegistry
 
-    translation = set(nmt_installed(registry.model_dir))
-    for nmt in NMT_MODELS.values():
-        table.add_row(nmt.id, nmt.name + " (translation)", "hub", "yes" if nmt.id in translation else "no")
+    settings = settings_for(data_dir)
+    registry = ModelRegistry(settings.resolved_model_dir)
+    table = Table("id", "name", "kind", "source", "installed")
+    for spec in registry.all():
+        table.add_row(
+            spec.id, spec.name, "speech", spec.source,
+            "yes" if registry.is_installed(spec.id) else "no",
+        )
+    llms = LLMRegistry(settings.resolved_model_dir)
+    try:
+        chosen = llms.default_model(settings.llm_model)
+    except LookupError:
+        chosen = ""
+    for llm in llms.all():
+        installed = "yes" if llms.is_installed(llm.id) else "no"
+        table.add_row(llm.id, llm.name, "llm", llm.source,
+                      installed + (" (in use)" if llm.id == chosen else ""))
     Console().print(table)
 
 
@@ -82,22 +92,34 @@ def models_list(data_dir: DataDir = None) -> None:
 def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     """Fetch a model (bundled ones are assembled; others download from the hub)."""
     from vocable.registry import ModelRegistry
-    from vocable.translation import NMT_MODELS, pull_nmt
+
+    from vocable.llm_registry import LLMRegistry
 
     model_dir = settings_for(data_dir).resolved_model_dir
-    if model_id in NMT_MODELS:  # translation models are converted to CTranslate2 on the way in
-        try:
-            path = pull_nmt(model_id, model_dir)
-        except Exception as exc:  # network errors: say what happened, no trace
-            _fail(f"could not pull {model_id}: {exc}")
-        console.print(f"{model_id} ready at {path} (used by /v1/translate)")
-        return
-    registry = ModelRegistry(model_dir)
+    llms = LLMRegistry(model_dir)
+    registry = llms if llms.get(model_id) is not None else ModelRegistry(model_dir)
     try:
         path = registry.pull(model_id)
     except Exception as exc:  # network errors, unknown ids: say what happened, no trace
         _fail(f"could not pull {model_id}: {exc}")
     console.print(f"{model_id} ready at {path}")
+
+
+@models_app.command("add")
+def models_add(
+    path: Path,
+    model_id: Annotated[Optional[str], typer.Option("--id", help="Id to list it under.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Add a GGUF language model by path (kept where it is). Use it with VOCABLE_LLM_MODEL=<id>."""
+    from vocable.llm_registry import LLMRegistry
+
+    llms = LLMRegistry(settings_for(data_dir).resolved_model_dir)
+    try:
+        added = llms.add(path, model_id or "")
+    except (OSError, ValueError) as exc:
+        _fail(str(exc))
+    console.print(f"added LLM {added} ({path}); select it with VOCABLE_LLM_MODEL={added}")
 
 
 def _db(data_dir: Path | None):
@@ -161,7 +183,6 @@ def transcribe(
 
     from vocable import formats
     from vocable.audio import AudioError, probe
-    from vocable.diarization import DiarizationError, DiarizationExecutor
     from vocable.pipeline import TranscribeOptions, transcribe_file
     from vocable.registry import ModelNotInstalled, ModelRegistry
     from vocable.whisper import WhisperExecutor
@@ -170,7 +191,6 @@ def transcribe(
         _fail(f"unknown format '{format}'; use one of {', '.join(formats.FORMATS)}")
     settings = settings_for(data_dir)
     whisper = WhisperExecutor(ModelRegistry(settings.resolved_model_dir), settings)
-    diarizer = DiarizationExecutor(threads=settings.cpu_threads) if diarize else None
     try:
         duration = probe(file).duration
         with Progress(
@@ -182,15 +202,11 @@ def transcribe(
                 file,
                 TranscribeOptions(model=model, language=language, diarize=diarize, speakers=speakers),
                 whisper,
-                diarizer=diarizer,
                 progress=lambda done: progress.update(task, completed=min(done, duration)),
             )
             progress.update(task, completed=duration)
-    except (AudioError, ModelNotInstalled, DiarizationError) as exc:
+    except (AudioError, ModelNotInstalled) as exc:
         _fail(str(exc))
-    finally:
-        if diarizer is not None:
-            diarizer.close()
     typer.echo(formats.render(result, format), nl=False)
 
 

@@ -34,6 +34,7 @@ class Embedder:
         self._model: Any = None
         self._lock = threading.Lock()
         self.load_seconds = 0.0
+        self.texts_embedded = 0  # running count, for metrics (and to prove caching in tests)
 
     @property
     def model_id(self) -> str:
@@ -92,4 +93,5 @@ class Embedder:
                 list(texts), batch_size=batch_size, convert_to_numpy=True,
                 normalize_embeddings=True, show_progress_bar=False,
             )
+            self.texts_embedded += len(texts)
         return np.asarray(vectors, dtype=np.float32)

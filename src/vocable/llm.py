@@ -9,6 +9,8 @@ The API other modules call (``services.llm``)::
         client=principal.limit_key,  # whose request: waiting requests are served round-robin by client
     )
     data = services.llm.complete_json(messages, MyPydanticModel, max_tokens=400)  # parsed + validated
+    services.llm.check_capacity()  # 503 (LLMBusy) at once if the queue is full: call before
+                                   # costly preparation of a multi-call request
     n = services.llm.count_tokens(text)
     services.llm.context_tokens     # usable context per request (prompt + output)
     services.llm.model_id           # id of the model in use (for responses)
@@ -40,6 +42,12 @@ from vocable.device import detect_device
 from vocable.llm_registry import LLMRegistry, LLMSpec
 
 log = logging.getLogger("vocable.llm")
+
+# llama.cpp's CPU build runs its threads with OpenMP. Busy-waiting OpenMP threads collapse when the
+# cores are shared (measured here: 1 token/s instead of 10 with other work on the machine);
+# passive waiting costs little when they are not. Set before any OpenMP runtime loads; an
+# operator's own setting wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 Message = dict[str, str]
 M = TypeVar("M", bound=BaseModel)
@@ -97,6 +105,13 @@ class FairScheduler:
     @property
     def waiting(self) -> int:
         return self._n_waiting
+
+    def check(self) -> None:
+        """Raise LLMBusy now if a new request would be refused."""
+        with self._cond:
+            busy = self._running >= self.slots
+            if busy and self._n_waiting >= self.max_waiting:
+                raise LLMBusy("The language model queue is full; retry shortly.")
 
     @contextmanager
     def slot(self, client: str, timeout: float) -> Iterator[float]:
@@ -175,6 +190,21 @@ class LLMExecutor:
     @property
     def context_tokens(self) -> int:
         return min(self.settings.llm_context, self.spec.context_length)
+
+    def check_capacity(self) -> None:
+        """Raise LLMBusy (a 503) at once when the queue is full: call before costly preparation."""
+        self.scheduler.check()
+
+    def status(self) -> dict[str, Any]:
+        """For /health: the model in use, whether it is loaded, the queue (never loads it)."""
+        try:
+            model: str | None = self.model_id
+        except LookupError:
+            model = None
+        return {
+            "model": model, "loaded": self._server is not None,
+            "running": self.scheduler.running, "waiting": self.scheduler.waiting,
+        }
 
     def loaded(self) -> list[str]:
         return [self._spec.id] if self._server is not None and self._spec else []
@@ -259,12 +289,12 @@ class LLMExecutor:
         temperature: float = 0.2,
         client: str = "",
         timeout: float | None = None,
-        cache_prompt: bool = True,
+        repeat_penalty: float = 1.05,
     ) -> str:
         """The assistant's reply text. With ``json_schema`` the reply is JSON constrained to it."""
         return self.run(
-            messages, max_tokens, json_schema,
-            temperature=temperature, client=client, timeout=timeout, cache_prompt=cache_prompt,
+            messages, max_tokens, json_schema, temperature=temperature, client=client,
+            timeout=timeout, repeat_penalty=repeat_penalty,
         ).text
 
     def complete_json(
@@ -298,7 +328,7 @@ class LLMExecutor:
         temperature: float = 0.2,
         client: str = "",
         timeout: float | None = None,
-        cache_prompt: bool = True,
+        repeat_penalty: float = 1.05,
     ) -> Completion:
         max_tokens = max(1, min(max_tokens, self.settings.llm_max_tokens))
         request: dict[str, Any] = {
@@ -306,13 +336,10 @@ class LLMExecutor:
             "max_tokens": max_tokens,
             "temperature": temperature,
             "top_p": 0.9,
-            "repeat_penalty": 1.05,
+            "repeat_penalty": repeat_penalty,
             "seed": 7,  # same input, same answer
             "stream": True,
-            # Reuse a shared prompt prefix (same transcript, other task). Off where the same
-            # input must give the same output whatever ran before: a partly cached prompt is
-            # computed in other batches, and greedy decoding can flip on a near-tie.
-            "cache_prompt": cache_prompt,
+            "cache_prompt": True,  # reuse a shared prompt prefix (same transcript, other task)
         }
         if json_schema is not None:
             request["json_schema"] = json_schema

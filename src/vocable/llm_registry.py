@@ -41,8 +41,6 @@ class LLMSpec:
     hub_repo: str = ""
     hub_file: str = ""
     context_length: int = 32768  # what the model was trained for; the runtime may use less
-    # "coder" models need firmer prompts (they drift into code); "general" is a plain instruct model.
-    family: str = "general"
     rank: int = 0  # higher = better default when installed
     path: str = ""  # for "local" added by path
 
@@ -58,7 +56,7 @@ LLM_MODELS: tuple[LLMSpec, ...] = (
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
         hub_repo="Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF",
         hub_file="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
-        family="coder", rank=10,
+        rank=10,
     ),
     # General instruct models an operator can pull where a network is available.
     LLMSpec(

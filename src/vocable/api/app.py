@@ -9,7 +9,16 @@ from fastapi import FastAPI
 from vocable import __version__
 from vocable.api.errors import install_error_handlers
 from vocable.api.routes import (
-    account, analysis, cloud, keys, meta, stream, transcribe, transcripts, translate, usage,
+    account,
+    ai,
+    cloud,
+    keys,
+    meta,
+    stream,
+    transcribe,
+    transcript_ai,
+    transcripts,
+    usage,
 )
 from vocable.api.web import install_web
 from vocable.core.config import Settings
@@ -43,7 +52,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(usage.router)
     app.include_router(cloud.router)
     app.include_router(stream.router)
-    app.include_router(analysis.router)
-    app.include_router(translate.router)
+    app.include_router(ai.router)
+    app.include_router(transcript_ai.router)
     install_web(app)  # the web interface: GET / and /web/ (no catch-all: order does not matter)
     return app

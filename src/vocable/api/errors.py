@@ -13,6 +13,7 @@ from vocable.embed import EmbeddingInputError
 from vocable.llm import LLMBusy, LLMError
 from vocable.quota import QuotaError
 from vocable.registry import ModelNotInstalled
+from vocable.textgen import TextInputError
 
 log = logging.getLogger("vocable.api")
 
@@ -61,6 +62,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(EmbeddingInputError)
     async def _embed_input(_: Request, exc: EmbeddingInputError):
+        return error_response(400, str(exc))
+
+    @app.exception_handler(TextInputError)
+    async def _text_input(_: Request, exc: TextInputError):
         return error_response(400, str(exc))
 
     @app.exception_handler(RequestValidationError)

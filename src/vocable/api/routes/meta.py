@@ -20,6 +20,7 @@ def health(services: ServicesDep) -> dict:
         "gpu_memory_mb": device.gpu_memory_mb,
         "device": device.kind,
         "models_loaded": services.whisper.loaded(),
+        "llm": services.llm.status(),
     }
 
 

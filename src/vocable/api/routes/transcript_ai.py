@@ -1,0 +1,126 @@
+"""POST /api/v1/transcripts/{id}/chat/ and /api/v1/transcripts/{id}/generate/: the local LLM over
+an account's stored transcript. Another account's transcript is a 404, like an unknown id."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+
+from vocable.accounts import Principal
+from vocable.api.deps import AccountDep, ServicesDep
+from vocable.api.errors import ApiError
+from vocable.api.routes.ai import GenerateResponse, generate_response
+from vocable.chat import (
+    MAX_QUESTION_CHARS,
+    ChatInputError,
+    ChatNotFound,
+    TranscriptChat,
+    source_dict,
+)
+from vocable.storage.models import Transcript
+from vocable.textgen import GenerateType, Source, TextInputError, Writer
+
+router = APIRouter(prefix="/api/v1/transcripts", tags=["transcripts"])
+
+
+def _account_llm(principal: AccountDep, services: ServicesDep) -> Principal:
+    services.rate_limiter.hit(principal, "llm")
+    services.quota.record(principal.account_id, "llm", requests=1)
+    return principal
+
+
+# Keys only (a stored transcript belongs to an account); rate limited like the /v1 LLM endpoints.
+AccountLLMCaller = Annotated[Principal, Depends(_account_llm)]
+
+
+class ChatRequest(BaseModel):
+    question: str = Field(max_length=MAX_QUESTION_CHARS)
+    session_id: str | None = Field(default=None, max_length=64)
+
+
+class ChatSource(BaseModel):
+    segment_order: int
+    text: str
+    score: float
+    start: float | None = None
+    speaker: str | None = None
+
+
+class ChatResponse(BaseModel):
+    answer: str
+    sources: list[ChatSource]
+    session_id: str
+    # False when the transcript does not contain the answer (``answer`` says so).
+    answered: bool
+    model: str
+
+
+class TranscriptGenerateRequest(BaseModel):
+    type: GenerateType
+
+
+class TranscriptGenerateResponse(GenerateResponse):
+    transcript_id: str
+
+
+@router.post(
+    "/{transcript_id}/chat/",
+    response_model=ChatResponse,
+    summary="Ask a question about a stored transcript",
+    description="RAG over the transcript's segments: semantic search, then an answer from the local "
+    "LLM using only the retrieved segments, cited in `sources`. Send `session_id` to continue a "
+    "conversation; one is created and returned when absent.",
+)
+def chat(transcript_id: str, body: ChatRequest, principal: AccountLLMCaller, services: ServicesDep):
+    assistant = TranscriptChat(
+        services.db, services.llm, services.embedder, services.settings.chat_top_k
+    )
+    try:
+        answer = assistant.ask(
+            principal.account_id, transcript_id, body.question, body.session_id,
+            client=principal.limit_key,
+        )
+    except ChatNotFound as exc:
+        raise ApiError(404, str(exc)) from exc
+    except ChatInputError as exc:
+        raise ApiError(400, str(exc)) from exc
+    return ChatResponse(
+        answer=answer.answer, sources=[ChatSource(**source_dict(h)) for h in answer.sources],
+        session_id=answer.session_id, answered=answer.answered, model=answer.model,
+    )
+
+
+@router.post(
+    "/{transcript_id}/generate/",
+    response_model=TranscriptGenerateResponse,
+    response_model_exclude_none=True,
+    summary="Generate content from a stored transcript",
+    description="As /v1/generate, on the transcript's segments: times and speakers are known, so "
+    "chapter markers and key quotes carry timestamps.",
+)
+def generate(
+    transcript_id: str, body: TranscriptGenerateRequest, principal: AccountLLMCaller,
+    services: ServicesDep,
+):
+    segments = _completed_segments(services, principal.account_id, transcript_id)
+    try:
+        source = Source.from_segments(segments)
+    except TextInputError as exc:
+        raise ApiError(400, str(exc)) from exc
+    writer = Writer(
+        services.llm, services.embedder, client=principal.limit_key, settings=services.settings
+    )
+    response = generate_response(writer.generate(source, body.type))
+    return TranscriptGenerateResponse(**response.model_dump(), transcript_id=transcript_id)
+
+
+def _completed_segments(services, account_id: int | None, transcript_id: str) -> list[dict[str, Any]]:
+    with services.db.session() as s:
+        transcript = s.get(Transcript, transcript_id)
+        if transcript is None or transcript.account_id != account_id:
+            raise ApiError(404, "No such transcript.")
+        if transcript.status != "completed":
+            raise ApiError(400, f"The transcript is {transcript.status}; it must be completed first.")
+        return list(transcript.segments or [])

@@ -21,6 +21,7 @@ import uvicorn
 
 from vocable.api.app import create_app
 from vocable.core.config import Settings, default_plans
+from vocable.analysis import Analyzer
 from vocable.embed import Embedder
 from vocable.llm import LLMExecutor
 from vocable.llm_registry import LLMRegistry
@@ -67,6 +68,16 @@ def llm() -> LLMExecutor:
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
     return Embedder(Settings(model_dir=MODEL_DIR))
+
+
+@pytest.fixture(scope="session")
+def diarization():
+    """The one diarization worker of the run (starts on first use), shared by every server."""
+    from vocable.diarization import DiarizationExecutor
+
+    executor = DiarizationExecutor()
+    yield executor
+    executor.close()
 
 
 # -- databases -----------------------------------------------------------------------------------
@@ -149,15 +160,23 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides) -> Settin
     )
 
 
+@pytest.fixture(scope="session")
+def analyzer(embedder, llm) -> Analyzer:
+    """Text analysis tools (spaCy, Presidio, ...) load once per run, shared by every server."""
+    return Analyzer(embedder, llm)
+
+
 @pytest.fixture
-def start_server(tmp_path, registry, whisper, llm, embedder):
+def start_server(tmp_path, registry, whisper, llm, embedder, analyzer, diarization):
     """Factory: ``start_server(database_url=..., plans=...)`` → a running LiveServer."""
     servers: list[LiveServer] = []
 
     def _start(database_url: str = "", **overrides) -> LiveServer:
         settings = make_settings(tmp_path / f"s{len(servers)}", database_url, **overrides)
         services = Services.create(
-            settings, registry=registry, whisper=whisper, llm=llm, embedder=embedder
+            settings, registry=registry, whisper=whisper, llm=llm, embedder=embedder,
+            analysis=analyzer,
+            diarization=diarization,
         )
         server = LiveServer(services).__enter__()
         servers.append(server)

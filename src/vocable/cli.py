@@ -64,9 +64,8 @@ def serve(
 @models_app.command("list")
 def models_list(data_dir: DataDir = None) -> None:
     """List known models and whether they are installed."""
-    from vocable.registry import ModelRegistry
-
     from vocable.llm_registry import LLMRegistry
+    from vocable.registry import ModelRegistry
 
     settings = settings_for(data_dir)
     registry = ModelRegistry(settings.resolved_model_dir)
@@ -76,6 +75,12 @@ def models_list(data_dir: DataDir = None) -> None:
             spec.id, spec.name, "speech", spec.source,
             "yes" if registry.is_installed(spec.id) else "no",
         )
+    from vocable.translation import NMT_MODELS, nmt_installed
+
+    translation = set(nmt_installed(registry.model_dir))
+    for nmt in NMT_MODELS.values():
+        table.add_row(nmt.id, nmt.name + " (translation)", "translation", "hub",
+                      "yes" if nmt.id in translation else "no")
     llms = LLMRegistry(settings.resolved_model_dir)
     try:
         chosen = llms.default_model(settings.llm_model)
@@ -92,10 +97,17 @@ def models_list(data_dir: DataDir = None) -> None:
 def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     """Fetch a model (bundled ones are assembled; others download from the hub)."""
     from vocable.registry import ModelRegistry
-
     from vocable.llm_registry import LLMRegistry
+    from vocable.translation import NMT_MODELS, pull_nmt
 
     model_dir = settings_for(data_dir).resolved_model_dir
+    if model_id in NMT_MODELS:  # translation models are converted to CTranslate2 on the way in
+        try:
+            path = pull_nmt(model_id, model_dir)
+        except Exception as exc:  # network errors: say what happened, no trace
+            _fail(f"could not pull {model_id}: {exc}")
+        console.print(f"{model_id} ready at {path} (used by /v1/translate)")
+        return
     llms = LLMRegistry(model_dir)
     registry = llms if llms.get(model_id) is not None else ModelRegistry(model_dir)
     try:
@@ -183,6 +195,7 @@ def transcribe(
 
     from vocable import formats
     from vocable.audio import AudioError, probe
+    from vocable.diarization import DiarizationError, DiarizationExecutor
     from vocable.pipeline import TranscribeOptions, transcribe_file
     from vocable.registry import ModelNotInstalled, ModelRegistry
     from vocable.whisper import WhisperExecutor
@@ -191,6 +204,7 @@ def transcribe(
         _fail(f"unknown format '{format}'; use one of {', '.join(formats.FORMATS)}")
     settings = settings_for(data_dir)
     whisper = WhisperExecutor(ModelRegistry(settings.resolved_model_dir), settings)
+    diarizer = DiarizationExecutor(threads=settings.cpu_threads) if diarize else None
     try:
         duration = probe(file).duration
         with Progress(
@@ -202,11 +216,15 @@ def transcribe(
                 file,
                 TranscribeOptions(model=model, language=language, diarize=diarize, speakers=speakers),
                 whisper,
+                diarizer=diarizer,
                 progress=lambda done: progress.update(task, completed=min(done, duration)),
             )
             progress.update(task, completed=duration)
-    except (AudioError, ModelNotInstalled) as exc:
+    except (AudioError, ModelNotInstalled, DiarizationError) as exc:
         _fail(str(exc))
+    finally:
+        if diarizer is not None:
+            diarizer.close()
     typer.echo(formats.render(result, format), nl=False)
 
 

@@ -289,12 +289,13 @@ class LLMExecutor:
         temperature: float = 0.2,
         client: str = "",
         timeout: float | None = None,
+        cache_prompt: bool = True,
         repeat_penalty: float = 1.05,
     ) -> str:
         """The assistant's reply text. With ``json_schema`` the reply is JSON constrained to it."""
         return self.run(
             messages, max_tokens, json_schema, temperature=temperature, client=client,
-            timeout=timeout, repeat_penalty=repeat_penalty,
+            timeout=timeout, cache_prompt=cache_prompt, repeat_penalty=repeat_penalty,
         ).text
 
     def complete_json(
@@ -328,6 +329,7 @@ class LLMExecutor:
         temperature: float = 0.2,
         client: str = "",
         timeout: float | None = None,
+        cache_prompt: bool = True,
         repeat_penalty: float = 1.05,
     ) -> Completion:
         max_tokens = max(1, min(max_tokens, self.settings.llm_max_tokens))
@@ -339,7 +341,10 @@ class LLMExecutor:
             "repeat_penalty": repeat_penalty,
             "seed": 7,  # same input, same answer
             "stream": True,
-            "cache_prompt": True,  # reuse a shared prompt prefix (same transcript, other task)
+            # Reuse a shared prompt prefix (same transcript, other task). Off where the same
+            # input must give the same output whatever ran before: a partly cached prompt is
+            # computed in other batches, and greedy decoding can flip on a near-tie.
+            "cache_prompt": cache_prompt,
         }
         if json_schema is not None:
             request["json_schema"] = json_schema

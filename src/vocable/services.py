@@ -9,8 +9,10 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from vocable.analysis import Analyzer
 from vocable.api.ratelimit import RequestRateLimiter
 from vocable.core.config import Settings
+from vocable.diarization import DiarizationExecutor
 from vocable.embed import Embedder
 from vocable.jobs import InProcessQueue, JobQueue, TranscriptionJobs
 from vocable.llm import LLMExecutor
@@ -19,6 +21,7 @@ from vocable.quota import Quota
 from vocable.registry import ModelRegistry
 from vocable.storage.db import Database
 from vocable.streaming import StreamScheduler
+from vocable.translation import Translator
 from vocable.whisper import WhisperExecutor
 
 
@@ -35,6 +38,13 @@ class Services:
     # The local LLM (see llm.py for its API) and sentence embeddings; both load on first use.
     llm: LLMExecutor
     embedder: Embedder
+    # Text analysis (spaCy, VADER, Presidio, MiniLM; action items on the LLM): tools load on use.
+    analysis: Analyzer
+    # /v1/translate: installed CTranslate2 NMT models, else the LLM with protected values.
+    translator: Translator
+    # Speaker diarization in its own worker process (started by the first job that diarizes).
+    diarization: DiarizationExecutor
+    _owns_diarization: bool = field(default=True, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event)
     # WS /v1/stream decoding; built on first use (its worker thread starts with the first stream).
     _streaming: StreamScheduler | None = field(default=None, repr=False)
@@ -64,7 +74,15 @@ class Services:
         )
         parts.update(shared)
         whisper = parts.setdefault("whisper", WhisperExecutor(registry, settings))
-        jobs = parts.setdefault("jobs", TranscriptionJobs(db, parts["quota"], whisper))
+        parts["_owns_diarization"] = "diarization" not in parts
+        diarization = parts.setdefault(
+            "diarization",
+            DiarizationExecutor(threads=settings.cpu_threads, tmp_dir=settings.data_dir),
+        )
+        jobs = parts.setdefault(
+            "jobs",
+            TranscriptionJobs(db, parts["quota"], whisper, diarizer_factory=lambda: diarization),
+        )
         parts.setdefault(
             "queue",
             InProcessQueue(
@@ -75,6 +93,13 @@ class Services:
         if "llm" not in parts:
             parts["llm"] = LLMExecutor(LLMRegistry(settings.resolved_model_dir), settings)
         parts.setdefault("embedder", Embedder(settings))
+        if "analysis" not in parts:
+            parts["analysis"] = Analyzer(parts["embedder"], parts["llm"])
+        if "translator" not in parts:
+            parts["translator"] = Translator(
+                parts["llm"], settings.resolved_model_dir, whisper.device.kind,
+                settings.translation_backend,
+            )
         return cls(**parts)
 
     def start(self) -> None:
@@ -95,4 +120,6 @@ class Services:
         if self._streaming is not None:
             self._streaming.shutdown()
         self.queue.stop()
+        if self._owns_diarization:  # a shared executor (tests) outlives this server
+            self.diarization.close()
         self.db.dispose()

@@ -16,13 +16,14 @@ from vocable.evaluation import wer
 
 
 @pytest.fixture(scope="module")
-def shared_server(tmp_path_factory, registry, whisper):
+def shared_server(tmp_path_factory, registry, whisper, diarization):
     """One SQLite server for the read-only transcription checks of this module."""
     from tests.conftest import LiveServer, make_settings
     from vocable.services import Services
 
     settings = make_settings(tmp_path_factory.mktemp("transcribe"))
-    with LiveServer(Services.create(settings, registry=registry, whisper=whisper)) as server:
+    services = Services.create(settings, registry=registry, whisper=whisper, diarization=diarization)
+    with LiveServer(services) as server:
         yield server
 
 

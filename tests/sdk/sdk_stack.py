@@ -54,11 +54,9 @@ def sdk_plans() -> dict[str, Plan]:
 
 
 @contextmanager
-def running_stack(tmp_path, registry, whisper, llm, embedder) -> Iterator[Stack]:
-    settings = make_settings(tmp_path, plans=sdk_plans())
-    services = Services.create(
-        settings, registry=registry, whisper=whisper, llm=llm, embedder=embedder
-    )
+def running_stack(tmp_path, **shared) -> Iterator[Stack]:
+    """A live server on its own SQLite database; ``shared``: the session's loaded models."""
+    services = Services.create(make_settings(tmp_path, plans=sdk_plans()), **shared)
     with LiveServer(services) as server:
         stack = Stack(server)
         _, stack.key = stack.account("paid", credits=30)

@@ -40,9 +40,14 @@ def websocket_flags(node: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, registry, whisper, llm, embedder):
+def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer):
     with running_stack(
-        tmp_path_factory.mktemp("sdk-node"), registry, whisper, llm, embedder
+        tmp_path_factory.mktemp("sdk-node"),
+        registry=registry,
+        whisper=whisper,
+        llm=llm,
+        embedder=embedder,
+        analysis=analyzer,
     ) as stack:
         yield stack
 
@@ -80,6 +85,7 @@ def test_node_sdk_suite(stack, data_dir):
     assert counts.get("fail") == 0 and counts.get("cancelled") == 0, report[-4000:]
     assert counts.get("skipped") == 0 and counts.get("todo") == 0, "Node tests must not be skipped"
     declared = sum(
-        len(re.findall(r"^\s*test\(", (NODE_SDK / name).read_text(), re.MULTILINE)) for name in tests
+        len(re.findall(r"^\s*test\(", (NODE_SDK / name).read_text(), re.MULTILINE))
+        for name in tests
     )
     assert counts.get("pass") == declared, f"{declared} Node tests declared:\n{report[-4000:]}"

@@ -17,6 +17,7 @@ import srt
 from sdk_stack import Stack, copy_transcripts, running_stack
 from vocable_sdk import (
     Account,
+    Analysis,
     APIConnectionError,
     AsyncVocable,
     AuthenticationError,
@@ -29,6 +30,7 @@ from vocable_sdk import (
     Transcription,
     TranscriptionJob,
     TranscriptSummary,
+    Translation,
     Vocable,
     VocableError,
     Word,
@@ -46,9 +48,14 @@ REFERENCE_MAX_WER = 0.15
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, registry, whisper, llm, embedder):
+def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer):
     with running_stack(
-        tmp_path_factory.mktemp("sdk-py"), registry, whisper, llm, embedder
+        tmp_path_factory.mktemp("sdk-py"),
+        registry=registry,
+        whisper=whisper,
+        llm=llm,
+        embedder=embedder,
+        analysis=analyzer,
     ) as stack:
         yield stack
 
@@ -272,6 +279,40 @@ def test_async_client(stack, lister_transcripts):
                 await broke.transcribe(b"RIFF" + b"\0" * 100, filename="a.wav")
 
     asyncio.run(main())
+
+
+# -- text AI (local LLM, embeddings, analysis, translation) --------------------------------------
+SPEECH = (
+    "And so my fellow Americans, ask not what your country can do for you, "
+    "ask what you can do for your country."
+)
+
+
+def test_analyze_and_translate(stack):
+    with stack.client(stack.key) as client:
+        sentiment = client.analyze(SPEECH, "sentiment")
+        assert isinstance(sentiment, Analysis) and sentiment.type == "sentiment"
+        assert sentiment.language == "en" and sentiment.result
+        with pytest.raises(BadRequestError):
+            client.analyze(SPEECH, "horoscope")
+        one = client.translate("Hello, my friend.", "es")
+        assert isinstance(one, Translation) and one.translated_text.strip()
+        assert (one.source_language, one.target_language) == ("en", "es")
+        many = client.translate_many(["Good morning.", "Thank you very much."], "fr")
+        assert len(many) == 2 and all(t.translated_text.strip() for t in many)
+        assert all(t.target_language == "fr" for t in many)
+
+
+def test_stored_transcript_analyze(stack, lister_transcripts):
+    completed = lister_transcripts[-1]  # the oldest copy: completed
+    with stack.client(stack.lister) as client:
+        questions = client.transcripts.analyze(completed, "questions")
+        assert isinstance(questions, Analysis) and questions.type == "questions"
+        assert questions.raw["transcript_id"] == completed and questions.language == "en"
+        with pytest.raises(NotFoundError):
+            client.transcripts.analyze("0" * 32, "sentiment")
+        with pytest.raises(BadRequestError, match="failed"):
+            client.transcripts.analyze(lister_transcripts[0], "sentiment")
 
 
 # -- streaming -----------------------------------------------------------------------------------

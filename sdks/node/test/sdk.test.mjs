@@ -222,6 +222,20 @@ function wavHeader(format, channels, rate, bits, dataLength) {
   return h;
 }
 
+describe('text AI', () => {
+  const speech =
+    'And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.';
+
+  test('analyze', async () => {
+    const vocable = client(env('VOCABLE_API_KEY'));
+    const sentiment = await vocable.analyze(speech, 'sentiment');
+    assert.equal(sentiment.type, 'sentiment');
+    assert.equal(sentiment.language, 'en');
+    assert.ok(sentiment.result);
+    await assert.rejects(vocable.analyze(speech, 'horoscope'), BadRequestError);
+  });
+});
+
 describe('streaming', () => {
   test('streamFile: paced WAV, partial/final events, then done', async () => {
     const vocable = client(env('VOCABLE_API_KEY'));

@@ -11,6 +11,7 @@ from vocable.api.errors import install_error_handlers
 from vocable.api.routes import (
     account,
     ai,
+    analysis,
     cloud,
     keys,
     meta,
@@ -18,6 +19,7 @@ from vocable.api.routes import (
     transcribe,
     transcript_ai,
     transcripts,
+    translate,
     usage,
 )
 from vocable.api.web import install_web
@@ -52,6 +54,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(usage.router)
     app.include_router(cloud.router)
     app.include_router(stream.router)
+    app.include_router(analysis.router)
+    app.include_router(translate.router)
     app.include_router(ai.router)
     app.include_router(transcript_ai.router)
     install_web(app)  # the web interface: GET / and /web/ (no catch-all: order does not matter)

@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     # extractively, with embeddings, to this budget; 0 = read everything).
     llm_chunk_tokens: int = 3000
     llm_read_budget_tokens: int = 9000
+    # "auto" = the best installed NMT model (`vocable models pull nllb-200-distilled-600M`),
+    # else the LLM; or "llm", or an NMT model id.
+    translation_backend: str = "auto"
+    # /v1/analyze and /v1/translate input bounds.
+    analyze_max_chars: int = 200_000
+    translate_max_chars: int = 5_000  # per text
+    translate_max_batch: int = 64
     embed_max_batch: int = 256
     embed_max_chars: int = 8000
     chat_top_k: int = 4

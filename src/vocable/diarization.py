@@ -53,9 +53,15 @@ def _worker_main(conn, threads: int, params: dict[str, Any]) -> None:  # pragma:
 
     from vocable.diarization_engine import DiarizationEngine, DiarizationParams, Models
 
-    if threads > 0:
-        torch.set_num_threads(threads)
+    # One thread per half of the cores by default: Whisper jobs keep the rest, and torch's OpenMP
+    # threads spin-wait, so oversubscribed cores cost far more than they bring (measured: a 30 s
+    # meeting took 5 s with 1 thread and 20-50 s with 2 on a busy 2-core machine).
+    torch.set_num_threads(threads if threads > 0 else max(1, (os.cpu_count() or 2) // 2))
+    torch.set_num_interop_threads(1)
     try:
+        import scipy.cluster.hierarchy  # noqa: F401 - imported now, not inside the first job
+        import sklearn.cluster  # noqa: F401
+
         engine = DiarizationEngine(Models(), DiarizationParams(**params))
         conn.send(("ready", os.getpid()))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the job

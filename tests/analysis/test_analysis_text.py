@@ -77,6 +77,19 @@ def test_entities_with_offsets(analyzer):
         assert text[e.start:e.end] == e.text
 
 
+def test_entities_skip_contact_strings_and_house_numbers(analyzer):
+    text = ("Write to sarah.connor@cyberdyne.com or call +1 (310) 555-0147 about the Tokyo office "
+            "at 18 Market Street, San Francisco, CA 94105.")
+    result = analyze(analyzer, "entities", text)
+    found = {(e.text, e.type) for e in result.entities}
+    assert ("Tokyo", "place") in found and ("San Francisco", "place") in found, found
+    email, phone = text.index("sarah"), text.index("+1")
+    for e in result.entities:
+        assert not (e.start < email + 26 and e.end > email), e  # nothing inside the address
+        assert not (e.start < phone + 17 and e.end > phone), e  # nor the phone number
+        assert e.text not in ("18", "CA 94105"), e
+
+
 def test_entities_name_speaker_and_skip_labels(analyzer):
     result = analyze(analyzer, "entities", MEETING)
     berlin = [e for e in result.entities if e.text == "Berlin"]

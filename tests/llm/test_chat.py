@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from tests.llm.conftest import new_key, store_transcript
 
-from vocable.chat import segment_vectors
+from vocable.chat import DONT_KNOW, TranscriptChat, segment_vectors
 from vocable.storage.db import Database
 from vocable.storage.models import ChatMessage, SegmentEmbedding
 
@@ -85,7 +85,7 @@ def test_chat_is_private_and_validated(ai_server, account, call_transcript_id, c
 
 
 def test_segment_embeddings_are_stored_once_on_each_database(
-    database_url, embedder, call_transcription
+    database_url, llm, embedder, call_transcription
 ):
     """The new tables work on SQLite and PostgreSQL; a changed segment is embedded again."""
     from vocable.accounts import create_account
@@ -109,8 +109,21 @@ def test_segment_embeddings_are_stored_once_on_each_database(
     segments[0] = segments[0] | {"text": "A different first sentence."}
     _, changed = segment_vectors(db, embedder, transcript_id, segments)
     assert not (changed[0] == first[0]).all()
+    # Sessions and messages on this database: an off-topic question is answered "don't know"
+    # from retrieval alone (no segment is about it), without the LLM.
+    assistant = TranscriptChat(db, llm, embedder)
+    first = assistant.ask(account.id, transcript_id, "Quantum chromodynamics of gluons?")
+    assert not first.answered and first.answer == DONT_KNOW and first.sources == []
+    second = assistant.ask(account.id, transcript_id, "Explain photosynthesis in algae.",
+                           first.session_id)
+    assert second.session_id == first.session_id
+    with db.session() as s:
+        roles = s.scalars(sa.select(ChatMessage.role).where(
+            ChatMessage.session_id == first.session_id).order_by(ChatMessage.id)).all()
+    assert roles == ["user", "assistant", "user", "assistant"]
     with db.session() as s:
         s.execute(sa.delete(Transcript).where(Transcript.id == transcript_id))
-    with db.session() as s:  # embeddings go with their transcript
+    with db.session() as s:  # embeddings and chats go with their transcript
         assert s.scalar(sa.select(sa.func.count()).select_from(SegmentEmbedding)) == 0
+        assert s.scalar(sa.select(sa.func.count()).select_from(ChatMessage)) == 0
     db.dispose()

@@ -163,8 +163,9 @@ def test_worker_crash_fails_the_job_not_the_process(diarization, data_dir, call)
 
 # -- assign_speakers (no models) -----------------------------------------------------------------
 def _segment(words: list[tuple[str, float, float]]) -> Segment:
-    ws = [Word(w, s, e) for w, s, e in words]
-    return Segment(ws[0].start, ws[-1].end, "".join(w.word for w in ws).strip(), 0.9, ws)
+    # As the recogniser stores them (transcribe.py): words without their leading spaces.
+    ws = [Word(w.strip(), s, e) for w, s, e in words]
+    return Segment(ws[0].start, ws[-1].end, " ".join(w.word for w in ws), 0.9, ws)
 
 
 def test_assign_splits_segments_and_names_by_first_speech():

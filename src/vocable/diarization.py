@@ -335,7 +335,7 @@ def assign_speakers(
 def _piece(seg: Segment, words: list[Word], is_first: bool, is_last: bool) -> Segment:
     if is_first and is_last:
         return replace(seg, words=list(words))
-    text = "".join(w.word for w in words).strip()
+    text = " ".join(w.word for w in words).strip()  # words are stored without their spaces
     return replace(
         seg,
         start=seg.start if is_first else words[0].start,

@@ -181,6 +181,49 @@ def file_transcription(path: Path, model_id: str, model_dir: Path) -> tuple[str,
     return result.text, words
 
 
+def long_run(minutes: float, model_id: str, block_s: float = 120.0) -> None:
+    """Flat cost: one stream of ``minutes`` of speech (news + lecture, repeated), fed as fast as
+    it is decoded, in-process; per block of audio: decodes, their mean time, buffer and prefix."""
+    import numpy as np
+
+    from vocable.streaming import StreamOptions, StreamTranscriber, decode_batch
+
+    file_transcription(DATA / "jfk.wav", model_id, MODEL_DIR)  # loads _model
+    pieces = [pcm16_from_file(DATA / "long/news-169s.wav"), pcm16_from_file(DATA / "long/lecture-60s.wav")]
+    total = int(minutes * 60 * 32000)
+    pcm = b"".join(pieces * (total // sum(map(len, pieces)) + 1))[:total]
+    opts = StreamOptions()
+    stream = StreamTranscriber(model_id, "en", opts)
+    blocks: dict[int, list] = {}
+    chunk = 32000 // 2
+
+    def pump() -> None:
+        while True:
+            request, _ = stream.prepare()
+            if request is None:
+                return
+            started = time.perf_counter()
+            result = decode_batch(_model, [request], opts)[0]
+            elapsed = time.perf_counter() - started
+            stream.apply(request, result)
+            block = blocks.setdefault(int(request.end_sample / 16000 // block_s), [])
+            block.append((elapsed, stream.buffer_s, len(request.prefix.split())))
+
+    for offset in range(0, len(pcm), chunk):
+        stream.push_pcm16(pcm[offset:offset + chunk])
+        pump()
+    stream.close_input()
+    pump()
+    print(f"\none stream of {minutes:g} min, decoded as fast as possible (in-process)")
+    header = f"{'audio':>11} {'decodes':>7} {'decode ms':>9} {'buffer s max':>12} {'prefix words max':>16}"
+    print(header)
+    print("-" * len(header))
+    for index in sorted(blocks):
+        rows = np.array(blocks[index])
+        print(f"{index * block_s / 60:4.0f}-{(index + 1) * block_s / 60:3.0f} min {len(rows):7d} "
+              f"{rows[:, 0].mean() * 1000:9.0f} {rows[:, 1].max():12.1f} {rows[:, 2].max():16.0f}")
+
+
 async def run_streams(url: str, key: str | None, pcm: bytes, n: int, model: str, language: str,
                       stagger_s: float) -> list[StreamOutcome]:
     async def one(i: int) -> StreamOutcome:
@@ -199,7 +242,18 @@ def main() -> None:
     parser.add_argument("--files", nargs="*", default=DEFAULT_FILES)
     parser.add_argument("--scale-file", default="call-2spk.wav")
     parser.add_argument("--max-streams", type=int, default=6, help="0 skips the concurrency runs")
+    parser.add_argument("--long-minutes", type=float, default=0,
+                        help="also run one long stream in-process to show flat cost (e.g. 60)")
+    parser.add_argument("--log", help="write the server's streaming debug log to this file")
     args = parser.parse_args()
+    if args.log:
+        import logging
+
+        handler = logging.FileHandler(args.log)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        logger = logging.getLogger("vocable.streaming")
+        logger.addHandler(handler)
+        logger.setLevel(logging.DEBUG)
 
     from vocable.evaluation import wer
 
@@ -278,6 +332,8 @@ def main() -> None:
                 elif n > 1 and median(final) > 2 * TARGET_FINAL_S:
                     break
             print(f"sustained within targets: {sustained} concurrent stream(s)")
+        if args.long_minutes:
+            long_run(args.long_minutes, args.model)
     finally:
         if server:
             print(f"\nscheduler: {server.services.streaming.decodes} decodes in "

@@ -1,35 +1,40 @@
 """Real-time transcription policy, independent of any transport.
 
-A stream is PCM audio arriving in pieces; it leaves as *partials* (the interim transcript of the
-utterance in progress, still allowed to change) and *finals* (segments that never change, with start
-and end seconds). The policy, per stream (``StreamTranscriber``):
+A stream is PCM audio arriving in pieces; it leaves as *partials* (the interim transcript after the
+last final, still allowed to change) and *finals* (segments that never change, with start and end
+seconds). The policy, per stream (``StreamTranscriber``):
 
 * **VAD gating.** Silero VAD (shipped with faster-whisper) runs incrementally on 32 ms windows.
   Nothing is decoded outside speech, so minutes of silence cost almost nothing and cannot make
-  Whisper hallucinate. Audio before speech onset is kept only as a short pre-roll.
-* **Re-decoding the utterance buffer.** While speech goes on, the buffer (audio since the last
-  finalized word) is decoded every ``min_step_s`` of new audio, or with whatever arrived meanwhile
-  when the machine is busy, so a stream never drifts behind the speaker: its step grows instead.
-* **LocalAgreement-2** (as in whisper_streaming, Macháček et al. 2023): words on which two
-  consecutive hypotheses agree are *committed* and never change again. Partials show committed
-  words plus the newest hypothesis' tail.
-* **Finalization** of committed words at a punctuation boundary, after ``max_pending_s`` of
-  committed text, at a VAD pause (``min_silence_s``; the whole utterance is decoded once more and
-  finalized), at ``max_segment_s`` of buffered audio, and when the input ends.
-* **Trimming.** The audio buffer is cut at each finalized boundary; previous finals go back in only
-  as a short text prompt. Buffer, prompt and per-decode cost are therefore bounded: an hour-long
-  stream costs per minute what its first minute cost.
+  Whisper hallucinate; words Whisper places after the last speech the VAD heard are dropped.
+* **Re-decoding the open buffer.** While speech goes on, the buffer is decoded every
+  ``min_step_s`` of new audio, or with whatever arrived meanwhile when the machine is busy: a
+  stream never drifts behind the speaker, its step grows instead.
+* **LocalAgreement-2** (whisper_streaming, Macháček et al. 2023): words on which two consecutive
+  hypotheses agree are *committed*. Committed and finalized words are forced as the decoder's
+  prefix (as SimulStreaming does), so Whisper only writes what comes after them and can never
+  contradict what the stream already showed. Partials show committed words plus the newest tail.
+* **Finalization** of committed words at punctuation, after ``max_pending_s`` of committed text, at
+  a VAD pause (``min_silence_s``: the utterance is decoded once more and finalized whole), after
+  ``max_segment_s`` of audio without a final, and when the input ends.
+* **Trimming.** Finalized audio stays in the buffer only as ``max_context_s`` of acoustic context
+  (dropped after a pause longer than ``max_gap_s``); older finals go back in as a short text prompt.
+  Buffer, prefix and prompt are bounded, so an hour-long stream costs per minute what its first
+  minute cost.
+* **Guards** against Whisper's failure modes in short windows: loops are cut (and the row decoded
+  again on the full 30 s window), a decode that ignores speech after the fixed words twice
+  restarts the buffer after them, and the usual no-speech / compression-ratio checks apply.
 
-Decoding uses one shared faster-whisper model for all streams. ``StreamScheduler`` serves the
-decode work of every open stream on one worker thread: each round takes at most one decode per
-stream, oldest-served first, and runs the decodes of streams that share a model and language as one
-batch. A stream that sends faster than real time gets one decode per round like everybody else, so
-it cannot starve the others; its backlog is reported (``backlog_s``) so the transport can stop
-reading from it (backpressure).
+Decoding uses one shared faster-whisper model for all streams. ``StreamScheduler`` serves the decode
+work of every open stream on one worker thread: each round takes at most one decode per stream,
+oldest-served first, and runs the decodes of streams that share a model and language as one batch
+(one encoder call, one generate call). A stream that sends faster than real time gets one decode
+per round like everybody else, so it cannot starve the others; its backlog is reported
+(``backlog_s``) so the transport can stop reading from it (backpressure).
 
-The Whisper encoder is run on a context of ``min_context_s`` or the buffer length (whichever is
-longer) instead of the fixed 30 s window: CTranslate2 accepts shorter mel inputs, and the encoder's
-cost, the bulk of a decode, shrinks with it (whisper.cpp's ``audio_ctx`` does the same).
+The Whisper encoder runs on ``min_context_s`` or the buffer's length (whichever is longer), not on a
+fixed 30 s window: CTranslate2 accepts shorter mel inputs and the encoder, the bulk of a decode,
+gets cheaper with them (whisper.cpp's ``audio_ctx`` does the same).
 """
 
 from __future__ import annotations
@@ -73,13 +78,14 @@ class StreamOptions:
     min_speech_s: float = 0.25  # utterances with less speech than this are ignored (clicks, breaths)
     speech_pad_s: float = 0.3  # audio kept before speech onset
     max_segment_s: float = 12.0  # audio without a final that forces finalization
-    max_context_s: float = 8.0  # audio of earlier finals kept in the buffer for context
+    max_context_s: float = 3.0  # audio of earlier finals kept in the buffer for context
     max_gap_s: float = 2.0  # a longer pause drops that audio context (the text stays as prompt)
-    max_pending_s: float = 3.0  # committed words without punctuation are finalized after this span
-    min_clause_s: float = 1.0  # a comma ends a final only when the final spans at least this
+    stall_speech_s: float = 1.0  # speech after the fixed words that a decode must not ignore
+    max_pending_s: float = 1.5  # committed words without punctuation are finalized after this span
+    min_clause_s: float = 0.5  # a comma ends a final only when the final spans at least this
     prompt_chars: int = 200  # previous final text given to Whisper as context
     prompt_tokens: int = 48
-    min_context_s: float = 10.0  # shortest encoder window (Whisper's own is 30 s)
+    min_context_s: float = 6.0  # shortest encoder window (Whisper's own is 30 s)
     beam_size: int = 1
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
@@ -188,7 +194,6 @@ class DecodeResult:
     language: str
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
-    compression_ratio: float = 1.0
 
 
 def _tokenizer(model, language: str):
@@ -204,7 +209,8 @@ def _tokenizer(model, language: str):
     return tok
 
 
-def decode_batch(model, requests: list[DecodeRequest], opts: StreamOptions) -> list[DecodeResult]:
+def decode_batch(model, requests: list[DecodeRequest], opts: StreamOptions,
+                 full_window: bool = False) -> list[DecodeResult]:
     """Decode several streams' buffers with one encoder and one generate call.
 
     Each row is forced to start with its prefix (the words already fixed in its buffer), so the
@@ -218,7 +224,7 @@ def decode_batch(model, requests: list[DecodeRequest], opts: StreamOptions) -> l
     feats = [model.feature_extractor(r.audio) for r in requests]
     frames = [f.shape[-1] for f in feats]
     context = max(int(opts.min_context_s * 100), max(frames) + 50)
-    context = min(MAX_FRAMES, (context + 99) // 100 * 100)
+    context = MAX_FRAMES if full_window else min(MAX_FRAMES, (context + 99) // 100 * 100)
     encoder_output = model.encode(np.stack([pad_or_trim(f, context) for f in feats]))
 
     multilingual = model.model.is_multilingual
@@ -229,7 +235,7 @@ def decode_batch(model, requests: list[DecodeRequest], opts: StreamOptions) -> l
     if not multilingual:
         languages = ["en"] * len(requests)
     if len(set(languages)) > 1:  # rare: auto streams detected differently; decode one by one
-        return [decode_batch(model, [r], opts)[0] for r in requests]
+        return [decode_batch(model, [r], opts, full_window)[0] for r in requests]
     tokenizer = _tokenizer(model, languages[0])
 
     previous = [
@@ -272,13 +278,21 @@ def decode_batch(model, requests: list[DecodeRequest], opts: StreamOptions) -> l
                 end=req.offset + min(float(a["end"]), req.duration),
                 probability=float(a["probability"]),
             ))
-        new_text = tokenizer.decode(toks[len(prefix):])
         generated = max(1, len(toks) - len(prefix))
         avg_logprob = res.scores[0] * generated / (generated + 1) if res.scores else 0.0
         out.append(DecodeResult(
             words=words, language=languages[0], no_speech_prob=float(res.no_speech_prob),
-            avg_logprob=float(avg_logprob), compression_ratio=_compression_ratio(new_text),
+            avg_logprob=float(avg_logprob),
         ))
+    if not full_window and context < MAX_FRAMES:
+        # Whisper was trained on 30 s windows; on a shorter one it sometimes loops on hard audio
+        # (overlapping talkers, far microphones). Those rows are decoded again on the full window.
+        retry = [i for i, r in enumerate(out) if len(_cut_loop([], r.words)) < len(r.words)]
+        if retry:
+            log.debug("looping on a short window: %d row(s) decoded again on 30 s", len(retry))
+            again = decode_batch(model, [requests[i] for i in retry], opts, full_window=True)
+            for i, result in zip(retry, again):
+                out[i] = result
     return out
 
 
@@ -289,6 +303,22 @@ def _compression_ratio(text: str) -> float:
 
 def _norm(word: str) -> str:
     return re.sub(r"[^\w']+", "", word.lower())
+
+
+def _cut_loop(before: list[Word], words: list[Word]) -> list[Word]:
+    """Cut a hypothesis where Whisper starts looping: a word 4 times in a row, or a phrase of
+    2-4 words 3 times in a row (counting the committed words just before it)."""
+    seq = [_norm(w.word) for w in before] + [_norm(w.word) for w in words]
+    offset = len(before)
+    for end in range(offset + 1, len(seq) + 1):
+        for size, times in ((1, 4), (2, 3), (3, 3), (4, 3)):
+            start = end - size * times
+            if start < 0:
+                continue
+            unit = seq[end - size:end]
+            if all(seq[start + k * size:start + (k + 1) * size] == unit for k in range(times)):
+                return words[:max(0, start + size - offset)]
+    return words
 
 
 def _join(words: list[Word]) -> str:
@@ -337,6 +367,7 @@ class StreamTranscriber:
         self._committed: list[Word] = []  # agreed, not final yet
         self._tentative: list[Word] = []  # newest hypothesis after the committed words
         self._prompt = ""  # tail of the final text that left the buffer
+        self._stalls = 0  # consecutive decodes that found nothing new despite speech
         self._last_partial = ""
 
     # -- input side (any thread) ----------------------------------------------------------------
@@ -363,6 +394,11 @@ class StreamTranscriber:
     @property
     def received_s(self) -> float:
         return self._received / SAMPLE_RATE
+
+    @property
+    def buffer_s(self) -> float:
+        """Audio held for decoding (bounded: context + open words, whatever the stream's length)."""
+        return len(self._buf) / SAMPLE_RATE
 
     @property
     def backlog_s(self) -> float:
@@ -412,13 +448,25 @@ class StreamTranscriber:
         """Fold a decode into the state; return the events it produces."""
         o = self.opts
         words = result.words
-        if (result.no_speech_prob > o.no_speech_threshold and result.avg_logprob < o.logprob_threshold) \
-                or result.compression_ratio > o.compression_ratio_threshold:
-            words = []  # silence or noise decoded as text, or a repetition loop
+        if result.no_speech_prob > o.no_speech_threshold and result.avg_logprob < o.logprob_threshold:
+            words = []  # silence or noise decoded as text
         words = self._plausible(words)
+        if words and _compression_ratio(_join(words)) > o.compression_ratio_threshold:
+            words = []  # a repetition that is not a plain loop
         if self.language is None and words and (request.flush or self._committed):
             self.language = result.language
         events: list[Event] = []
+        # Whisper, forced to continue the fixed words, sometimes ends the transcript there though
+        # speech follows (or loops): after two such decodes (one at a pause), restart the buffer
+        # after the fixed words, without them as prefix.
+        stalled = not words and bool(self._context or self._committed) and \
+            self._speech_after(self._fixed_until()) >= o.stall_speech_s
+        self._stalls = self._stalls + 1 if stalled else 0
+        if stalled and (request.flush or self._stalls >= 2):
+            self._stalls = 0
+            events += self._restart_after_fixed()
+            if request.flush:
+                return events  # the flush stays due: it runs again on the restarted buffer
         if request.flush:
             self._committed += words
             self._tentative = []
@@ -458,6 +506,7 @@ class StreamTranscriber:
         if self._speech_runs:
             last_speech = self._speech_runs[-1][1] / SAMPLE_RATE
             words = [w for w in words if w.start < last_speech + 0.3]
+        words = _cut_loop((self._context + self._committed)[-8:], words)
         fixed = [_norm(w.word) for w in (self._context + self._committed)[-30:]]
         new = [_norm(w.word) for w in words[:REPEAT_NGRAM]]
         if len(new) == REPEAT_NGRAM and any(
@@ -699,6 +748,18 @@ class StreamTranscriber:
         self._tentative = []
         return []
 
+    def _restart_after_fixed(self) -> list[Event]:
+        """Finalize the committed words and drop all audio up to the end of the fixed words."""
+        events = self._finalize(len(self._committed))
+        cut = self._fixed_until()
+        following = self._tentative
+        if following and following[0].start > cut:
+            cut = (cut + following[0].start) / 2
+        self._drop_context()
+        self._trim(int(cut * SAMPLE_RATE))
+        self._tentative = []
+        return events
+
     def _end_utterance(self, end_sample: int) -> None:
         self._flush_at = None
         self._segment = self._in_speech
@@ -821,6 +882,7 @@ class StreamScheduler:
                 batch.append((entry, request))
         if not batch:
             return
+        started = time.monotonic()
         try:
             model = self._models(batch[0][0].stream.model_id)
             results = decode_batch(model, [r for _, r in batch], self.options)
@@ -832,6 +894,8 @@ class StreamScheduler:
         self.decodes += len(batch)
         self.batches += 1
         now = time.monotonic()
+        log.debug("decoded %d stream(s), %.1f s of audio at most, in %.2f s", len(batch),
+                  max(r.duration for _, r in batch), now - started)
         for (entry, request), result in zip(batch, results):
             entry.stream.last_served = now
             try:

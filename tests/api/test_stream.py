@@ -80,7 +80,7 @@ def check_sequence(out, duration: float, real_time: bool = True) -> None:
     client that sends a whole utterance at once gets its final directly."""
     kinds = [next(k for k in ("partial", "text", "is_final", "error") if k in m) for _, m in out.messages]
     assert "error" not in kinds, out.error
-    assert kinds[-1] == "is_final" and kinds.count("is_final") == 1
+    assert kinds[-1] == "is_final" and kinds.count("is_final") == 1, (out.close_code, out.close_reason)
     assert "text" in kinds
     if real_time:
         assert "partial" in kinds
@@ -134,6 +134,26 @@ def test_fast_sender_with_odd_frames_and_query_token(start_server, data_dir, man
                                  frame_bytes=3333, speed=0))
     check_sequence(out, len(pcm) / 2 / SR, real_time=False)
     assert wer(manifest["jfk.wav"]["reference"], out.text) <= 0.20, out.text
+
+
+def test_concurrent_streams_share_batches(start_server, data_dir, manifest):
+    """Two streams on one model are decoded together (batches < decodes) and both finish well:
+    neither starves the other although both send as fast as they can."""
+    server = start_server(stream_max_batch=2)
+    _, key = account_key(server, "pair@example.com")
+    pcm = pcm16_from_file(data_dir / "jfk.wav")
+
+    async def pair():
+        return await asyncio.gather(*(
+            stream_pcm(server.url, pcm, key=key, language="en", speed=0) for _ in range(2)
+        ))
+
+    outcomes = asyncio.run(pair())
+    for out in outcomes:
+        check_sequence(out, len(pcm) / 2 / SR, real_time=False)
+        assert wer(manifest["jfk.wav"]["reference"], out.text) <= 0.20, out.text
+    scheduler = server.services.streaming
+    assert scheduler.batches < scheduler.decodes
 
 
 def test_minutes_of_silence_cost_no_decoding_and_give_no_text(start_server):

@@ -55,13 +55,19 @@ CLOSE_CODES = {
     CLOSE_UNAUTHORIZED: "invalid or revoked API key",
     CLOSE_NO_CREDITS: "no credits or minutes remaining",
     CLOSE_IDLE: "idle timeout: nothing received for stream_idle_timeout_s",
-    CLOSE_LIMIT: "rate or concurrency limit reached",
+    CLOSE_LIMIT: "rate or concurrency limit reached, or audio sent far faster than transcribed",
     CLOSE_UNAVAILABLE: "too many open streams or model unavailable",
 }
 
 UNIT_S = 60  # one credit / minute covers this much audio
 INGEST_CHUNK = SAMPLE_RATE * 2  # bytes handed to the policy at a time (1 s), for backpressure
 FINISH_TIMEOUT_S = 300.0  # after stop, the longest we wait for the last decodes
+MAX_READ_PAUSE_S = 5.0  # longest pause in reading a client (pings must get through)
+MAX_EXTRA_BACKLOG_S = 60.0  # backlog beyond stream_max_backlog_s that ends the stream
+
+
+class BacklogFull(Exception):
+    pass
 
 
 class StreamClosed(Exception):
@@ -276,6 +282,8 @@ class StreamSession:
                 except QuotaError as exc:
                     code = CLOSE_NO_CREDITS if isinstance(exc, NoCreditsLeft) else CLOSE_LIMIT
                     return StreamClosed(str(exc), code, flush=True)
+                except BacklogFull as exc:
+                    return StreamClosed(str(exc), CLOSE_LIMIT)
             elif text is not None:
                 action = _action(text)
                 if action != "stop":
@@ -306,8 +314,18 @@ class StreamSession:
                     raise
             stream.push_pcm16(piece)
             self.received_bytes += len(piece)
-            while stream.backlog_s > max_backlog and not stream.done:
+            # Not reading the socket is the backpressure, but it also leaves pings unanswered:
+            # read again after MAX_READ_PAUSE_S whatever the backlog, and give up on a client
+            # that stays far ahead of transcription.
+            waited = 0.0
+            while stream.backlog_s > max_backlog and not stream.done and waited < MAX_READ_PAUSE_S:
                 await asyncio.sleep(0.02)
+                waited += 0.02
+            if stream.backlog_s > max_backlog + MAX_EXTRA_BACKLOG_S:
+                raise BacklogFull(
+                    f"Audio arrives faster than it can be transcribed ({stream.backlog_s:.0f} s "
+                    "waiting); send it at real-time pace or slower."
+                )
 
     async def _write_events(self) -> None:
         """Send what the policy produces; return after is_final, raise StreamClosed on failure."""

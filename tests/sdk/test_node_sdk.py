@@ -40,7 +40,7 @@ def websocket_flags(node: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer):
+def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer, diarization):
     with running_stack(
         tmp_path_factory.mktemp("sdk-node"),
         registry=registry,
@@ -48,6 +48,7 @@ def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer):
         llm=llm,
         embedder=embedder,
         analysis=analyzer,
+        diarization=diarization,
     ) as stack:
         yield stack
 

@@ -22,11 +22,16 @@ from vocable_sdk import (
     AsyncVocable,
     AuthenticationError,
     BadRequestError,
+    ChatAnswer,
+    ChatSource,
+    Embeddings,
+    Generation,
     NotFoundError,
     PayloadTooLargeError,
     PaymentRequiredError,
     RateLimitError,
     Segment,
+    Summary,
     Transcription,
     TranscriptionJob,
     TranscriptSummary,
@@ -48,7 +53,7 @@ REFERENCE_MAX_WER = 0.15
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer):
+def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer, diarization):
     with running_stack(
         tmp_path_factory.mktemp("sdk-py"),
         registry=registry,
@@ -56,6 +61,7 @@ def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer):
         llm=llm,
         embedder=embedder,
         analysis=analyzer,
+        diarization=diarization,
     ) as stack:
         yield stack
 
@@ -288,6 +294,29 @@ SPEECH = (
 )
 
 
+def test_embed(stack):
+    with stack.client(stack.key) as client:
+        out = client.embed(["Hello world", "How are you", "Hello world"])
+    assert isinstance(out, Embeddings) and out.dimensions == 384 and out.model
+    assert len(out.embeddings) == 3 and all(len(v) == 384 for v in out.embeddings)
+    vectors = np.asarray(out.embeddings)
+    assert np.linalg.norm(vectors, axis=1) == pytest.approx(1.0, abs=1e-3)
+    assert vectors[0] @ vectors[2] == pytest.approx(1.0, abs=1e-4)
+    assert vectors[0] @ vectors[1] < 0.9
+
+
+def test_summarize_and_generate(stack):
+    with stack.client(stack.key) as client:
+        summary = client.summarize(SPEECH)
+        assert isinstance(summary, Summary) and summary.style == "brief" and summary.model
+        assert "country" in summary.summary.lower()
+        quotes = client.generate(SPEECH, "key_quotes")
+        assert isinstance(quotes, Generation) and quotes.type == "key_quotes" and quotes.content
+        assert isinstance(quotes.result, dict)
+        with pytest.raises(BadRequestError, match="type"):
+            client.generate(SPEECH, "sonnet")
+
+
 def test_analyze_and_translate(stack):
     with stack.client(stack.key) as client:
         sentiment = client.analyze(SPEECH, "sentiment")
@@ -313,6 +342,23 @@ def test_stored_transcript_analyze(stack, lister_transcripts):
             client.transcripts.analyze("0" * 32, "sentiment")
         with pytest.raises(BadRequestError, match="failed"):
             client.transcripts.analyze(lister_transcripts[0], "sentiment")
+
+
+def test_stored_transcript_chat_and_generate(stack, lister_transcripts):
+    completed = lister_transcripts[-1]  # the oldest copy: completed
+    with stack.client(stack.lister) as client:
+        answer = client.transcripts.chat(completed, "What should the listeners ask?")
+        assert isinstance(answer, ChatAnswer) and answer.answer and answer.session_id
+        assert answer.sources and all(isinstance(src, ChatSource) for src in answer.sources)
+        assert any("country" in src.text.lower() for src in answer.sources)
+        follow_up = client.transcripts.chat(
+            completed, "And who is speaking to them?", session_id=answer.session_id
+        )
+        assert follow_up.session_id == answer.session_id and follow_up.answer
+        chapters = client.transcripts.generate(completed, "chapter_markers")
+        assert chapters.type == "chapter_markers" and chapters.content
+        with pytest.raises(NotFoundError):
+            client.transcripts.chat("0" * 32, "Anyone there?")
 
 
 # -- streaming -----------------------------------------------------------------------------------

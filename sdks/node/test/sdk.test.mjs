@@ -226,13 +226,25 @@ describe('text AI', () => {
   const speech =
     'And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.';
 
-  test('analyze', async () => {
+  test('embed, analyze', async () => {
     const vocable = client(env('VOCABLE_API_KEY'));
+    const out = await vocable.embed(['Hello world', 'Hello world']);
+    assert.equal(out.dimensions, 384);
+    assert.equal(out.embeddings.length, 2);
+    const dot = out.embeddings[0].reduce((sum, v, i) => sum + v * out.embeddings[1][i], 0);
+    assert.ok(Math.abs(dot - 1) < 1e-4, `dot ${dot}`);
     const sentiment = await vocable.analyze(speech, 'sentiment');
     assert.equal(sentiment.type, 'sentiment');
     assert.equal(sentiment.language, 'en');
     assert.ok(sentiment.result);
     await assert.rejects(vocable.analyze(speech, 'horoscope'), BadRequestError);
+  });
+
+  test('summarize on the local LLM', async () => {
+    const summary = await client(env('VOCABLE_API_KEY')).summarize(speech, { style: 'brief' });
+    assert.equal(summary.style, 'brief');
+    assert.ok(summary.model);
+    assert.ok(words(summary.summary).includes('country'), summary.summary);
   });
 });
 

@@ -24,6 +24,11 @@ _AUX = ("is", "are", "was", "were", "am", "do", "does", "did", "can", "could", "
         "shall", "should", "may", "might", "must", "have", "has", "had", "isn't", "aren't",
         "wasn't", "weren't", "don't", "doesn't", "didn't", "can't", "couldn't", "won't",
         "wouldn't", "shouldn't", "haven't", "hasn't")
+# A yes/no question inverts subject and auxiliary ("do you ...", "is the ..."): the word after the
+# auxiliary is its subject. "Don't hear that ..." (an elided statement) is not a question.
+_SUBJECTS = ("i", "you", "we", "they", "he", "she", "it", "there", "this", "that", "these", "those",
+             "the", "a", "an", "your", "my", "our", "their", "his", "her", "its", "any", "anyone",
+             "anybody", "someone", "somebody", "everyone", "everybody", "all", "some")
 _YES_NO_REPLY = re.compile(
     r"^\W*(yes|yeah|yep|yup|no|nope|nah|sure|of course|definitely|absolutely|certainly|"
     r"not really|not yet|i do|i don't|i did|i didn't|i will|i won't|i can|i can't|it is|it isn't|"
@@ -66,11 +71,19 @@ def _first_word(text: str) -> str:
     return match.group(1).lower() if match else ""
 
 
+def _inverted_subject(text: str) -> bool:
+    words = re.findall(r"[A-Za-z']+", text)
+    if len(words) < 2:
+        return False
+    subject = words[1]
+    return subject.lower() in _SUBJECTS or subject[0].isupper()
+
+
 def _kind(text: str) -> str:
     word = _first_word(text)
     if word in _WH:
         return "wh"
-    if word in _AUX:
+    if word in _AUX and _inverted_subject(text):
         return "yes_no"
     # "So, what ...?", "And did ...?": look one word further.
     rest = re.sub(r"^\W*(so|and|but|then|okay|ok|well|oh|um|uh)\W+", "", text, flags=re.IGNORECASE)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
+import ctranslate2
 import numpy as np
 from faster_whisper import BatchedInferencePipeline, WhisperModel
 
@@ -85,11 +86,38 @@ def _recognize(model: WhisperModel, audio: np.ndarray, options: RecognitionOptio
         initial_prompt=options.initial_prompt,
     )
     if options.batched:
-        pipeline = BatchedInferencePipeline(model)  # holds per-call state: one per call
+        # The pipeline holds per-call state: one per call.
+        pipeline = BatchedInferencePipeline(_ChunkwiseEncoder(model) if _on_cpu(model) else model)
         raw, info = pipeline.transcribe(audio, batch_size=options.batch_size, **common)
     else:
         raw, info = model.transcribe(audio, **common)
     return [seg for seg in (_to_segment(r) for r in raw) if seg is not None], info
+
+
+def _on_cpu(model: WhisperModel) -> bool:
+    return model.model.device == "cpu"
+
+
+class _ChunkwiseEncoder:
+    """A ``WhisperModel`` whose ``encode`` runs the chunks of a batch one at a time.
+
+    ``BatchedInferencePipeline`` encodes a whole batch in one call. On a CPU that costs ~20% more
+    than encoding chunk by chunk (a batch's activations no longer fit in cache), while decoding
+    does gain from the batch (~40% less CPU for 8 chunks): so on CPU the chunks are encoded one
+    by one and decoded together. Everything else is the wrapped model's.
+    """
+
+    def __init__(self, model: WhisperModel):
+        self._model = model
+
+    def __getattr__(self, name: str):
+        return getattr(self._model, name)
+
+    def encode(self, features: np.ndarray) -> ctranslate2.StorageView:
+        if features.ndim == 2 or len(features) == 1:
+            return self._model.encode(features)
+        outputs = [np.asarray(self._model.encode(chunk[None])) for chunk in features]
+        return ctranslate2.StorageView.from_array(np.concatenate(outputs))
 
 
 def _to_segment(raw) -> Segment | None:

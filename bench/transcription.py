@@ -58,9 +58,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # measure the checkout this script is in
 VARIANTS = ("server", "batched", "sequential", "fw-seq", "fw-batched", "hf")
 # Decoding options shared by every faster-whisper variant, the ones vocable.transcribe uses.
-FW_OPTIONS = dict(
-    beam_size=5, word_timestamps=True, vad_filter=True, condition_on_previous_text=False,
-)
+FW_OPTIONS = {
+    "beam_size": 5, "word_timestamps": True, "vad_filter": True, "condition_on_previous_text": False,
+}
 SAMPLE_RATE = 16000
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -142,9 +142,9 @@ def worker(variant: str, files: list[BenchFile], args) -> None:
         cpu0, t0 = cpu_seconds(pid), time.perf_counter()
         text = transcribe(f.path)
         wall, cpu = time.perf_counter() - t0, cpu_seconds(pid) - cpu0
-        print(json.dumps(dict(
-            variant=variant, file=f.name, wall=wall, cpu=cpu, peak_mb=peak_rss_mb(pid), text=text,
-        )), flush=True)
+        row = {"variant": variant, "file": f.name, "wall": wall, "cpu": cpu,
+               "peak_mb": peak_rss_mb(pid), "text": text}
+        print(json.dumps(row), flush=True)
 
 
 def make_runner(variant: str, args):
@@ -274,7 +274,7 @@ def run_worker(variant: str, files: list[BenchFile], args, files_json: Path) -> 
     if args.hf_model:
         cmd += ["--hf-model", args.hf_model]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, text=True, check=False)
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0:
         print(f"  {variant}: worker exited {proc.returncode} after {len(rows)} file(s)", file=sys.stderr)
@@ -286,7 +286,7 @@ def main() -> None:
     p.add_argument("--variants", default=",".join(v for v in VARIANTS if v != "hf"))
     p.add_argument("--runs", type=int, default=2, help="runs of each variant; the median is shown")
     p.add_argument("--files", default="", help="comma-separated file names (default: all)")
-    p.add_argument("--long-min", type=float, default=7.0, help="minimum length of the long files")
+    p.add_argument("--long-min", type=float, default=7.5, help="minimum length of the long files")
     p.add_argument("--model", default="base")
     p.add_argument("--model-dir", default=os.environ.get("VOCABLE_MODEL_DIR", ""))
     p.add_argument("--model-path", default="", help=argparse.SUPPRESS)
@@ -361,8 +361,8 @@ def print_report(files, variants, results, args, elapsed: float) -> None:
                 continue
             rtfs = [w / f.duration for w in r.walls]
             errors = [wer(f.reference, t) for t in r.texts] if f.reference else []
-            row = dict(rtf=med(rtfs), cpu=med(r.cpus) / f.duration, wer=med(errors) if errors else None,
-                       peak=max(r.peaks), wall=med(r.walls))
+            row = {"rtf": med(rtfs), "cpu": med(r.cpus) / f.duration,
+                   "wer": med(errors) if errors else None, "peak": max(r.peaks), "wall": med(r.walls)}
             summary[(v, f.name)] = row
             spread = f"{row['rtf']:.3f} ({min(rtfs):.2f}-{max(rtfs):.2f})"
             wer_s = f"{row['wer']:.3f}" if row["wer"] is not None else "-"

@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -221,7 +222,7 @@ def _server_runner(args):
         [sys.executable, "-m", "vocable", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    atexit.register(lambda: (server.terminate(), server.wait(30)))
+    atexit.register(lambda: (server.terminate(), server.wait(30), shutil.rmtree(data_dir, True)))
     client = httpx.Client(
         base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {key}"},
         timeout=httpx.Timeout(3600, connect=5),

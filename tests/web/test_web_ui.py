@@ -21,6 +21,7 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as EC
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 from conftest import LiveServer, make_settings
@@ -204,8 +205,10 @@ def test_stored_transcript_list_detail_export_delete(browser, server, data_dir, 
     assert "completed" in row.lower() and "English" in row and "11 s" in row
     link.click()
 
-    visible(browser, "h1")
-    assert browser.find_element(By.TAG_NAME, "h1").text == "jfk.wav"
+    # The list's own heading is replaced by the detail's: wait for the new one, not a stale element.
+    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda d: d.find_element(By.TAG_NAME, "h1").text == "jfk.wav"
+    )
     text = browser.find_element(By.CSS_SELECTOR, ".segments").text.lower()
     assert "ask not what your country can do for you" in text
     formats = [b.get_attribute("data-format") for b in browser.find_elements(By.CSS_SELECTOR, "[data-format]")]

@@ -181,6 +181,23 @@ def file_transcription(path: Path, model_id: str, model_dir: Path) -> tuple[str,
     return result.text, words
 
 
+def print_file_table(rows: list, all_partial: list[float], all_final: list[float]) -> None:
+    print()
+    header = (f"{'file':24} {'audio':>6} {'words':>5} {'#part':>5} {'#fin':>4} "
+              f"{'partial p50':>11} {'p90':>5} {'final p50':>9} {'p90':>5} "
+              f"{'WER ref':>7} {'WER file':>8} {'ok':>3}")
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        wer_ref = f"{r[9]:.3f}" if r[9] is not None else "-"
+        print(f"{r[0]:24} {r[1]:6.1f} {r[2]:5d} {r[3]:5d} {r[4]:4d} {r[5]:11.2f} {r[6]:5.2f} "
+              f"{r[7]:9.2f} {r[8]:5.2f} {wer_ref:>7} {r[10]:8.3f} {'yes' if r[11] else 'NO':>3}")
+    print(f"{'overall':24} {sum(r[1] for r in rows):6.1f} {sum(r[2] for r in rows):5d} "
+          f"{'':5} {'':4} {median(all_partial):11.2f} {p90(all_partial):5.2f} "
+          f"{median(all_final):9.2f} {p90(all_final):5.2f}")
+    print(f"targets: median partial <= {TARGET_PARTIAL_S} s, median final <= {TARGET_FINAL_S} s")
+
+
 def long_run(minutes: float, model_id: str, block_s: float = 120.0) -> None:
     """Flat cost: one stream of ``minutes`` of speech (news + lecture, repeated), fed as fast as
     it is decoded, in-process; per block of audio: decodes, their mean time, buffer and prefix."""
@@ -286,20 +303,8 @@ def main() -> None:
             all_final += lat.final
             print(f"  {name}: {out.text[:100]}", flush=True)
 
-        print()
-        header = (f"{'file':24} {'audio':>6} {'words':>5} {'#part':>5} {'#fin':>4} "
-                  f"{'partial p50':>11} {'p90':>5} {'final p50':>9} {'p90':>5} "
-                  f"{'WER ref':>7} {'WER file':>8} {'ok':>3}")
-        print(header)
-        print("-" * len(header))
-        for r in rows:
-            wer_ref = f"{r[9]:.3f}" if r[9] is not None else "-"
-            print(f"{r[0]:24} {r[1]:6.1f} {r[2]:5d} {r[3]:5d} {r[4]:4d} {r[5]:11.2f} {r[6]:5.2f} "
-                  f"{r[7]:9.2f} {r[8]:5.2f} {wer_ref:>7} {r[10]:8.3f} {'yes' if r[11] else 'NO':>3}")
-        print(f"{'overall':24} {sum(r[1] for r in rows):6.1f} {sum(r[2] for r in rows):5d} "
-              f"{'':5} {'':4} {median(all_partial):11.2f} {p90(all_partial):5.2f} "
-              f"{median(all_final):9.2f} {p90(all_final):5.2f}")
-        print(f"targets: median partial <= {TARGET_PARTIAL_S} s, median final <= {TARGET_FINAL_S} s")
+        if rows:
+            print_file_table(rows, all_partial, all_final)
 
         if args.max_streams > 0:
             path = DATA / args.scale_file

@@ -61,7 +61,7 @@ MAX_FRAMES = 3000  # Whisper's 30 s window
 PREPEND_PUNCTUATIONS = "\"'“¿([{-"
 APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 _PUNCTUATION = ".,;:!?…。，、？！"
-REPEAT_NGRAM = 4  # a new hypothesis opening with 4 words already said is a repetition
+REPEAT_NGRAM = 3  # a new hypothesis opening with 3 of the words just said is a repetition
 _CLAUSE_END = (",", ";", ":", "，", "、")
 _SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
 
@@ -182,10 +182,16 @@ class DecodeRequest:
     language: str | None  # None: detect
     flush: bool  # the utterance is complete: finalize everything
     end_sample: int  # absolute sample index of the end of ``audio``
+    fixed_until: float = 0.0  # stream time where the prefix's words end
 
     @property
     def duration(self) -> float:
         return len(self.audio) / SAMPLE_RATE
+
+    @property
+    def open_s(self) -> float:
+        """Seconds of audio after the fixed words: what the decoder has to write."""
+        return max(0.0, self.offset + self.duration - self.fixed_until)
 
 
 @dataclass
@@ -194,6 +200,7 @@ class DecodeResult:
     language: str
     no_speech_prob: float = 0.0
     avg_logprob: float = 0.0
+    looped: bool = False  # the decoder fell into a repetition loop
 
 
 def _tokenizer(model, language: str):
@@ -250,8 +257,8 @@ def decode_batch(model, requests: list[DecodeRequest], opts: StreamOptions,
         prompt = model.get_prompt(tokenizer, p[len(p) - common:] if common else [],
                                   without_timestamps=True)
         prompts.append(prompt + prefix)
-    # About 3 tokens per second of speech; the cap also stops repetition loops early.
-    max_new = int(max(r.duration for r in requests) * 6) + 16
+    # Speech is 3-4 tokens a second; the cap on what follows the prefix also cuts loops short.
+    max_new = int((max(r.open_s for r in requests) + 2.0) * 6) + 12
     max_length = min(448, max(len(p) for p in prompts) + max_new)
     results = model.model.generate(
         encoder_output, prompts, beam_size=opts.beam_size, patience=1.0, length_penalty=1.0,
@@ -282,12 +289,13 @@ def decode_batch(model, requests: list[DecodeRequest], opts: StreamOptions,
         avg_logprob = res.scores[0] * generated / (generated + 1) if res.scores else 0.0
         out.append(DecodeResult(
             words=words, language=languages[0], no_speech_prob=float(res.no_speech_prob),
-            avg_logprob=float(avg_logprob),
+            avg_logprob=float(avg_logprob), looped=len(_cut_loop([], words)) < len(words),
         ))
     if not full_window and context < MAX_FRAMES:
         # Whisper was trained on 30 s windows; on a shorter one it sometimes loops on hard audio
-        # (overlapping talkers, far microphones). Those rows are decoded again on the full window.
-        retry = [i for i, r in enumerate(out) if len(_cut_loop([], r.words)) < len(r.words)]
+        # (overlapping talkers, far microphones). A flush (its words become final) that loops is
+        # decoded again on the full window; interim decodes only have the loop cut.
+        retry = [i for i, r in enumerate(out) if requests[i].flush and r.looped]
         if retry:
             log.debug("looping on a short window: %d row(s) decoded again on 30 s", len(retry))
             again = decode_batch(model, [requests[i] for i in retry], opts, full_window=True)
@@ -450,6 +458,8 @@ class StreamTranscriber:
         words = result.words
         if result.no_speech_prob > o.no_speech_threshold and result.avg_logprob < o.logprob_threshold:
             words = []  # silence or noise decoded as text
+        if result.looped and not request.flush:
+            words = []  # nothing from a looping interim decode may be agreed on
         words = self._plausible(words)
         if words and _compression_ratio(_join(words)) > o.compression_ratio_threshold:
             words = []  # a repetition that is not a plain loop
@@ -507,7 +517,7 @@ class StreamTranscriber:
             last_speech = self._speech_runs[-1][1] / SAMPLE_RATE
             words = [w for w in words if w.start < last_speech + 0.3]
         words = _cut_loop((self._context + self._committed)[-8:], words)
-        fixed = [_norm(w.word) for w in (self._context + self._committed)[-30:]]
+        fixed = [_norm(w.word) for w in (self._context + self._committed)[-12:]]
         new = [_norm(w.word) for w in words[:REPEAT_NGRAM]]
         if len(new) == REPEAT_NGRAM and any(
             fixed[i:i + REPEAT_NGRAM] == new for i in range(len(fixed) - REPEAT_NGRAM + 1)
@@ -681,7 +691,7 @@ class StreamTranscriber:
             audio=audio, offset=self._buf_start / SAMPLE_RATE,
             prompt=self._prompt[-self.opts.prompt_chars:],
             prefix=_join(self._context + self._committed), language=self.language,
-            flush=flush, end_sample=end_sample,
+            flush=flush, end_sample=end_sample, fixed_until=self._fixed_until(),
         )
 
     def _boundary(self) -> int:

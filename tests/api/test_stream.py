@@ -126,14 +126,16 @@ def test_streams_real_speech_in_real_time(start_server, data_dir, manifest):
 
 def test_fast_sender_with_odd_frames_and_query_token(start_server, data_dir, manifest):
     """A client far faster than real time, in odd-sized frames: backpressure holds it to the
-    server's pace (small backlog), odd bytes carry over, nothing is lost."""
+    server's pace (small backlog), odd bytes carry over, nothing is lost. No language given: it
+    is detected."""
     server = start_server(stream_max_backlog_s=2.0)
     _, key = account_key(server, "fast@example.com")
     pcm = pcm16_from_file(data_dir / "jfk.wav")
-    out = asyncio.run(stream_pcm(server.url, pcm, key=key, key_in_query=True, language="en",
+    out = asyncio.run(stream_pcm(server.url, pcm, key=key, key_in_query=True,
                                  frame_bytes=3333, speed=0))
     check_sequence(out, len(pcm) / 2 / SR, real_time=False)
     assert wer(manifest["jfk.wav"]["reference"], out.text) <= 0.20, out.text
+    assert out.messages[-1][1]["language"] == "en"
 
 
 def test_concurrent_streams_share_batches(start_server, data_dir, manifest):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings
 from vocable.accounts import create_account, create_key
 from vocable.core.config import default_plans
 from vocable.services import Services

@@ -44,7 +44,7 @@ def test_numbers_render_in_the_target_convention():
 # -- the API, on the LLM ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def translate_server(tmp_path_factory, registry, whisper, llm, embedder, analyzer):
-    from conftest import LiveServer, make_settings
+    from tests.conftest import LiveServer, make_settings
     from vocable.core.config import default_plans
     from vocable.services import Services
 

@@ -26,7 +26,7 @@ import webvtt
 from docx import Document
 from pypdf import PdfReader
 
-from conftest import LiveServer, make_settings, postgres_database
+from tests.conftest import LiveServer, make_settings, postgres_database
 from vocable import formats
 from vocable.accounts import create_account, create_key
 from vocable.jobs import to_transcription

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from vocable_sdk import Transcription, Vocable
 
-from conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings
 from vocable.accounts import create_account, create_key
 from vocable.core.config import Plan, default_plans
 from vocable.services import Services

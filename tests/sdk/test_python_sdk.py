@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import srt
-from sdk_stack import Stack, copy_transcripts, running_stack
+from tests.sdk.sdk_stack import Stack, copy_transcripts, running_stack
 from vocable_sdk import (
     Account,
     Analysis,

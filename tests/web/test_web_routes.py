@@ -8,7 +8,7 @@ import re
 import pytest
 from fastapi import APIRouter, FastAPI
 
-from conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings
 from vocable.api.web import WEB_DIR, features
 from vocable.services import Services
 

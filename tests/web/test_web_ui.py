@@ -24,7 +24,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings
 from vocable.accounts import create_account, create_key
 from vocable.services import Services
 

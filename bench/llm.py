@@ -19,15 +19,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests.llm.longform: the synthetic meeting
 sys.path.insert(0, str(ROOT / "src"))
 
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from rich.console import Console
+from rich.table import Table
+from tests.llm.longform import meeting_segments, plain_text
 
-from tests.llm.longform import meeting_segments, plain_text  # noqa: E402
-from vocable.core.config import Settings  # noqa: E402
-from vocable.embed import Embedder  # noqa: E402
-from vocable.llm import LLMExecutor  # noqa: E402
-from vocable.llm_registry import LLMRegistry  # noqa: E402
-from vocable.textgen import Source, Writer  # noqa: E402
+from vocable.core.config import Settings
+from vocable.embed import Embedder
+from vocable.llm import LLMExecutor
+from vocable.llm_registry import LLMRegistry
+from vocable.textgen import Source, Writer
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from vocable.stream_client import StreamOutcome, pcm16_from_file, stream_pcm  # noqa: E402
+from vocable.stream_client import StreamOutcome, pcm16_from_file, stream_pcm
 
 DATA = Path(os.environ.get("VOCABLE_TEST_DATA", ROOT.parent / "shared" / "data"))
 MODEL_DIR = Path(os.environ.get("VOCABLE_TEST_MODEL_DIR", ROOT / ".cache" / "models"))

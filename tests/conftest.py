@@ -19,9 +19,9 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 
+from vocable.analysis import Analyzer
 from vocable.api.app import create_app
 from vocable.core.config import Settings, default_plans
-from vocable.analysis import Analyzer
 from vocable.embed import Embedder
 from vocable.llm import LLMExecutor
 from vocable.llm_registry import LLMRegistry
@@ -130,7 +130,7 @@ class LiveServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> "LiveServer":
+    def __enter__(self) -> LiveServer:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:

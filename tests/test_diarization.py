@@ -12,7 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from pyannote.core import Annotation, Segment as Span, Timeline
+from pyannote.core import Annotation, Timeline
+from pyannote.core import Segment as Span
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 from vocable.diarization import DiarizationError, assign_speakers

@@ -6,9 +6,9 @@ Files are read from disk in windows, so memory stays bounded however long the fi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import av
 import numpy as np

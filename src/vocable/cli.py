@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -21,7 +21,7 @@ app.add_typer(keys_app, name="keys")
 console = Console(stderr=True)
 
 DataDir = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--data-dir", envvar="VOCABLE_DATA_DIR", help="Where Vocable keeps its data."),
 ]
 
@@ -41,12 +41,12 @@ def _fail(message: str) -> None:
 @app.command()
 def serve(
     data_dir: DataDir = None,
-    host: Annotated[Optional[str], typer.Option(help="Bind address.")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port.")] = None,
-    database_url: Annotated[Optional[str], typer.Option(help="SQLAlchemy URL.")] = None,
-    workers: Annotated[Optional[int], typer.Option(help="In-process transcription workers.")] = None,
-    device: Annotated[Optional[str], typer.Option(help="auto, cpu or cuda.")] = None,
-    default_model: Annotated[Optional[str], typer.Option(help="Default speech model.")] = None,
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL.")] = None,
+    workers: Annotated[int | None, typer.Option(help="In-process transcription workers.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    default_model: Annotated[str | None, typer.Option(help="Default speech model.")] = None,
 ) -> None:
     """Start the HTTP server."""
     import uvicorn
@@ -96,8 +96,8 @@ def models_list(data_dir: DataDir = None) -> None:
 @models_app.command("pull")
 def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     """Fetch a model (bundled ones are assembled; others download from the hub)."""
-    from vocable.registry import ModelRegistry
     from vocable.llm_registry import LLMRegistry
+    from vocable.registry import ModelRegistry
     from vocable.translation import NMT_MODELS, pull_nmt
 
     model_dir = settings_for(data_dir).resolved_model_dir
@@ -120,7 +120,7 @@ def models_pull(model_id: str, data_dir: DataDir = None) -> None:
 @models_app.command("add")
 def models_add(
     path: Path,
-    model_id: Annotated[Optional[str], typer.Option("--id", help="Id to list it under.")] = None,
+    model_id: Annotated[str | None, typer.Option("--id", help="Id to list it under.")] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Add a GGUF language model by path (kept where it is). Use it with VOCABLE_LLM_MODEL=<id>."""
@@ -183,7 +183,7 @@ def keys_create(
 @app.command()
 def transcribe(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Audio or video file.")],
-    model: Annotated[Optional[str], typer.Option(help="Model id (default: best installed).")] = None,
+    model: Annotated[str | None, typer.Option(help="Model id (default: best installed).")] = None,
     language: Annotated[str, typer.Option(help="ISO 639-1 code or auto.")] = "auto",
     format: Annotated[str, typer.Option("--format", "-f", help="json, txt, srt or vtt.")] = "txt",
     diarize: Annotated[bool, typer.Option(help="Label speakers.")] = True,
@@ -232,8 +232,8 @@ def transcribe(
 def stream(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Audio or video file.")],
     url: Annotated[str, typer.Option(envvar="VOCABLE_URL", help="Server URL.")] = "http://127.0.0.1:8000",
-    key: Annotated[Optional[str], typer.Option(envvar="VOCABLE_API_KEY", help="API key.")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Model id (default: the server's).")] = None,
+    key: Annotated[str | None, typer.Option(envvar="VOCABLE_API_KEY", help="API key.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model id (default: the server's).")] = None,
     language: Annotated[str, typer.Option(help="ISO 639-1 code or auto.")] = "auto",
     speed: Annotated[float, typer.Option(help="Playback speed (1 = real time, 0 = as fast as possible).")] = 1.0,
 ) -> None:

@@ -12,10 +12,11 @@ import asyncio
 import logging
 import os
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from sqlalchemy import delete, select, update
 
@@ -198,7 +199,7 @@ class InProcessQueue:
         self._run = run
         self._pending = pending
         self.capacity = max(1, workers)
-        self._describe = describe or (lambda: {})
+        self._describe = describe or (dict)
         self._pool: ThreadPoolExecutor | None = None
         self._futures: dict[str, Future] = {}
         self._lock = threading.Lock()

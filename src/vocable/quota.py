@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,7 +57,7 @@ def audio_units(duration_s: float) -> int:
 
 
 def _today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def _month() -> str:
@@ -65,8 +65,8 @@ def _month() -> str:
 
 
 def seconds_until_tomorrow() -> int:
-    now = datetime.now(timezone.utc)
-    tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), timezone.utc)
+    now = datetime.now(UTC)
+    tomorrow = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
     return max(1, int((tomorrow - now).total_seconds()))
 
 

@@ -49,7 +49,7 @@ class Transcription:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Transcription":
+    def from_dict(cls, data: dict[str, Any]) -> Transcription:
         segments = [
             Segment(**{**s, "words": [Word(**w) for w in s.get("words", [])]})
             for s in data.get("segments", [])

@@ -58,7 +58,7 @@ class Services:
         return self._streaming
 
     @classmethod
-    def create(cls, settings: Settings, **shared) -> "Services":
+    def create(cls, settings: Settings, **shared) -> Services:
         """Build every part from settings; ``shared`` passes ready parts in (e.g. a loaded
         WhisperExecutor reused by several apps in one test run)."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)

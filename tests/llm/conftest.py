@@ -4,8 +4,8 @@ shares the session's LLM and embedder, an account with a key, stored transcripts
 from __future__ import annotations
 
 import pytest
-from tests.conftest import LiveServer, make_settings
 
+from tests.conftest import LiveServer, make_settings
 from vocable.accounts import create_account, create_key
 from vocable.pipeline import TranscribeOptions, transcribe_file
 from vocable.results import Transcription

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from tests.llm.conftest import new_key, store_transcript
 
+from tests.llm.conftest import new_key, store_transcript
 from vocable.chat import DONT_KNOW, TranscriptChat, segment_vectors
 from vocable.storage.db import Database
 from vocable.storage.models import ChatMessage, SegmentEmbedding

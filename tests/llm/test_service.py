@@ -9,7 +9,6 @@ import threading
 
 from tests.conftest import LiveServer, make_settings
 from tests.llm.conftest import new_key
-
 from vocable.llm import LLMExecutor
 from vocable.registry import ModelRegistry
 from vocable.services import Services

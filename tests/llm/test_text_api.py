@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.llm.longform import CITIES, PEOPLE, meeting_segments, plain_text
 
+from tests.llm.longform import CITIES, PEOPLE, meeting_segments, plain_text
 from vocable.results import Transcription
 from vocable.textgen import (
     GENERATE_TYPES,

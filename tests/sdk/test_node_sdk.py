@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from tests.sdk.sdk_stack import copy_transcripts, running_stack
 
 NODE_SDK = Path(__file__).resolve().parents[2] / "sdks" / "node"

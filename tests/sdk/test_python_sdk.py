@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import srt
-from tests.sdk.sdk_stack import Stack, copy_transcripts, running_stack
 from vocable_sdk import (
     Account,
     Analysis,
@@ -47,6 +46,7 @@ from vocable_sdk import (
     Transcript as SdkTranscript,
 )
 
+from tests.sdk.sdk_stack import Stack, copy_transcripts, running_stack
 from vocable.evaluation import wer
 
 REFERENCE_MAX_WER = 0.15

@@ -85,7 +85,7 @@ def main() -> None:
             transcribe_file(wav, TranscribeOptions(model=args.model, diarize=False), whisper)
             t_asr = min(t_asr, time.perf_counter() - t0)
         found = len({t.speaker for t in turns})
-        row = dict(uri=uri, duration=duration, found=found, t_diar=t_diar, t_asr=t_asr)
+        row = {"uri": uri, "duration": duration, "found": found, "t_diar": t_diar, "t_asr": t_asr}
         if rttm is not None:
             ref = reference(rttm, uri)
             hyp = Annotation(uri=uri)

@@ -78,8 +78,8 @@ def main() -> None:
     rows.append((f"{args.minutes}-min transcript tokens", str(tokens)))
     rows.append((
         f"summarize {args.minutes} min ({args.style}) (s)",
-        f"{elapsed:.1f} ({summary.calls} LLM calls, {summary.chunks} parts, "
-        f"{'condensed' if summary.condensed else 'read in full'})",
+        (f"{elapsed:.1f} ({summary.calls} LLM calls, {summary.chunks} parts, "
+         f"{'condensed' if summary.condensed else 'read in full'})"),
     ))
 
     # Embedding throughput.

@@ -4,7 +4,7 @@ Run by hand (not in CI), from the project root:
 
     python bench/transcription.py                       # all variants, 2 runs each, median
     python bench/transcription.py --runs 3 --variants server,fw-batched
-    python bench/transcription.py --hf-model DIR        # adds the transformers pipeline
+    python bench/transcription.py --hf-model DIR        # 'hf' on this transformers checkout
 
 Every variant uses the same model (``base``) and the same audio: each file of the shared data
 (``../shared/data``, or $VOCABLE_TEST_DATA) and two long files built at run time in a temporary
@@ -28,8 +28,10 @@ included):
                   same options: the exact work the server does on long files, so server / this
                   is the server's overhead;
 * ``hf``          the Hugging Face ``transformers`` ASR pipeline (chunked, batched, beam 5) on a
-                  transformers-format copy of the same weights given by --hf-model. No such copy
-                  is installable from PyPI, so without --hf-model this variant is skipped.
+                  transformers-format copy of the same weights. None is installable offline, so
+                  by default ``bench/ct2_to_hf.py`` converts the CTranslate2 model once into
+                  ``.cache/hf/<model>`` (float16 weights widened to float32, so the same numbers);
+                  --hf-model DIR uses a given transformers directory instead.
 
 RTF (real-time factor) = wall seconds / audio seconds, median over --runs runs (min-max after
 it); CPU = process CPU seconds (all threads) per audio second, which the other tenants of a
@@ -146,6 +148,27 @@ def worker(variant: str, files: list[BenchFile], args) -> None:
         row = {"variant": variant, "file": f.name, "wall": wall, "cpu": cpu,
                "peak_mb": peak_rss_mb(pid), "text": text}
         print(json.dumps(row), flush=True)
+
+
+def hf_copy(model: str, model_path: str) -> Path:
+    """A transformers-format copy of the CTranslate2 model, converted on first use and reused
+    while the source model.bin is unchanged."""
+    from ct2_to_hf import convert
+
+    out = ROOT / ".cache" / "hf" / model
+    stat = (Path(model_path) / "model.bin").stat()
+    source = {"path": str(model_path), "size": stat.st_size, "mtime": stat.st_mtime}
+    stamp = out / "ct2-source.json"
+    if stamp.exists() and json.loads(stamp.read_text()) == source:
+        return out
+    print(f"hf: converting {model_path} to {out} ...", file=sys.stderr, flush=True)
+    staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    convert(Path(model_path), staging)
+    (staging / stamp.name).write_text(json.dumps(source))
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    return out
 
 
 def make_runner(variant: str, args):
@@ -284,7 +307,7 @@ def run_worker(variant: str, files: list[BenchFile], args, files_json: Path) -> 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--variants", default=",".join(v for v in VARIANTS if v != "hf"))
+    p.add_argument("--variants", default=",".join(VARIANTS))
     p.add_argument("--runs", type=int, default=2, help="runs of each variant; the median is shown")
     p.add_argument("--files", default="", help="comma-separated file names (default: all)")
     p.add_argument("--long-min", type=float, default=7.5, help="minimum length of the long files")
@@ -293,7 +316,8 @@ def main() -> None:
     p.add_argument("--model-path", default="", help=argparse.SUPPRESS)
     p.add_argument("--batch-size", type=int, default=0, help="0 = what vocable.transcribe uses")
     p.add_argument("--data", default=os.environ.get("VOCABLE_TEST_DATA", str(ROOT.parent / "shared" / "data")))
-    p.add_argument("--hf-model", default="", help="transformers-format Whisper directory (adds 'hf')")
+    p.add_argument("--hf-model", default="",
+                   help="transformers-format Whisper directory for 'hf' (default: converted --model)")
     p.add_argument("--json", default="", help="also write every measurement to this file")
     p.add_argument("--worker", default="", help=argparse.SUPPRESS)
     p.add_argument("--files-json", default="", help=argparse.SUPPRESS)
@@ -315,9 +339,7 @@ def main() -> None:
     if args.hf_model and "hf" not in variants:
         variants.append("hf")
     if "hf" in variants and not args.hf_model:
-        print("hf: skipped -- no transformers-format Whisper weights are installable offline "
-              "(none on PyPI); pass --hf-model DIR to run it", file=sys.stderr)
-        variants.remove("hf")
+        args.hf_model = str(hf_copy(args.model, args.model_path))
 
     data = Path(args.data)
     with tempfile.TemporaryDirectory(prefix="vocable-bench-") as tmp:

@@ -13,6 +13,7 @@ the machine should be otherwise idle for the times to mean anything.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 from pathlib import Path
 
@@ -54,6 +55,10 @@ def main() -> None:
     parser.add_argument("--model", default="base")
     parser.add_argument("--model-dir", type=Path, default=ROOT / ".cache" / "models")
     parser.add_argument("--repeat", type=int, default=1, help="timing runs per file (best kept)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 1,
+                        help="threads of the diarization worker (the server: cores / workers)")
+    parser.add_argument("--torch", action="store_true",
+                        help="run the networks in torch, not ONNX Runtime (for comparison)")
     args = parser.parse_args()
 
     data = args.data
@@ -65,7 +70,10 @@ def main() -> None:
 
     settings = Settings(model_dir=args.model_dir, default_model=args.model)
     whisper = WhisperExecutor(ModelRegistry(args.model_dir), settings)
-    diarizer = DiarizationExecutor()
+    diarizer = DiarizationExecutor(
+        threads=args.threads, onnx_dir=None if args.torch else args.model_dir / "diarization"
+    )
+    print(f"diarization: {args.threads} thread(s), {'torch' if args.torch else 'ONNX Runtime'}")
     started = time.perf_counter()
     diarizer.start()
     print(f"diarization worker start + model load: {time.perf_counter() - started:.1f} s")

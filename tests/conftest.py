@@ -75,7 +75,8 @@ def diarization():
     """The one diarization worker of the run (starts on first use), shared by every server."""
     from vocable.diarization import DiarizationExecutor
 
-    executor = DiarizationExecutor()
+    # as the server runs it: every core (one job at a time here), the networks in ONNX Runtime
+    executor = DiarizationExecutor(threads=os.cpu_count() or 1, onnx_dir=MODEL_DIR / "diarization")
     yield executor
     executor.close()
 

@@ -169,6 +169,24 @@ def _segment(words: list[tuple[str, float, float]]) -> Segment:
     return Segment(ws[0].start, ws[-1].end, " ".join(w.word for w in ws), 0.9, ws)
 
 
+def test_onnx_runtime_gives_the_same_speakers_as_torch(call, tmp_path):
+    """The ONNX graphs are exported from the same weights: same frames, same turns."""
+    from vocable.diarization_engine import DiarizationEngine, Models
+
+    onnx = Models(onnx_dir=tmp_path)
+    assert onnx._segment_onnx is not None and onnx._trunk_onnx is not None
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "campplus-trunk-torch2.13.0.onnx", "segmentation-3.0-torch2.13.0.onnx"
+    ]
+    torch_only = Models()
+    odd = call[: 16000 * 12 + 321]  # a trunk window of another length than the export's
+    assert np.abs(onnx.trunk(odd) - torch_only.trunk(odd)).max() < 1e-3
+    turns = DiarizationEngine(onnx)(call)
+    expected = DiarizationEngine(torch_only)(call)
+    assert [t[2] for t in turns] == [t[2] for t in expected]
+    assert np.allclose([t[:2] for t in turns], [t[:2] for t in expected], atol=0.05)
+
+
 def test_assign_splits_segments_and_names_by_first_speech():
     segments = [
         _segment([(" Hi", 0.0, 0.4), (" there.", 0.5, 0.9), (" Hello", 1.0, 1.4), (" you.", 1.5, 1.9)]),

@@ -47,22 +47,26 @@ class DiarizationError(RuntimeError):
 
 
 # -- the worker process --------------------------------------------------------------------------
-def _worker_main(conn, threads: int, params: dict[str, Any]) -> None:  # pragma: no cover - child
+def _worker_main(  # pragma: no cover - child
+    conn, threads: int, params: dict[str, Any], onnx_dir: str | None
+) -> None:
     """Loop of the worker process: load the models once, then answer requests until told to stop."""
     import torch
 
     from vocable.diarization_engine import DiarizationEngine, DiarizationParams, Models
 
-    # One thread per half of the cores by default: Whisper jobs keep the rest, and torch's OpenMP
+    # Without a thread count, half of the cores: Whisper jobs keep the rest, and torch's OpenMP
     # threads spin-wait, so oversubscribed cores cost far more than they bring (measured: a 30 s
-    # meeting took 5 s with 1 thread and 20-50 s with 2 on a busy 2-core machine).
+    # meeting took 5 s with 1 thread and 20-50 s with 2 on a busy 2-core machine). The server
+    # passes cores / transcription workers: a job's diarization runs after its recognition.
     torch.set_num_threads(threads if threads > 0 else max(1, (os.cpu_count() or 2) // 2))
     torch.set_num_interop_threads(1)
     try:
         import scipy.cluster.hierarchy  # noqa: F401 - imported now, not inside the first job
         import sklearn.cluster  # noqa: F401
 
-        engine = DiarizationEngine(Models(), DiarizationParams(**params))
+        models = Models(onnx_dir=Path(onnx_dir) if onnx_dir else None)
+        engine = DiarizationEngine(models, DiarizationParams(**params))
         conn.send(("ready", os.getpid()))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the job
         conn.send(("error", f"diarization models could not be loaded: {exc}"))
@@ -94,8 +98,10 @@ class DiarizationExecutor:
         tmp_dir: Path | str | None = None,
         params: dict[str, Any] | None = None,
         start_timeout_s: float = 300.0,
+        onnx_dir: Path | str | None = None,
     ):
         self.threads = threads
+        self.onnx_dir = str(onnx_dir) if onnx_dir else None  # where the ONNX graphs are cached
         self.tmp_dir = Path(tmp_dir) if tmp_dir else None
         self.params = params or {}
         self.start_timeout_s = start_timeout_s
@@ -124,7 +130,7 @@ class DiarizationExecutor:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
         proc = ctx.Process(
-            target=_worker_main, args=(child, self.threads, self.params),
+            target=_worker_main, args=(child, self.threads, self.params, self.onnx_dir),
             name="vocable-diarization", daemon=True,
         )
         proc.start()

@@ -31,7 +31,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import os
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -99,7 +101,7 @@ def _load_module(name: str, path: Path) -> ModuleType:
 class Models:
     """segmentation-3.0 and CAM++ on CPU (or CUDA), loaded once per worker."""
 
-    def __init__(self, device: str = "cpu"):
+    def __init__(self, device: str = "cpu", onnx_dir: Path | None = None):
         import torch
 
         self.torch = torch
@@ -135,6 +137,46 @@ class Models:
         ))
         self.embedding.eval().to(self.device)
         self.fbank = KaldiFbank(device=self.device)
+        self._segment_onnx = self._trunk_onnx = None
+        if onnx_dir is not None and self.device.type == "cpu":
+            self._use_onnx(Path(onnx_dir))
+
+    def _use_onnx(self, onnx_dir: Path) -> None:
+        """Run both networks with ONNX Runtime: on CPU it is ~30% faster than eager torch for
+        segmentation and ~15% for the CAM++ trunk (same outputs to 1e-4; bench/diarization.py).
+        The graphs are exported from the loaded weights once and cached in ``onnx_dir``; without
+        onnx/onnxruntime, or if the export fails, torch runs them."""
+        torch = self.torch
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            return
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        tag = f"torch{torch.__version__.split('+')[0]}"
+        try:
+            seg = _export_onnx(
+                self.segmentation, torch.zeros(2, 1, self.chunk_samples),
+                onnx_dir / f"segmentation-3.0-{tag}.onnx", {0: "batch"},
+            )
+            class Trunk(torch.nn.Module):  # the trunk as one module, for the export
+                def __init__(self, campp):
+                    super().__init__()
+                    self.campp = campp
+
+                def forward(self, feats):
+                    return _campp_frames(self.campp, feats)
+
+            trunk = _export_onnx(
+                Trunk(self.embedding), torch.zeros(1, 80, 300),
+                onnx_dir / f"campplus-trunk-{tag}.onnx", {2: "frames"},
+            )
+            self._segment_onnx = ort.InferenceSession(str(seg), options, providers=["CPUExecutionProvider"])
+            self._trunk_onnx = ort.InferenceSession(str(trunk), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - torch is the fallback, never a failed job
+            log.warning("diarization: ONNX Runtime not used (%s); running the models in torch", exc)
+            self._segment_onnx = self._trunk_onnx = None
 
     @staticmethod
     def _powerset(num_classes: int, max_set: int) -> np.ndarray:
@@ -150,6 +192,9 @@ class Models:
 
     def segment(self, chunks: np.ndarray) -> np.ndarray:
         """(B, samples) float32 -> (B, frames, 3) uint8 local speaker activity."""
+        if self._segment_onnx is not None:
+            logits = self._segment_onnx.run(None, {"input": chunks[:, None, :]})[0]
+            return self.powerset[logits.argmax(-1)]
         torch = self.torch
         with torch.inference_mode():
             logits = self.segmentation(torch.from_numpy(chunks).unsqueeze(1).to(self.device))
@@ -161,11 +206,11 @@ class Models:
         with torch.inference_mode():
             feats = self.fbank(torch.from_numpy(np.array(wave, dtype=np.float32)).to(self.device))
             feats = feats - feats.mean(0, keepdim=True)  # CMN, as CAM++ was trained
-            x = self.embedding.head(feats.T.unsqueeze(0))
-            for name, layer in self.embedding.xvector.named_children():
-                if name == "stats":
-                    break
-                x = layer(x)
+            feats = feats.T.unsqueeze(0)
+            if self._trunk_onnx is not None:
+                x = self._trunk_onnx.run(None, {"input": feats.cpu().numpy()})[0]
+                return np.ascontiguousarray(x[0].T, dtype=np.float32)
+            x = _campp_frames(self.embedding, feats)
         return x[0].T.float().cpu().numpy()  # (frames, 512)
 
     @staticmethod
@@ -193,6 +238,37 @@ class Models:
             # a ReLU after it, which would zero half the dimensions, so only the norm is applied.
             emb = dense.nonlinear.batchnorm(emb)
         return _unit(emb.cpu().numpy())
+
+
+def _campp_frames(campp, feats):
+    """CAM++ up to (not including) its statistics pooling: (1, 80, T) fbank -> (1, 512, T/2)."""
+    x = campp.head(feats)
+    for name, layer in campp.xvector.named_children():
+        if name == "stats":
+            break
+        x = layer(x)
+    return x
+
+
+def _export_onnx(module, example, path: Path, dynamic: dict[int, str]) -> Path:
+    """Export ``module`` to ``path`` once (written aside, then renamed: workers may race)."""
+    if path.exists():
+        return path
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter's notes on training-mode ops and RNNs
+            torch.onnx.export(
+                module.eval(), (example,), str(tmp), input_names=["input"], output_names=["output"],
+                dynamic_axes={"input": dynamic, "output": dynamic}, opset_version=17, dynamo=False,
+            )
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 class KaldiFbank:

@@ -99,18 +99,17 @@ def check_sequence(out, duration: float, real_time: bool = True) -> None:
 
 
 def test_streams_real_speech_in_real_time(start_server, data_dir, manifest):
-    """call-2spk.wav and jfk.wav at real-time pace, concurrently (two streams sharing one model)."""
+    """call-2spk.wav and jfk.wav at real-time pace, one stream at a time: the quality a single live
+    speaker gets (the issue's WER target; concurrent streams are tested below)."""
     server = start_server()
     account_id, key = account_key(server, "live@example.com", credits=10)
     names = ["call-2spk.wav", "jfk.wav"]
     pcms = [pcm16_from_file(data_dir / name) for name in names]
 
-    async def both():
-        return await asyncio.gather(*(
-            stream_pcm(server.url, pcm, key=key, model="base", language="en") for pcm in pcms
-        ))
+    async def one_after_another():
+        return [await stream_pcm(server.url, pcm, key=key, model="base", language="en") for pcm in pcms]
 
-    outcomes = asyncio.run(both())
+    outcomes = asyncio.run(one_after_another())
     for name, pcm, out in zip(names, pcms, outcomes):
         check_sequence(out, len(pcm) / 2 / SR)
         assert wer(manifest[name]["reference"], out.text) <= 0.20, out.text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -205,10 +204,7 @@ def transcribe(
         _fail(f"unknown format '{format}'; use one of {', '.join(formats.FORMATS)}")
     settings = settings_for(data_dir)
     whisper = WhisperExecutor(ModelRegistry(settings.resolved_model_dir), settings)
-    diarizer = DiarizationExecutor(
-        threads=settings.cpu_threads or (os.cpu_count() or 1),  # alone on the machine, after recognition
-        onnx_dir=settings.resolved_model_dir / "diarization",
-    ) if diarize else None
+    diarizer = DiarizationExecutor.for_settings(settings) if diarize else None
     try:
         duration = probe(file).duration
         with Progress(

@@ -31,11 +31,14 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vocable.results import Segment, SpeakerTurn, Transcription, Word
+
+if TYPE_CHECKING:
+    from vocable.core.config import Settings
 
 log = logging.getLogger("vocable.diarization")
 
@@ -57,8 +60,8 @@ def _worker_main(  # pragma: no cover - child
 
     # Without a thread count, half of the cores: Whisper jobs keep the rest, and torch's OpenMP
     # threads spin-wait, so oversubscribed cores cost far more than they bring (measured: a 30 s
-    # meeting took 5 s with 1 thread and 20-50 s with 2 on a busy 2-core machine). The server
-    # passes cores / transcription workers: a job's diarization runs after its recognition.
+    # meeting took 5 s with 1 thread and 20-50 s with 2 on a busy 2-core machine). Servers and
+    # the CLI pass their own count (``DiarizationExecutor.for_settings``).
     torch.set_num_threads(threads if threads > 0 else max(1, (os.cpu_count() or 2) // 2))
     torch.set_num_interop_threads(1)
     try:
@@ -109,6 +112,18 @@ class DiarizationExecutor:
         self._proc: mp.process.BaseProcess | None = None
         self._conn = None
         self.restarts = 0  # workers lost to a crash or a hang (each replaced on the next request)
+
+    @classmethod
+    def for_settings(cls, settings: Settings, tmp_dir: Path | str | None = None) -> DiarizationExecutor:
+        """The executor a server or the CLI runs: ``cpu_threads``, or else cores / transcription
+        workers (a job's diarization runs after its recognition), and the ONNX graphs cached
+        beside the models."""
+        cores = os.cpu_count() or 1
+        return cls(
+            threads=settings.cpu_threads or max(1, cores // max(1, settings.workers)),
+            tmp_dir=tmp_dir,
+            onnx_dir=settings.resolved_model_dir / "diarization",
+        )
 
     @property
     def worker_pid(self) -> int | None:

@@ -6,7 +6,6 @@ Later parts (the job queue, the LLM, diarization...) hang their executors here t
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass, field
 
@@ -78,11 +77,7 @@ class Services:
         parts["_owns_diarization"] = "diarization" not in parts
         diarization = parts.setdefault(
             "diarization",
-            DiarizationExecutor(
-                threads=settings.cpu_threads or max(1, (os.cpu_count() or 2) // max(1, settings.workers)),
-                tmp_dir=settings.data_dir,
-                onnx_dir=settings.resolved_model_dir / "diarization",
-            ),
+            DiarizationExecutor.for_settings(settings, tmp_dir=settings.data_dir),
         )
         jobs = parts.setdefault(
             "jobs",

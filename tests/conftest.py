@@ -75,8 +75,7 @@ def diarization():
     """The one diarization worker of the run (starts on first use), shared by every server."""
     from vocable.diarization import DiarizationExecutor
 
-    # as the server runs it: every core (one job at a time here), the networks in ONNX Runtime
-    executor = DiarizationExecutor(threads=os.cpu_count() or 1, onnx_dir=MODEL_DIR / "diarization")
+    executor = DiarizationExecutor.for_settings(Settings(model_dir=MODEL_DIR))  # as a server runs it
     yield executor
     executor.close()
 

@@ -137,7 +137,7 @@ def number_sentences(n: int, seed: int = 7) -> list[str]:
 
 
 def expected_values(sentence: str, target: str) -> list[str]:
-    from vocable.protect import digits_for_words, protect, render
+    from vocable.translation.protect import digits_for_words, protect, render
 
     _, spans = protect(digits_for_words(sentence))
     return [render(span, target) for span in spans]
@@ -160,10 +160,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from vocable.analysis import Analyzer
-    from vocable.core.config import Settings
-    from vocable.embed import Embedder
-    from vocable.llm import LLMExecutor
-    from vocable.llm_registry import LLMRegistry
+    from vocable.config import Settings
+    from vocable.llm.embed import Embedder
+    from vocable.llm.runtime import LLMExecutor
+    from vocable.registry.llm import LLMRegistry
 
     if args.torch_threads:
         import torch
@@ -256,7 +256,7 @@ def bench_analysis(args, analyzer) -> None:
 
 
 def bench_translation(args, llm) -> None:
-    from vocable.translation import Translator, _clean_output, _messages
+    from vocable.translation.translator import Translator, _clean_output, _messages
 
     translator = Translator(llm, args.model_dir)
     backend = translator.backend()
@@ -276,7 +276,7 @@ def bench_translation(args, llm) -> None:
                                               max_tokens=256, temperature=0.0)) for s in sentences]
             wall = time.perf_counter() - t
             # Unprotected output keeps a value when its English or target-convention form is there.
-            from vocable.protect import digits_for_words, protect
+            from vocable.translation.protect import digits_for_words, protect
 
             def kept_raw(s: str, o: str, target: str = target) -> bool:
                 _, spans = protect(digits_for_words(s))

@@ -22,11 +22,11 @@ import soundfile as sf
 from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
-from vocable.core.config import Settings
-from vocable.diarization import DiarizationExecutor
-from vocable.pipeline import TranscribeOptions, transcribe_file
-from vocable.registry import ModelRegistry
-from vocable.whisper import WhisperExecutor
+from vocable.config import Settings
+from vocable.diarization.executor import DiarizationExecutor
+from vocable.registry.speech import ModelRegistry
+from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
+from vocable.transcription.whisper import WhisperExecutor
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -23,11 +23,11 @@ from rich.console import Console
 from rich.table import Table
 from tests.llm.longform import meeting_segments, plain_text
 
-from vocable.core.config import Settings
-from vocable.embed import Embedder
-from vocable.llm import LLMExecutor
-from vocable.llm_registry import LLMRegistry
-from vocable.textgen import Source, Writer
+from vocable.config import Settings
+from vocable.llm.embed import Embedder
+from vocable.llm.runtime import LLMExecutor
+from vocable.llm.textgen import Source, Writer
+from vocable.registry.llm import LLMRegistry
 
 
 def main() -> None:

@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from vocable.stream_client import StreamOutcome, pcm16_from_file, stream_pcm
+from vocable.streaming.client import StreamOutcome, pcm16_from_file, stream_pcm
 
 DATA = Path(os.environ.get("VOCABLE_TEST_DATA", ROOT.parent / "shared" / "data"))
 MODEL_DIR = Path(os.environ.get("VOCABLE_TEST_MODEL_DIR", ROOT / ".cache" / "models"))
@@ -132,9 +132,9 @@ class LocalServer:
     def __init__(self, workdir: Path, **settings):
         import uvicorn
 
-        from vocable.accounts import create_account, create_key
+        from vocable.accounts.keys import create_account, create_key
         from vocable.api.app import create_app
-        from vocable.core.config import Settings
+        from vocable.config import Settings
         from vocable.services import Services
 
         self.settings = Settings(data_dir=workdir, model_dir=MODEL_DIR, default_model="base",
@@ -169,8 +169,8 @@ def file_transcription(path: Path, model_id: str, model_dir: Path) -> tuple[str,
     """The same audio through file transcription (whole file, same model, word timestamps)."""
     from faster_whisper import WhisperModel
 
-    from vocable.registry import ModelRegistry
-    from vocable.transcribe import RecognitionOptions, recognize_file
+    from vocable.registry.speech import ModelRegistry
+    from vocable.transcription.recognize import RecognitionOptions, recognize_file
 
     global _model
     if "_model" not in globals():
@@ -203,7 +203,7 @@ def long_run(minutes: float, model_id: str, block_s: float = 120.0) -> None:
     it is decoded, in-process; per block of audio: decodes, their mean time, buffer and prefix."""
     import numpy as np
 
-    from vocable.streaming import StreamOptions, StreamTranscriber, decode_batch
+    from vocable.streaming.policy import StreamOptions, StreamTranscriber, decode_batch
 
     file_transcription(DATA / "jfk.wav", model_id, MODEL_DIR)  # loads _model
     pieces = [pcm16_from_file(DATA / "long/news-169s.wav"), pcm16_from_file(DATA / "long/lecture-60s.wav")]
@@ -268,11 +268,11 @@ def main() -> None:
 
         handler = logging.FileHandler(args.log)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-        logger = logging.getLogger("vocable.streaming")
+        logger = logging.getLogger("vocable.streaming.policy")
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
 
-    from vocable.evaluation import wer
+    from tests.evaluation import wer
 
     manifest = {m["audio"]: m for m in json.loads((DATA / "manifest.json").read_text())}
     server = None

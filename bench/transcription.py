@@ -20,7 +20,7 @@ included):
 
 * ``server``      a real ``vocable serve`` on a free port, POST /v1/transcribe (diarize=false),
                   timed at the client: upload, probe, queue, decode, recognition, storage, JSON;
-* ``batched``     ``vocable.pipeline.transcribe_file`` with batched inference;
+* ``batched``     ``vocable.transcription.pipeline.transcribe_file`` with batched inference;
 * ``sequential``  the same, sequential;
 * ``fw-seq``      a bare ``faster_whisper.WhisperModel.transcribe`` call with the same decoding
                   options (beam 5, VAD, word timestamps) -- the baseline of the issue;
@@ -60,7 +60,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))  # measure the checkout this script is in
 VARIANTS = ("server", "batched", "sequential", "fw-seq", "fw-batched", "hf")
-# Decoding options shared by every faster-whisper variant, the ones vocable.transcribe uses.
+# Decoding options shared by every faster-whisper variant, the ones vocable.transcription.recognize uses.
 FW_OPTIONS = {
     "beam_size": 5, "word_timestamps": True, "vad_filter": True, "condition_on_previous_text": False,
 }
@@ -176,10 +176,10 @@ def make_runner(variant: str, args):
     if variant == "server":
         return _server_runner(args)
     if variant in ("batched", "sequential"):
-        from vocable.core.config import Settings
-        from vocable.pipeline import TranscribeOptions, transcribe_file
-        from vocable.registry import ModelRegistry
-        from vocable.whisper import WhisperExecutor
+        from vocable.config import Settings
+        from vocable.registry.speech import ModelRegistry
+        from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
+        from vocable.transcription.whisper import WhisperExecutor
 
         settings = Settings(model_dir=Path(args.model_dir), device="cpu")
         whisper = WhisperExecutor(ModelRegistry(Path(args.model_dir)), settings)
@@ -226,7 +226,7 @@ def _server_runner(args):
 
     import httpx
 
-    from vocable.accounts import create_account, create_key
+    from vocable.accounts.keys import create_account, create_key
     from vocable.storage.db import Database
 
     data_dir = Path(tempfile.mkdtemp(prefix="vocable-bench-server-"))
@@ -314,7 +314,7 @@ def main() -> None:
     p.add_argument("--model", default="base")
     p.add_argument("--model-dir", default=os.environ.get("VOCABLE_MODEL_DIR", ""))
     p.add_argument("--model-path", default="", help=argparse.SUPPRESS)
-    p.add_argument("--batch-size", type=int, default=0, help="0 = what vocable.transcribe uses")
+    p.add_argument("--batch-size", type=int, default=0, help="0 = what vocable.transcription.recognize uses")
     p.add_argument("--data", default=os.environ.get("VOCABLE_TEST_DATA", str(ROOT.parent / "shared" / "data")))
     p.add_argument("--hf-model", default="",
                    help="transformers-format Whisper directory for 'hf' (default: converted --model)")
@@ -328,9 +328,9 @@ def main() -> None:
         worker(args.worker, files, args)
         return
 
-    from vocable.core.config import Settings
-    from vocable.registry import ModelRegistry
-    from vocable.transcribe import RecognitionOptions
+    from vocable.config import Settings
+    from vocable.registry.speech import ModelRegistry
+    from vocable.transcription.recognize import RecognitionOptions
 
     args.model_dir = args.model_dir or str(Settings().resolved_model_dir)
     args.model_path = str(ModelRegistry(Path(args.model_dir)).path(args.model))  # assembles once
@@ -365,7 +365,7 @@ def main() -> None:
 
 
 def print_report(files, variants, results, args, elapsed: float) -> None:
-    from vocable.evaluation import wer
+    from tests.evaluation import wer
 
     def med(xs):
         return statistics.median(xs) if xs else float("nan")

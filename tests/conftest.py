@@ -21,13 +21,13 @@ import uvicorn
 
 from vocable.analysis import Analyzer
 from vocable.api.app import create_app
-from vocable.core.config import Settings, default_plans
-from vocable.embed import Embedder
-from vocable.llm import LLMExecutor
-from vocable.llm_registry import LLMRegistry
-from vocable.registry import ModelRegistry
+from vocable.config import Settings, default_plans
+from vocable.llm.embed import Embedder
+from vocable.llm.runtime import LLMExecutor
+from vocable.registry.llm import LLMRegistry
+from vocable.registry.speech import ModelRegistry
 from vocable.services import Services
-from vocable.whisper import WhisperExecutor
+from vocable.transcription.whisper import WhisperExecutor
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("VOCABLE_TEST_DATA", ROOT.parent / "shared" / "data"))
@@ -73,7 +73,7 @@ def embedder() -> Embedder:
 @pytest.fixture(scope="session")
 def diarization():
     """The one diarization worker of the run (starts on first use), shared by every server."""
-    from vocable.diarization import DiarizationExecutor
+    from vocable.diarization.executor import DiarizationExecutor
 
     executor = DiarizationExecutor.for_settings(Settings(model_dir=MODEL_DIR))  # as a server runs it
     yield executor

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import MODEL_DIR
-from vocable.accounts import authenticate
+from vocable.accounts.keys import authenticate
 from vocable.storage.db import Database
 
 VOCABLE = [sys.executable, "-m", "vocable"]

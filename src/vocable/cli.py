@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from vocable.core.config import Settings
+from vocable.config import Settings
 
 app = typer.Typer(help="Vocable: self-hosted speech platform.", no_args_is_help=True)
 models_app = typer.Typer(help="Speech and language models.", no_args_is_help=True)
@@ -64,8 +64,8 @@ def serve(
 @models_app.command("list")
 def models_list(data_dir: DataDir = None) -> None:
     """List known models and whether they are installed."""
-    from vocable.llm_registry import LLMRegistry
-    from vocable.registry import ModelRegistry
+    from vocable.registry.llm import LLMRegistry
+    from vocable.registry.speech import ModelRegistry
 
     settings = settings_for(data_dir)
     registry = ModelRegistry(settings.resolved_model_dir)
@@ -75,7 +75,7 @@ def models_list(data_dir: DataDir = None) -> None:
             spec.id, spec.name, "speech", spec.source,
             "yes" if registry.is_installed(spec.id) else "no",
         )
-    from vocable.translation import NMT_MODELS, nmt_installed
+    from vocable.translation.translator import NMT_MODELS, nmt_installed
 
     translation = set(nmt_installed(registry.model_dir))
     for nmt in NMT_MODELS.values():
@@ -96,9 +96,9 @@ def models_list(data_dir: DataDir = None) -> None:
 @models_app.command("pull")
 def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     """Fetch a model (bundled ones are assembled; others download from the hub)."""
-    from vocable.llm_registry import LLMRegistry
-    from vocable.registry import ModelRegistry
-    from vocable.translation import NMT_MODELS, pull_nmt
+    from vocable.registry.llm import LLMRegistry
+    from vocable.registry.speech import ModelRegistry
+    from vocable.translation.translator import NMT_MODELS, pull_nmt
 
     model_dir = settings_for(data_dir).resolved_model_dir
     if model_id in NMT_MODELS:  # translation models are converted to CTranslate2 on the way in
@@ -124,7 +124,7 @@ def models_add(
     data_dir: DataDir = None,
 ) -> None:
     """Add a GGUF language model by path (kept where it is). Use it with VOCABLE_LLM_MODEL=<id>."""
-    from vocable.llm_registry import LLMRegistry
+    from vocable.registry.llm import LLMRegistry
 
     llms = LLMRegistry(settings_for(data_dir).resolved_model_dir)
     try:
@@ -152,7 +152,7 @@ def accounts_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create an account."""
-    from vocable.accounts import AccountExists, create_account
+    from vocable.accounts.keys import AccountExists, create_account
 
     try:
         account = create_account(_db(data_dir), email, plan=plan, credits=credits)
@@ -168,7 +168,7 @@ def keys_create(
     data_dir: DataDir = None,
 ) -> None:
     """Create an API key; the raw key is printed once, alone on the last line."""
-    from vocable.accounts import AccountNotFound, create_key, get_account_by_email
+    from vocable.accounts.keys import AccountNotFound, create_key, get_account_by_email
 
     db = _db(data_dir)
     try:
@@ -193,12 +193,12 @@ def transcribe(
     """Transcribe a file locally (no server), printing the transcript to stdout."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from vocable import formats
     from vocable.audio import AudioError, probe
-    from vocable.diarization import DiarizationError, DiarizationExecutor
-    from vocable.pipeline import TranscribeOptions, transcribe_file
-    from vocable.registry import ModelNotInstalled, ModelRegistry
-    from vocable.whisper import WhisperExecutor
+    from vocable.diarization.executor import DiarizationError, DiarizationExecutor
+    from vocable.registry.speech import ModelNotInstalled, ModelRegistry
+    from vocable.transcription import formats
+    from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
+    from vocable.transcription.whisper import WhisperExecutor
 
     if format not in formats.FORMATS:
         _fail(f"unknown format '{format}'; use one of {', '.join(formats.FORMATS)}")
@@ -243,7 +243,7 @@ def stream(
     from websockets.exceptions import WebSocketException
 
     from vocable.audio import AudioError
-    from vocable.stream_client import StreamRefused, pcm16_from_file, stream_pcm
+    from vocable.streaming.client import StreamRefused, pcm16_from_file, stream_pcm
 
     try:
         pcm = pcm16_from_file(file)

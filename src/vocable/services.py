@@ -9,20 +9,20 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from vocable.accounts.quota import Quota
+from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.analysis import Analyzer
-from vocable.api.ratelimit import RequestRateLimiter
-from vocable.core.config import Settings
-from vocable.diarization import DiarizationExecutor
-from vocable.embed import Embedder
-from vocable.jobs import InProcessQueue, JobQueue, TranscriptionJobs
-from vocable.llm import LLMExecutor
-from vocable.llm_registry import LLMRegistry
-from vocable.quota import Quota
-from vocable.registry import ModelRegistry
+from vocable.config import Settings
+from vocable.diarization.executor import DiarizationExecutor
+from vocable.llm.embed import Embedder
+from vocable.llm.runtime import LLMExecutor
+from vocable.registry.llm import LLMRegistry
+from vocable.registry.speech import ModelRegistry
 from vocable.storage.db import Database
-from vocable.streaming import StreamScheduler
-from vocable.translation import Translator
-from vocable.whisper import WhisperExecutor
+from vocable.streaming.policy import StreamScheduler
+from vocable.transcription.jobs import InProcessQueue, JobQueue, TranscriptionJobs
+from vocable.transcription.whisper import WhisperExecutor
+from vocable.translation.translator import Translator
 
 
 @dataclass

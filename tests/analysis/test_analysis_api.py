@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LiveServer, make_settings
-from vocable.accounts import create_account, create_key
-from vocable.core.config import default_plans
+from vocable.accounts.keys import create_account, create_key
+from vocable.config import default_plans
 from vocable.services import Services
 from vocable.storage.models import Transcript
 

@@ -11,7 +11,7 @@ import pytest
 
 from vocable.analysis import ANALYSIS_TYPES, Analyzer
 from vocable.analysis.document import Document
-from vocable.translation import Translator
+from vocable.translation.translator import Translator
 
 TEXT = """Alice: Hi, I'm Alice Morgan from Acme Corp in Boston. Can you send the contract to alice@acme.com by Friday?
 Bob: Sure, I will send it tonight. My number is (617) 555-0123 and the site is https://acme.example.com.

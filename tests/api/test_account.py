@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from vocable.accounts import create_account, create_key
-from vocable.profile import EMAIL_PREFERENCES
+from vocable.accounts.keys import create_account, create_key
+from vocable.accounts.profile import EMAIL_PREFERENCES
 
 
 def _key(server, email, **kw):

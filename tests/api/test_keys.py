@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 
-from vocable.accounts import create_account, create_key, hash_key
+from vocable.accounts.keys import create_account, create_key, hash_key
 from vocable.storage.models import ApiKey
 
 

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from vocable.accounts import create_account, create_key
+from vocable.accounts.keys import create_account, create_key
 from vocable.audio import decode_audio
-from vocable.core.config import default_plans
+from vocable.config import default_plans
 from vocable.storage.models import Account, Transcript, UsageRecord
 
 

@@ -10,8 +10,9 @@ import pytest
 import srt
 import webvtt
 
+from tests.accuracy import FILE_WER_MAX, record
+from tests.evaluation import wer
 from vocable.audio import decode_audio
-from vocable.evaluation import wer
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +38,17 @@ def uploads_left(server) -> list:
     return list(uploads.iterdir()) if uploads.exists() else []
 
 
+@pytest.mark.accuracy
 @pytest.mark.parametrize("name", ["jfk.mp3", "jfk.wav", "call-2spk.wav"])
-def test_transcribes_real_speech(shared_server, data_dir, manifest, name):
+def test_transcribes_real_speech(shared_server, data_dir, manifest, name, record_property):
     response = post(shared_server, data_dir / name, ip=f"10.1.0.{len(name)}")
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["language"] == "en"
     assert body["duration"] == pytest.approx(manifest[name]["duration_s"], abs=0.2)
-    assert wer(manifest[name]["reference"], body["text"]) <= 0.15
+    error = wer(manifest[name]["reference"], body["text"])
+    record(record_property, f"wer[{name}]", error)
+    assert error <= FILE_WER_MAX[name], body["text"]
     assert set(body) >= {"text", "language", "duration", "segments", "speakers"}
     previous = 0.0
     for segment in body["segments"]:
@@ -128,7 +132,7 @@ def test_other_containers(shared_server, data_dir, manifest, filename, fmt, code
     response = post(shared_server, data_dir / "jfk.wav", ip=f"10.4.0.{len(filename)}",
                     filename=filename, content=content)
     assert response.status_code == 200, response.text
-    assert wer(manifest["jfk.wav"]["reference"], response.json()["text"]) <= 0.15
+    assert wer(manifest["jfk.wav"]["reference"], response.json()["text"]) <= FILE_WER_MAX["jfk.wav"]
 
 
 def _noise_wav(kind: str) -> bytes:

@@ -27,11 +27,11 @@ from docx import Document
 from pypdf import PdfReader
 
 from tests.conftest import LiveServer, make_settings, postgres_database
-from vocable import formats
-from vocable.accounts import create_account, create_key
-from vocable.jobs import to_transcription
+from vocable.accounts.keys import create_account, create_key
 from vocable.services import Services
 from vocable.storage.models import Transcript
+from vocable.transcription import formats
+from vocable.transcription.jobs import to_transcription
 
 EXPECTED_WORDS = ("hello", "diane", "jersey", "texas", "chicago")
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import LiveServer, make_settings
-from vocable.accounts import create_account, create_key
-from vocable.pipeline import TranscribeOptions, transcribe_file
+from vocable.accounts.keys import create_account, create_key
 from vocable.results import Transcription
 from vocable.services import Services
 from vocable.storage.models import Transcript
+from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
 
 
 @pytest.fixture(scope="session")

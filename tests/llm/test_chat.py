@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 
 from tests.llm.conftest import new_key, store_transcript
-from vocable.chat import DONT_KNOW, TranscriptChat, segment_vectors
+from vocable.llm.chat import DONT_KNOW, TranscriptChat, segment_vectors
 from vocable.storage.db import Database
 from vocable.storage.models import ChatMessage, SegmentEmbedding
 
@@ -14,6 +15,7 @@ def chicago_segment(transcription) -> int:
     return next(i for i, s in enumerate(transcription.segments) if "originally from Chicago" in s.text)
 
 
+@pytest.mark.accuracy
 def test_chat_answers_from_the_right_segment_and_says_when_it_does_not_know(
     ai_server, account, call_transcript_id, call_transcription, embedder
 ):
@@ -88,7 +90,7 @@ def test_segment_embeddings_are_stored_once_on_each_database(
     database_url, llm, embedder, call_transcription
 ):
     """The new tables work on SQLite and PostgreSQL; a changed segment is embedded again."""
-    from vocable.accounts import create_account
+    from vocable.accounts.keys import create_account
     from vocable.storage.models import Transcript
 
     db = Database(database_url)

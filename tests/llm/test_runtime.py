@@ -9,9 +9,9 @@ import time
 import pytest
 from pydantic import BaseModel, Field
 
-from vocable.llm import FairScheduler, LLMBusy
-from vocable.llm_registry import BUNDLED_LLM, InvalidModelFile, LLMRegistry
-from vocable.registry import ModelNotInstalled
+from vocable.llm.runtime import FairScheduler, LLMBusy
+from vocable.registry.llm import BUNDLED_LLM, InvalidModelFile, LLMRegistry
+from vocable.registry.speech import ModelNotInstalled
 
 BUNDLED_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 

@@ -9,10 +9,10 @@ import threading
 
 from tests.conftest import LiveServer, make_settings
 from tests.llm.conftest import new_key
-from vocable.llm import LLMExecutor
-from vocable.registry import ModelRegistry
+from vocable.llm.runtime import LLMExecutor
+from vocable.registry.speech import ModelRegistry
 from vocable.services import Services
-from vocable.whisper import WhisperExecutor
+from vocable.transcription.whisper import WhisperExecutor
 
 # The Python example of the reference documentation, verbatim but for the first two assignments.
 SEED_EXAMPLE = '''

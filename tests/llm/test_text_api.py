@@ -8,8 +8,7 @@ import re
 import pytest
 
 from tests.llm.longform import CITIES, PEOPLE, meeting_segments, plain_text
-from vocable.results import Transcription
-from vocable.textgen import (
+from vocable.llm.textgen import (
     GENERATE_TYPES,
     SUMMARY_STYLES,
     ActionItems,
@@ -20,6 +19,7 @@ from vocable.textgen import (
     Source,
     Writer,
 )
+from vocable.results import Transcription
 
 SCHEMAS = {"flashcards": Flashcards, "quiz": Quiz, "key_quotes": KeyQuotes,
            "chapter_markers": ChapterMarkers}

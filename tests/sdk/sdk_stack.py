@@ -16,8 +16,8 @@ from datetime import UTC, datetime, timedelta
 from vocable_sdk import Transcription, Vocable
 
 from tests.conftest import LiveServer, make_settings
-from vocable.accounts import create_account, create_key
-from vocable.core.config import Plan, default_plans
+from vocable.accounts.keys import create_account, create_key
+from vocable.config import Plan, default_plans
 from vocable.services import Services
 from vocable.storage.models import Transcript
 

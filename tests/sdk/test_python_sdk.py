@@ -46,8 +46,8 @@ from vocable_sdk import (
     Transcript as SdkTranscript,
 )
 
+from tests.evaluation import wer
 from tests.sdk.sdk_stack import Stack, copy_transcripts, running_stack
-from vocable.evaluation import wer
 
 REFERENCE_MAX_WER = 0.15
 

@@ -26,7 +26,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import LiveServer, make_settings
-from vocable.accounts import create_account, create_key
+from vocable.accounts.keys import create_account, create_key
 from vocable.services import Services
 
 CHROMIUM = os.environ.get("VOCABLE_TEST_CHROMIUM", "/usr/bin/chromium")

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ValidationError
 
 from vocable.analysis.document import Parsed, Unit
-from vocable.llm import LLMOutputError
+from vocable.llm.runtime import LLMOutputError
 
 WINDOW = 2  # context sentences shown around each candidate
 MAX_CANDIDATES_PER_CALL = 24

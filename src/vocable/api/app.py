@@ -23,7 +23,7 @@ from vocable.api.routes import (
     usage,
 )
 from vocable.api.web import install_web
-from vocable.core.config import Settings
+from vocable.config import Settings
 from vocable.services import Services
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from vocable.accounts import Principal, authenticate
+from vocable.accounts.keys import Principal, authenticate
 from vocable.api.errors import ApiError
 from vocable.services import Services
 

@@ -9,11 +9,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vocable.embed import EmbeddingInputError
-from vocable.llm import LLMBusy, LLMError
-from vocable.quota import QuotaError
-from vocable.registry import ModelNotInstalled
-from vocable.textgen import TextInputError
+from vocable.accounts.quota import QuotaError
+from vocable.llm.embed import EmbeddingInputError
+from vocable.llm.runtime import LLMBusy, LLMError
+from vocable.llm.textgen import TextInputError
+from vocable.registry.speech import ModelNotInstalled
 
 log = logging.getLogger("vocable.api")
 

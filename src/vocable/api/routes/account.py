@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from vocable import profile
+from vocable.accounts import profile
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 from vocable.api.errors import ApiError
 

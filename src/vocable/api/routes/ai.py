@@ -8,11 +8,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from vocable.accounts import Principal
+from vocable.accounts.keys import Principal
 from vocable.api.deps import ServicesDep, rate_limited
 from vocable.api.errors import ApiError
-from vocable.embed import DIMENSIONS
-from vocable.textgen import (
+from vocable.llm.embed import DIMENSIONS
+from vocable.llm.textgen import (
     STRUCTURED_TYPES,
     GenerateType,
     Source,

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from vocable import transcripts
-from vocable.accounts import Principal
+from vocable.accounts.keys import Principal
 from vocable.analysis import (
     ANALYSIS_TYPES,
     UnknownAnalysisType,
@@ -20,6 +19,7 @@ from vocable.analysis.document import Document
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 from vocable.api.errors import ApiError
 from vocable.services import Services
+from vocable.transcription import store as transcripts
 
 router = APIRouter(tags=["analysis"])
 # Rate limited per key/IP like every non-transcription endpoint; no credits are spent.

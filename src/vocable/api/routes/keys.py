@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from vocable import accounts
+from vocable.accounts import keys as accounts
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 from vocable.api.errors import ApiError
 

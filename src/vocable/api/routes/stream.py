@@ -1,4 +1,4 @@
-"""WS /v1/stream: real-time transcription (protocol glue; the policy is ``vocable.streaming``).
+"""WS /v1/stream: real-time transcription (protocol glue; the policy is ``vocable.streaming.policy``).
 
 1. Connect (``Authorization: Bearer <key>`` header, or ``?token=<key>`` for browsers; no key is an
    anonymous client). 2. Send a JSON config ``{"language": "en", "model": "base"}`` (both
@@ -28,14 +28,14 @@ import logging
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from vocable.accounts import Principal
+from vocable.accounts.keys import Principal
+from vocable.accounts.quota import Charge, LimitReached, NoCreditsLeft, QuotaError
 from vocable.api.deps import bearer_token, client_ip, resolve_principal
 from vocable.api.errors import ApiError
 from vocable.languages import WHISPER_LANGUAGES
-from vocable.quota import Charge, LimitReached, NoCreditsLeft, QuotaError
-from vocable.registry import ModelNotInstalled
+from vocable.registry.speech import ModelNotInstalled
 from vocable.services import Services
-from vocable.streaming import SAMPLE_RATE, Done, Event, Failed, StreamTranscriber
+from vocable.streaming.policy import SAMPLE_RATE, Done, Event, Failed, StreamTranscriber
 
 log = logging.getLogger("vocable.api.stream")
 router = APIRouter()

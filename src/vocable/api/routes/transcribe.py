@@ -9,14 +9,14 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from vocable import formats
 from vocable.api.deps import PrincipalDep, ServicesDep
 from vocable.api.errors import ApiError
 from vocable.api.uploads import receive_multipart
 from vocable.audio import AudioError, probe
-from vocable.jobs import to_transcription
 from vocable.languages import WHISPER_LANGUAGES
-from vocable.pipeline import TranscribeOptions
+from vocable.transcription import formats
+from vocable.transcription.jobs import to_transcription
+from vocable.transcription.pipeline import TranscribeOptions
 
 router = APIRouter(tags=["transcription"])
 

@@ -8,19 +8,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from vocable.accounts import Principal
+from vocable.accounts.keys import Principal
 from vocable.api.deps import AccountDep, ServicesDep
 from vocable.api.errors import ApiError
 from vocable.api.routes.ai import GenerateResponse, generate_response
-from vocable.chat import (
+from vocable.llm.chat import (
     MAX_QUESTION_CHARS,
     ChatInputError,
     ChatNotFound,
     TranscriptChat,
     source_dict,
 )
+from vocable.llm.textgen import GenerateType, Source, TextInputError, Writer
 from vocable.storage.models import Transcript
-from vocable.textgen import GenerateType, Source, TextInputError, Writer
 
 router = APIRouter(prefix="/api/v1/transcripts", tags=["transcripts"])
 

@@ -9,12 +9,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from vocable import exports, formats, transcripts
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 from vocable.api.errors import ApiError
-from vocable.jobs import to_transcription
 from vocable.languages import WHISPER_LANGUAGES
 from vocable.storage.models import Transcript
+from vocable.transcription import exports, formats
+from vocable.transcription import store as transcripts
+from vocable.transcription.jobs import to_transcription
 
 router = APIRouter(
     prefix="/api/v1/transcripts", tags=["transcripts"],

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from vocable.accounts import Principal
+from vocable.accounts.keys import Principal
 from vocable.api.deps import ServicesDep, rate_limited
 from vocable.api.errors import ApiError
-from vocable.translation import TranslationFailed, UnsupportedPair
+from vocable.translation.translator import TranslationFailed, UnsupportedPair
 
 router = APIRouter(tags=["translation"])
 TranslateLimited = Annotated[Principal, Depends(rate_limited("translate"))]

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
-from vocable import usage
+from vocable.accounts import usage
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 
 router = APIRouter(prefix="/api/v1/usage", tags=["usage"], dependencies=[Depends(rate_limited("account"))])

@@ -1,0 +1,354 @@
+"""Chat over a stored transcript: retrieval over segment embeddings, an answer from the local LLM
+using only the retrieved segments, and sessions that keep the conversation.
+
+* Segment embeddings are computed once per transcript and stored (``segment_embeddings``);
+  a segment whose text changed is embedded again.
+* The top ``chat_top_k`` segments by cosine similarity are the evidence; their neighbours are
+  shown to the model too (segments cut sentences in half), but only retrieved segments are cited.
+* The model answers under a JSON schema that makes it say first whether the excerpts contain the
+  answer and which excerpts it used. "Not found", an answer that cites nothing, or one that names
+  things the excerpts do not contain, becomes an explicit "the transcript does not say".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, select
+
+from vocable.llm.embed import Embedder
+from vocable.llm.grounding import SourceIndex, match_sentence, sentences, ungrounded_terms
+from vocable.llm.runtime import LLMExecutor
+from vocable.llm.textgen import SYSTEM, clock
+from vocable.storage.db import Database
+from vocable.storage.models import ChatMessage, ChatSession, SegmentEmbedding, Transcript
+
+DONT_KNOW = "I don't know: the transcript does not say."
+HISTORY_MESSAGES = 6  # the last three exchanges are shown to the model
+MIN_SCORE = 0.12  # below this, no segment is about the question at all
+MAX_QUESTION_CHARS = 2000
+
+
+class ChatNotFound(LookupError):
+    """Unknown transcript or session, or one of another account: a 404."""
+
+
+class ChatInputError(ValueError):
+    """A question the endpoint refuses, or a transcript not ready: a 400."""
+
+
+@dataclass
+class Hit:
+    segment_order: int
+    text: str
+    score: float
+    start: float | None = None
+    speaker: str | None = None
+
+
+@dataclass
+class ChatAnswer:
+    answer: str
+    sources: list[Hit]
+    session_id: str
+    answered: bool
+    model: str
+    retrieved: list[Hit] = field(default_factory=list)
+
+
+class _Reply(BaseModel):
+    # Extraction before judgement: a small model copies the supporting words more reliably than
+    # it decides whether an answer exists, and the copy can be checked.
+    quote: str = Field(max_length=600, description="exact words of the excerpts that answer")
+    found: bool = Field(description="true only if the quote answers the question")
+    excerpts: list[int] = Field(max_length=4, description="numbers of the excerpts used")
+    answer: str = Field(max_length=800)
+
+
+# -- embeddings ---------------------------------------------------------------------------------
+def segment_vectors(
+    db: Database, embedder: Embedder, transcript_id: str, segments: list[dict[str, Any]]
+) -> tuple[list[int], np.ndarray]:
+    """Orders and unit vectors of the transcript's non-empty segments, computed once and stored."""
+    texts = {i: str(s.get("text") or "").strip() for i, s in enumerate(segments)}
+    texts = {i: t for i, t in texts.items() if t}
+    hashes = {i: hashlib.sha256(t.encode()).hexdigest() for i, t in texts.items()}
+    with db.session() as s:
+        stored = {
+            row.segment_order: row
+            for row in s.scalars(
+                select(SegmentEmbedding).where(SegmentEmbedding.transcript_id == transcript_id)
+            )
+        }
+    current = all(
+        i in stored and stored[i].text_hash == h and stored[i].model == embedder.model_id
+        for i, h in hashes.items()
+    ) and len(stored) == len(hashes)
+    if current:
+        orders = sorted(texts)
+        matrix = np.stack([np.frombuffer(stored[i].vector, dtype=np.float32) for i in orders])
+        return orders, matrix
+    orders = sorted(texts)
+    matrix = embedder.embed([texts[i] for i in orders]) if orders else np.zeros((0, 384), np.float32)
+    with db.session() as s:
+        s.execute(delete(SegmentEmbedding).where(SegmentEmbedding.transcript_id == transcript_id))
+        s.add_all(
+            SegmentEmbedding(
+                transcript_id=transcript_id, segment_order=i, model=embedder.model_id,
+                text_hash=hashes[i], vector=matrix[n].astype(np.float32).tobytes(),
+            )
+            for n, i in enumerate(orders)
+        )
+    return orders, matrix
+
+
+# -- chat ---------------------------------------------------------------------------------------
+class TranscriptChat:
+    def __init__(self, db: Database, llm: LLMExecutor, embedder: Embedder, top_k: int = 4):
+        self.db = db
+        self.llm = llm
+        self.embedder = embedder
+        self.top_k = top_k
+
+    def ask(
+        self, account_id: int, transcript_id: str, question: str, session_id: str | None = None,
+        client: str = "",
+    ) -> ChatAnswer:
+        question = question.strip()
+        if not question:
+            raise ChatInputError("'question' must not be empty.")
+        if len(question) > MAX_QUESTION_CHARS:
+            raise ChatInputError(f"'question' is too long (at most {MAX_QUESTION_CHARS} characters).")
+        self.llm.check_capacity()
+        transcript = self._transcript(account_id, transcript_id)
+        segments = list(transcript.segments or [])
+        session_id, history = self._session(account_id, transcript_id, session_id)
+
+        hits = self.retrieve(transcript_id, segments, question, history)
+        if not hits or hits[0].score < MIN_SCORE:
+            answer = ChatAnswer(DONT_KNOW, [], session_id, False, self.llm.model_id, hits)
+        else:
+            answer = self._answer(segments, question, history, hits, session_id, client)
+        self._record(session_id, question, answer)
+        return answer
+
+    def retrieve(
+        self, transcript_id: str, segments: list[dict[str, Any]], question: str,
+        history: list[tuple[str, str]] | None = None,
+    ) -> list[Hit]:
+        orders, matrix = segment_vectors(self.db, self.embedder, transcript_id, segments)
+        if not orders:
+            return []
+        queries = [question]
+        previous = [content for role, content in (history or []) if role == "user"]
+        if previous and _is_follow_up(question):
+            # "and where does she live now?" leans on the last question
+            queries.append(previous[-1] + " " + question)
+        q = self.embedder.embed(queries)
+        scores = (matrix @ q.T).max(axis=1)
+        best = np.argsort(-scores)[: self.top_k]
+        return [
+            Hit(
+                orders[i], str(segments[orders[i]].get("text") or "").strip(), float(scores[i]),
+                _float(segments[orders[i]].get("start")), segments[orders[i]].get("speaker"),
+            )
+            for i in best
+        ]
+
+    def _answer(
+        self, segments: list[dict[str, Any]], question: str, history: list[tuple[str, str]],
+        hits: list[Hit], session_id: str, client: str,
+    ) -> ChatAnswer:
+        shown = sorted({
+            o for h in hits for o in (h.segment_order - 1, h.segment_order, h.segment_order + 1)
+            if 0 <= o < len(segments) and str(segments[o].get("text") or "").strip()
+        })
+        speakers = {s.get("speaker") for s in segments if s.get("speaker")}
+        lines = []
+        for o in shown:
+            seg = segments[o]
+            who = f" {seg['speaker']}" if len(speakers) > 1 and seg.get("speaker") else ""
+            lines.append(f"({o}) [{clock(_float(seg.get('start')) or 0)}{who}] "
+                         f"{str(seg.get('text')).strip()}")
+        excerpts = "\n".join(lines)
+        # Earlier questions only, and only for a follow-up: shown earlier answers, a small model
+        # repeats them instead of answering the new question.
+        earlier = [content for role, content in history[-HISTORY_MESSAGES:] if role == "user"]
+        conversation = "".join(f"- {q}\n" for q in earlier) if _is_follow_up(question) else ""
+        task = (
+            "Answer the QUESTION from the EXCERPTS only. First copy into quote the exact words of "
+            "the excerpts that answer the question. If no excerpt answers it, the quote is empty "
+            "and found is false: never guess and never answer with something related instead. "
+            "In excerpts, list the numbers in parentheses of the excerpts quoted. The answer is "
+            "one or two plain sentences.\n"
+            "Example: excerpt \"(4) [01:10] I moved to Paris in May.\" and question \"When did "
+            "she move?\" give {\"quote\": \"I moved to Paris in May.\", \"found\": true, "
+            "\"excerpts\": [4], \"answer\": \"She moved in May.\"}. The same excerpt and the "
+            "question \"What is her address?\" give {\"quote\": \"\", \"found\": false, "
+            "\"excerpts\": [], \"answer\": \"\"}."
+        )
+        prompt = (
+            (f"EARLIER QUESTIONS (context only):\n{conversation}\n" if conversation else "")
+            + f'EXCERPTS:\n"""\n{excerpts}\n"""\n\n'
+            + f"QUESTION: {question}\n\nTASK: {task}"
+        )
+        reply = self.llm.complete_json(
+            [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
+            _Reply, max_tokens=220, client=client,
+        )
+        cited = _supporting(hits, reply.excerpts, reply.quote, reply.answer)
+        # The model may copy an excerpt's "(n) [mm:ss]" label along with its words.
+        answer = _EXCERPT_LABEL.sub("", reply.answer).strip()
+        reply.quote = _EXCERPT_LABEL.sub("", reply.quote).strip()
+        evidence = SourceIndex.of(excerpts + "\n" + question)
+        grounded = bool(answer) and not ungrounded_terms(answer, evidence)
+        quoted = _quoted(reply.quote, [h.text for h in hits] + [
+            str(segments[o].get("text") or "") for o in shown
+        ])
+        if (
+            not reply.found
+            or not cited
+            or not quoted
+            or not grounded
+            or _says_unknown(answer)
+            or not _answers_kind(question, answer + " " + reply.quote)
+        ):
+            return ChatAnswer(DONT_KNOW, [], session_id, False, self.llm.model_id, hits)
+        return ChatAnswer(answer, cited, session_id, True, self.llm.model_id, hits)
+
+    # -- storage ---------------------------------------------------------------------------------
+    def _transcript(self, account_id: int, transcript_id: str) -> Transcript:
+        with self.db.session() as s:
+            transcript = s.get(Transcript, transcript_id)
+            if transcript is None or transcript.account_id != account_id:
+                raise ChatNotFound("No such transcript.")
+            if transcript.status != "completed":
+                raise ChatInputError(
+                    f"The transcript is {transcript.status}; chat needs a completed transcript."
+                )
+            return transcript
+
+    def _session(
+        self, account_id: int, transcript_id: str, session_id: str | None
+    ) -> tuple[str, list[tuple[str, str]]]:
+        with self.db.session() as s:
+            if session_id:
+                session = s.get(ChatSession, session_id)
+                if (
+                    session is None
+                    or session.account_id != account_id
+                    or session.transcript_id != transcript_id
+                ):
+                    raise ChatNotFound("Chat session not found.")
+                rows = s.scalars(
+                    select(ChatMessage).where(ChatMessage.session_id == session_id)
+                    .order_by(ChatMessage.id.desc()).limit(HISTORY_MESSAGES)
+                ).all()
+                return session_id, [(m.role, m.content) for m in reversed(rows)]
+            session = ChatSession(transcript_id=transcript_id, account_id=account_id)
+            s.add(session)
+            s.flush()
+            return session.id, []
+
+    def _record(self, session_id: str, question: str, answer: ChatAnswer) -> None:
+        with self.db.session() as s:
+            s.add(ChatMessage(session_id=session_id, role="user", content=question, sources=[]))
+            s.add(ChatMessage(
+                session_id=session_id, role="assistant", content=answer.answer,
+                sources=[source_dict(h) for h in answer.sources],
+            ))
+            session = s.get(ChatSession, session_id)
+            if session is not None:
+                session.updated_at = datetime.now(UTC)
+
+
+def source_dict(hit: Hit) -> dict[str, Any]:
+    return {"segment_order": hit.segment_order, "text": hit.text, "score": round(hit.score, 4),
+            "start": hit.start, "speaker": hit.speaker}
+
+
+_EXCERPT_LABEL = re.compile(r"\(\d+\)\s*(\[[^\]]*\]\s*)?")
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|but|also|what about|how about)\b|\b(he|she|they|him|her|them|his|hers|their|it|"
+    r"its|that|this|there|those|these)\b", re.IGNORECASE,
+)
+_STOP = {
+    "the", "a", "an", "is", "are", "was", "were", "be", "to", "of", "in", "on", "at", "and", "or",
+    "for", "from", "with", "that", "this", "it", "he", "she", "they", "i", "you", "we", "his",
+    "her", "their", "as", "by", "not", "no", "so", "do", "does", "did", "has", "have", "had",
+}
+
+
+def _is_follow_up(question: str) -> bool:
+    return bool(_FOLLOW_UP.search(question))
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in _STOP and len(w) > 1}
+
+
+def _supporting(hits: list[Hit], cited: list[int], quote: str, answer: str) -> list[Hit]:
+    """The retrieved segments the answer rests on: those the model cited, those holding the
+    quote, and those that contain most of the answer's words; best retrieval score first."""
+    answer_words = _content_words(answer)
+    chosen = []
+    for hit in hits:
+        words = _content_words(hit.text)
+        holds_quote = bool(quote.strip()) and match_sentence(quote, sentences(hit.text))[1] >= 0.7
+        covers = bool(answer_words) and len(answer_words & words) / len(answer_words) >= 0.6
+        if hit.segment_order in cited or holds_quote or covers:
+            chosen.append(hit)
+    return sorted(chosen, key=lambda h: -h.score)
+
+
+def _quoted(quote: str, texts: list[str]) -> bool:
+    """The quote is (nearly) words of the excerpts, not the model's own."""
+    if not quote.strip():
+        return False
+    _, contained = match_sentence(quote, sentences(" ".join(texts)))
+    return contained >= 0.7 or quote.strip().lower() in " ".join(texts).lower()
+
+
+_NUMERIC_QUESTION = re.compile(
+    r"\b(how (many|much|old|long|far|often)|phone|number|age|price|cost|percent|what year)\b", re.IGNORECASE
+)
+_WHEN_QUESTION = re.compile(r"^\s*when\b|\bwhat (date|day|time)\b", re.IGNORECASE)
+_NUMBER_WORDS = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|"
+    r"fifty|hundred|thousand|million|dozen|half|once|twice)\b", re.IGNORECASE,
+)
+_TIME_WORDS = re.compile(
+    r"\d|\b(monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|"
+    r"april|may|june|july|august|september|october|november|december|today|tomorrow|yesterday|"
+    r"morning|afternoon|evening|night|week|month|year|noon|midnight|later|soon|now|then|before|"
+    r"after)\b", re.IGNORECASE,
+)
+
+
+def _answers_kind(question: str, answer: str) -> bool:
+    """A question asking for a number (or a time) is not answered by text without one."""
+    if _NUMERIC_QUESTION.search(question) and not _NUMBER_WORDS.search(answer):
+        return False
+    return not (_WHEN_QUESTION.search(question) and not _TIME_WORDS.search(answer))
+
+
+def _says_unknown(answer: str) -> bool:
+    lowered = answer.lower()
+    return any(p in lowered for p in (
+        "does not say", "doesn't say", "not mentioned", "does not mention", "doesn't mention",
+        "no information", "not stated", "not specified", "don't know", "do not know", "unknown",
+        "cannot be determined", "not provided",
+    ))
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

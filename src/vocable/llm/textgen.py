@@ -1,0 +1,752 @@
+"""Summaries and generated content from transcripts, on the local LLM.
+
+``summarize(...)`` (styles brief, detailed, bullet_points, action_items) and ``generate(...)``
+(blog_post ... chapter_markers) take a ``Source``: plain text, or a stored transcript's segments
+(which adds [mm:ss] times, speakers and, for chapter markers, timestamps in the result).
+
+How it stays within the model and the machine:
+
+* Input that fits one call (``llm_chunk_tokens``) is read in one pass. Longer input is map-reduced:
+  each chunk is turned into notes (map), the task runs over the notes (reduce; notes that are still
+  too long are reduced again). Past ``llm_read_budget_tokens`` the input is first condensed
+  extractively (the sentences most central to their stretch of the transcript, chosen with
+  embeddings, in their original order), so a one-hour transcript costs a bounded number of calls.
+* The prompt puts the transcript first and the task last: the same transcript with another task
+  reuses the model's cached prompt, and a small coder model follows an instruction it read last.
+* Grounding: names and numbers the output states that the source does not are sent back once for
+  a rewrite and, if they persist, cut out (``grounding.py``); quotes are replaced by the exact
+  source sentence they come from, or dropped.
+* Structured types are generated under their JSON schema and validated (pydantic).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from vocable.config import Settings
+from vocable.llm.embed import Embedder
+from vocable.llm.grounding import (
+    SourceIndex,
+    drop_ungrounded,
+    key_names,
+    match_sentence,
+    sentences,
+    ungrounded_terms,
+)
+from vocable.llm.runtime import LLMExecutor, LLMOutputError, Message
+
+SummaryStyle = Literal["brief", "detailed", "action_items", "bullet_points"]
+GenerateType = Literal[
+    "blog_post", "social_media", "newsletter", "key_quotes", "show_notes", "meeting_notes",
+    "study_guide", "flashcards", "quiz", "chapter_markers",
+]
+SUMMARY_STYLES: tuple[str, ...] = SummaryStyle.__args__  # type: ignore[attr-defined]
+GENERATE_TYPES: tuple[str, ...] = GenerateType.__args__  # type: ignore[attr-defined]
+STRUCTURED_TYPES = ("key_quotes", "flashcards", "quiz", "chapter_markers", "action_items")
+
+
+class TextInputError(ValueError):
+    """Input the endpoints refuse (empty text...): a 400."""
+
+
+# -- the source ---------------------------------------------------------------------------------
+@dataclass
+class Passage:
+    text: str
+    start: float | None = None
+    speaker: str | None = None
+    order: int | None = None  # segment order in a stored transcript
+
+
+@dataclass
+class Source:
+    passages: list[Passage]
+    timed: bool = False  # passages carry times (stored transcript)
+    speakers: bool = False  # more than one speaker is labelled
+
+    @classmethod
+    def from_text(cls, text: str) -> Source:
+        text = text.strip()
+        if not text:
+            raise TextInputError("'text' must not be empty.")
+        return cls([Passage(s) for s in sentences(text)] or [Passage(text)])
+
+    @classmethod
+    def from_segments(cls, segments: Sequence[dict[str, Any]]) -> Source:
+        passages = [
+            Passage(
+                str(seg.get("text") or "").strip(),
+                float(seg.get("start") or 0.0),
+                seg.get("speaker") or None,
+                order,
+            )
+            for order, seg in enumerate(segments)
+            if str(seg.get("text") or "").strip()
+        ]
+        if not passages:
+            raise TextInputError("The transcript has no text.")
+        labelled = {p.speaker for p in passages if p.speaker}
+        return cls(passages, timed=True, speakers=len(labelled) > 1)
+
+    @property
+    def text(self) -> str:
+        return " ".join(p.text for p in self.passages)
+
+    def render(self, passages: Sequence[Passage] | None = None) -> str:
+        """The text the model reads: one line per segment with [mm:ss] and speaker when known."""
+        passages = self.passages if passages is None else passages
+        if not self.timed:
+            return " ".join(p.text for p in passages)
+        lines = []
+        for p in passages:
+            who = f"{p.speaker}: " if self.speakers and p.speaker else ""
+            lines.append(f"[{clock(p.start or 0.0)}] {who}{p.text}")
+        return "\n".join(lines)
+
+
+def clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
+
+
+def parse_clock(value: str) -> float | None:
+    parts = value.strip().strip("[]").split(":")
+    try:
+        numbers = [float(p) for p in parts]
+    except ValueError:
+        return None
+    if not 2 <= len(numbers) <= 3:
+        return None
+    total = 0.0
+    for n in numbers:
+        total = total * 60 + n
+    return total
+
+
+# -- structured outputs --------------------------------------------------------------------------
+class ActionItem(BaseModel):
+    task: str = Field(min_length=3, max_length=300, description="what is to be done")
+    owner: str | None = Field(default=None, max_length=80, description="who will do it, if said")
+    due: str | None = Field(default=None, max_length=80, description="when, if said")
+
+
+class ActionItems(BaseModel):
+    action_items: list[ActionItem] = Field(max_length=15)
+
+
+class Flashcard(BaseModel):
+    front: str = Field(min_length=3, max_length=250, description="a question or term")
+    back: str = Field(min_length=1, max_length=300, description="the answer, from the transcript")
+
+
+class Flashcards(BaseModel):
+    flashcards: list[Flashcard] = Field(min_length=1, max_length=8)
+
+
+class QuizQuestion(BaseModel):
+    question: str = Field(min_length=5, max_length=300)
+    options: list[str] = Field(min_length=4, max_length=4)
+    answer_index: Literal[0, 1, 2, 3]
+    explanation: str = Field(max_length=200)
+
+
+class Quiz(BaseModel):
+    questions: list[QuizQuestion] = Field(min_length=1, max_length=5)
+
+
+class KeyQuote(BaseModel):
+    quote: str = Field(min_length=8, max_length=400, description="words copied exactly")
+    speaker: str | None = Field(default=None, max_length=80)
+    start: float | None = None  # seconds, filled from the transcript
+
+
+class KeyQuotes(BaseModel):
+    quotes: list[KeyQuote] = Field(min_length=1, max_length=8)
+
+
+class _ModelQuote(BaseModel):
+    quote: str = Field(min_length=8, max_length=400)
+
+
+class _ModelQuotes(BaseModel):
+    quotes: list[_ModelQuote] = Field(min_length=1, max_length=8)
+
+
+class Chapter(BaseModel):
+    title: str = Field(min_length=2, max_length=120)
+    summary: str = Field(max_length=400)
+    start: float | None = None  # seconds (stored transcripts)
+    timestamp: str | None = None  # "mm:ss" of ``start``
+
+
+class ChapterMarkers(BaseModel):
+    chapters: list[Chapter] = Field(min_length=1, max_length=20)
+
+
+class _TimedChapter(BaseModel):
+    start: str = Field(pattern=r"^\d{1,2}:\d{2}(:\d{2})?$", description="mm:ss from the transcript")
+    title: str = Field(min_length=2, max_length=80)
+    summary: str = Field(min_length=2, max_length=300)
+
+
+class _TimedChapters(BaseModel):
+    chapters: list[_TimedChapter] = Field(min_length=1, max_length=20)
+
+
+class _PlainChapter(BaseModel):
+    title: str = Field(min_length=2, max_length=80)
+    summary: str = Field(min_length=2, max_length=300)
+
+
+class _PlainChapters(BaseModel):
+    chapters: list[_PlainChapter] = Field(min_length=1, max_length=12)
+
+
+RESULT_MODELS: dict[str, type[BaseModel]] = {
+    "action_items": ActionItems, "flashcards": Flashcards, "quiz": Quiz,
+    "key_quotes": KeyQuotes, "chapter_markers": ChapterMarkers,
+}
+
+
+# -- prompts ------------------------------------------------------------------------------------
+# Tuned for Qwen2.5-Coder-1.5B-Instruct: it drifts into code and "example" data unless told
+# plainly, and it follows the last instruction it read best.
+SYSTEM = (
+    "You work on transcripts of recorded speech and write plain English prose for readers, never "
+    "code and never placeholders. Report only what the transcript states: every name, place, "
+    "number and quotation you write must appear in the transcript. Do not add opinions, guesses, "
+    "or remarks about what the transcript does not say."
+)
+
+_GROUND = " Use only names, places and numbers from the transcript."
+# A coder model refuses creative tasks on short input ("not enough information"): it must not.
+_WRITE = " However short the transcript, write it from what the transcript says; never refuse."
+
+STYLE_TASKS: dict[str, str] = {
+    "brief": "Summarize the transcript in 2 or 3 sentences. Say who speaks (by name when the "
+             "transcript gives names), and the main things they say, naming the places mentioned."
+             + _GROUND,
+    "detailed": "Write a detailed summary of the transcript in 2 to 4 short paragraphs of plain "
+                "prose (no headings, no lists, no bold text, no copied transcript lines). Cover "
+                "the topics in the order they come up: who takes part, what each person says, "
+                "and the facts, numbers, decisions and conclusions." + _GROUND,
+    "bullet_points": "Summarize the transcript as 3 to 8 bullet points. Start every line with "
+                     "'- ' and state one fact per bullet." + _GROUND,
+    "action_items": "List the action items agreed or requested in the transcript: the task, "
+                    "the owner if named, and the due date if said. If nobody commits to or asks "
+                    "for anything, return an empty list.",
+}
+
+GENERATE_TASKS: dict[str, str] = {
+    "blog_post": "Write a blog post based on the transcript: a title on the first line starting "
+                 "with '# ', then 3 to 5 paragraphs of prose. Stay faithful to what was said."
+                 + _GROUND + _WRITE,
+    "social_media": "Write one social media post (at most 280 characters) that shares the most "
+                    "interesting point of the transcript, ending with 1 to 3 hashtags." + _GROUND + _WRITE,
+    "newsletter": "Write a newsletter section about the transcript: a first line starting with "
+                  "'Subject: ', a one-line greeting, 2 or 3 short paragraphs on the highlights, "
+                  "and a one-line sign-off." + _GROUND + _WRITE,
+    "show_notes": "Write podcast show notes for the transcript: one paragraph summarizing the "
+                  "episode, then a line 'Topics covered:' followed by bullet points ('- ')."
+                  + _GROUND + _WRITE,
+    "meeting_notes": "Write meeting notes with these markdown headings: '## Participants', "
+                     "'## Discussion', '## Decisions', '## Action items'. Use bullet points "
+                     "('- ') under each heading. Write 'None recorded.' under a heading the "
+                     "transcript gives nothing for." + _GROUND,
+    "study_guide": "Write a study guide for the transcript with these markdown headings: "
+                   "'## Overview' (one paragraph), '## Key concepts' (bullet points, each with a "
+                   "short explanation), '## Review questions' (3 to 5 questions the transcript "
+                   "answers)." + _GROUND + _WRITE,
+    "key_quotes": "Pick the 1 to 5 most memorable or important sentences of the transcript and "
+                  "copy each one word for word, exactly as written in the transcript.",
+    "flashcards": "Write 3 to 8 study flashcards about the facts in the transcript: the front "
+                  "asks a question, the back answers it with facts from the transcript.",
+    "quiz": "Write a multiple-choice quiz of 3 to 5 questions about the facts in the transcript. "
+            "Each question has 4 options; exactly one is correct according to the transcript; "
+            "answer_index is the position (0 to 3) of the correct option.",
+    "chapter_markers": "Divide the transcript into chapters, one per topic, in order (1 chapter "
+                       "for a short transcript, more for a long one). Give each a short title and "
+                       "a one-sentence summary.",
+}
+
+_TIMED_CHAPTERS = (
+    " The start of each chapter is the [mm:ss] time of the transcript line where it begins; the "
+    "first chapter starts at the first line."
+)
+
+MAP_TASK = (
+    "This is part {part} of {parts} of a long transcript. Write concise notes on this part as "
+    "4 to 8 short bullet points ('- '): who speaks, names, places, numbers, facts, decisions, questions, "
+    "action items with owners, and any sentence worth quoting (copied exactly, in quotes). "
+    "{times}Use only what this part says."
+)
+
+# Output bounds per task (tokens); short input gets less (see ``_budget``).
+MAX_TOKENS: dict[str, int] = {
+    "brief": 160, "detailed": 600, "bullet_points": 350, "action_items": 500,
+    "blog_post": 900, "social_media": 160, "newsletter": 700, "show_notes": 600,
+    "meeting_notes": 600, "study_guide": 800, "key_quotes": 500, "flashcards": 700,
+    "quiz": 900, "chapter_markers": 700,
+}
+MAP_MAX_TOKENS = 220
+NAMED_KINDS = ("brief", "detailed", "bullet_points", "blog_post", "newsletter", "show_notes",
+               "meeting_notes", "study_guide")
+
+
+@dataclass
+class TextResult:
+    kind: str  # the style or type
+    text: str  # rendered text (structured results are rendered too)
+    data: dict[str, Any] | None = None  # the validated structure, for structured types
+    model: str = ""
+    chunks: int = 1  # map calls made (1 = single pass)
+    condensed: bool = False  # the input was condensed extractively first
+    calls: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Writer:
+    """Runs summaries and generation for one request (one client of the LLM queue)."""
+
+    def __init__(
+        self,
+        llm: LLMExecutor,
+        embedder: Embedder | None,
+        client: str = "",
+        progress: Callable[[str], None] | None = None,
+        settings: Settings | None = None,
+    ):
+        self.llm = llm
+        self.embedder = embedder
+        self.client = client
+        # Chunking and budgets come from the caller's settings (the server's), the runtime's
+        # own (threads, context) from the executor.
+        self.settings = settings or llm.settings
+        self.progress = progress or (lambda _msg: None)
+        self.calls = 0
+
+    # -- public --------------------------------------------------------------------------------
+    def summarize(self, source: Source, style: str) -> TextResult:
+        if style not in SUMMARY_STYLES:
+            raise TextInputError(f"Unknown style '{style}'. Use one of: {', '.join(SUMMARY_STYLES)}.")
+        return self._run(source, style, STYLE_TASKS[style])
+
+    def generate(self, source: Source, kind: str) -> TextResult:
+        if kind not in GENERATE_TYPES:
+            raise TextInputError(f"Unknown type '{kind}'. Use one of: {', '.join(GENERATE_TYPES)}.")
+        task = GENERATE_TASKS[kind]
+        if kind == "chapter_markers" and source.timed:
+            task += _TIMED_CHAPTERS
+        if kind == "show_notes" and source.timed:
+            task += " Start each topic bullet with the [mm:ss] time where it begins."
+        return self._run(source, kind, task)
+
+    # -- pipeline ------------------------------------------------------------------------------
+    def _run(self, source: Source, kind: str, task: str) -> TextResult:
+        self.llm.check_capacity()  # a full queue refuses before any work (or model load)
+        context, label, chunks, condensed = self._context(source)
+        # With times shown to the model, a [mm:ss] it repeats is grounded too.
+        index = SourceIndex.of(source.render() if source.timed else source.text)
+        names = key_names(source.text)
+        if kind in NAMED_KINDS and names:
+            # A small model drops names (and places) it is unsure of; listing the transcript's
+            # own keeps summaries specific without inviting new ones.
+            task += f" Mention these names from the transcript: {', '.join(names)}."
+        if kind in STRUCTURED_TYPES:
+            result = self._structured(source, kind, task, context, label, index)
+        else:
+            result = self._prose(kind, task, context, label, index, names)
+        result.model = self.llm.model_id
+        result.chunks, result.condensed, result.calls = chunks, condensed, self.calls
+        return result
+
+    def _context(self, source: Source) -> tuple[str, str, int, bool]:
+        """What the final call reads: the transcript itself, or notes made from its chunks."""
+        rendered = source.render()
+        total = self.llm.count_tokens(rendered)
+        limit = self._chunk_limit()
+        if total <= limit:
+            return rendered, "TRANSCRIPT", 1, False
+        ratio = len(rendered) / max(1, total)  # characters per token, for cutting chunks
+        passages = source.passages
+        condensed = False
+        budget = self.settings.llm_read_budget_tokens
+        if budget and total > budget:
+            passages = self._condense(source, budget / total, int(limit * ratio))
+            condensed = True
+        chunks = _chunk([source.render([p]) for p in passages], int(limit * ratio))
+        notes = self._map(chunks, source.timed)
+        level = 0
+        # Notes of a very long input may still not fit one call: reduce them again.
+        while self.llm.count_tokens("\n".join(notes)) > limit and len(notes) > 1 and level < 3:
+            notes = self._map(_chunk(notes, int(limit * ratio)), source.timed)
+            level += 1
+        return "\n".join(notes), "NOTES ON A LONG TRANSCRIPT (in order)", len(chunks), condensed
+
+    def _chunk_limit(self) -> int:
+        # Leave room in the context for the instructions and the longest answer.
+        room = self.llm.context_tokens - max(MAX_TOKENS.values()) - 400
+        return max(256, min(self.settings.llm_chunk_tokens, room))
+
+    def _map(self, chunks: list[str], timed: bool) -> list[str]:
+        notes = []
+        for i, chunk in enumerate(chunks, start=1):
+            self.progress(f"reading part {i} of {len(chunks)}")
+            task = MAP_TASK.format(
+                part=i, parts=len(chunks),
+                times="Start each bullet with the [mm:ss] time it refers to. " if timed else "",
+            )
+            notes.append(self._call(self._messages(chunk, "TRANSCRIPT PART", task), MAP_MAX_TOKENS))
+        return notes
+
+    def _condense(self, source: Source, keep: float, window_chars: int) -> list[Passage]:
+        """Keep the ``keep`` share of each window's passages most central to that window."""
+        passages = source.passages
+        if self.embedder is None or keep >= 1:
+            return passages
+        vectors = self.embedder.embed([p.text for p in passages])
+        kept: list[int] = []
+        start = 0
+        while start < len(passages):
+            end, size = start, 0
+            while end < len(passages) and (size < window_chars or end == start):
+                size += len(passages[end].text) + 1
+                end += 1
+            window = vectors[start:end]
+            centroid = window.mean(axis=0)
+            centroid /= np.linalg.norm(centroid) or 1.0
+            # Centrality, with a little weight on length: short fillers ("Okay.") carry little.
+            lengths = np.array([len(p.text) for p in passages[start:end]], dtype=np.float32)
+            scores = window @ centroid + 0.05 * np.log1p(lengths)
+            budget = keep * size
+            chosen, used = [], 0.0
+            for j in np.argsort(-scores):
+                if used >= budget:
+                    break
+                chosen.append(start + int(j))
+                used += lengths[j] + 1
+            kept.extend(sorted(chosen))
+            start = end
+        return [passages[i] for i in kept]
+
+    def _prose(
+        self, kind: str, task: str, context: str, label: str, index: SourceIndex,
+        names: list[str],
+    ) -> TextResult:
+        max_tokens = self._budget(kind, context)
+        text = self._write(context, label, task, max_tokens, index)
+        invented = ungrounded_terms(text, index)
+        # The summaries should carry the transcript's main names; a small model drops the ones it
+        # cannot place (e.g. a place in a garbled sentence).
+        wanted = names[:6] if kind in NAMED_KINDS else []
+        missing = _missing(text, wanted)
+        if invented or missing:
+            # One rewrite, told what it made up and what it left out; whatever is still invented
+            # after that is cut out.
+            fixes = []
+            if invented:
+                fixes.append(f"Do not mention {', '.join(invented)}: the transcript never says that.")
+            if missing:
+                fixes.append(f"Be sure to mention {', '.join(missing)}, as the transcript does.")
+            retry = self._write(context, label, task + " " + " ".join(fixes), max_tokens, index)
+            if len(ungrounded_terms(retry, index)) <= len(invented) or not invented:
+                text = retry
+            text = drop_ungrounded(text, ungrounded_terms(text, index))
+        still = _missing(text, wanted)
+        if still and kind in ("brief", "detailed", "bullet_points"):
+            # A summary must not silently lose a name the transcript stresses.
+            also = f"Also mentioned: {', '.join(still)}."
+            text = f"{text}\n- {also}" if kind == "bullet_points" else f"{text} {also}".strip()
+        if not text.strip():
+            text = _fallback(kind, context)
+        return TextResult(kind, text)
+
+    def _structured(
+        self, source: Source, kind: str, task: str, context: str, label: str, index: SourceIndex
+    ) -> TextResult:
+        max_tokens = self._budget(kind, context)
+        messages = self._messages(context, label, task)
+        if kind == "action_items":
+            data = self._json(messages, ActionItems, max_tokens)
+            items = []
+            for item in data.action_items:
+                item.owner, item.due = _said(item.owner), _said(item.due)
+                if not ungrounded_terms(" ".join(filter(None, [item.task, item.owner, item.due])), index):
+                    items.append(item)
+            result = ActionItems(action_items=items)
+            return TextResult(kind, render_action_items(result), result.model_dump())
+        if kind == "flashcards":
+            cards = self._json(messages, Flashcards, max_tokens).flashcards
+            grounded = [c for c in cards if not ungrounded_terms(f"{c.front}\n{c.back}", index)]
+            result = Flashcards(flashcards=grounded or cards[:1])
+            return TextResult(kind, render_flashcards(result), result.model_dump())
+        if kind == "quiz":
+            questions = self._json(messages, Quiz, max_tokens).questions
+            grounded = [
+                q for q in questions
+                if not ungrounded_terms(q.question + "\n" + q.options[q.answer_index], index)
+            ]
+            result = Quiz(questions=grounded or questions[:1])
+            return TextResult(kind, render_quiz(result), result.model_dump())
+        if kind == "key_quotes":
+            quotes = self._json(messages, _ModelQuotes, max_tokens).quotes
+            result = self._ground_quotes(source, [q.quote for q in quotes])
+            return TextResult(kind, render_quotes(result), result.model_dump())
+        # chapter_markers
+        if source.timed:
+            timed = self._json(messages, _TimedChapters, max_tokens).chapters
+            result = self._place_chapters(source, timed)
+        else:
+            plain = self._json(messages, _PlainChapters, max_tokens).chapters
+            result = ChapterMarkers(
+                chapters=[Chapter(title=c.title, summary=c.summary) for c in plain]
+            )
+        return TextResult(kind, render_chapters(result), result.model_dump())
+
+    def _ground_quotes(self, source: Source, quotes: list[str]) -> KeyQuotes:
+        """Each quote becomes the exact source sentence it comes from; unmatched ones are dropped."""
+        spans = _sentence_spans(source)
+        texts = [s for s, _ in spans]
+        found: list[KeyQuote] = []
+        seen: set[int] = set()
+        for quote in quotes:
+            i, contained = match_sentence(quote, texts)
+            if i < 0 or contained < 0.6 or i in seen:
+                continue
+            seen.add(i)
+            # Keep as many following sentences as the model quoted.
+            text = texts[i]
+            j = i + 1
+            while j < len(texts) and len(text) < len(quote) * 0.8:
+                text += " " + texts[j]
+                j += 1
+            passage = spans[i][1]
+            found.append(KeyQuote(
+                quote=text, speaker=passage.speaker if source.speakers else None,
+                start=passage.start if source.timed else None,
+            ))
+        if not found:  # the model paraphrased everything: fall back to the longest sentence
+            sentence, passage = max(spans, key=lambda s: len(s[0]))
+            found.append(KeyQuote(quote=sentence, speaker=passage.speaker if source.speakers else None,
+                                  start=passage.start if source.timed else None))
+        return KeyQuotes(quotes=found)
+
+    def _place_chapters(self, source: Source, chapters: list[_TimedChapter]) -> ChapterMarkers:
+        """Snap each chapter start to the transcript line at or before the time the model gave."""
+        starts = [p.start or 0.0 for p in source.passages]
+        placed: list[Chapter] = []
+        last = -1.0
+        for i, chapter in enumerate(chapters):
+            wanted = parse_clock(chapter.start)
+            if i == 0 or wanted is None:
+                wanted = starts[0] if i == 0 else last
+            candidates = [s for s in starts if s <= wanted + 0.5]
+            at = candidates[-1] if candidates else starts[0]
+            if at <= last:
+                continue  # not after the previous chapter: merge into it
+            placed.append(Chapter(title=chapter.title, summary=chapter.summary, start=at,
+                                  timestamp=clock(at)))
+            last = at
+        return ChapterMarkers(chapters=placed)
+
+    # -- calls ---------------------------------------------------------------------------------
+    def _write(
+        self, context: str, label: str, task: str, max_tokens: int, index: SourceIndex
+    ) -> str:
+        raw = self._call(self._messages(context, label, task), max_tokens)
+        return _placeholders(_clean(raw), index)
+
+    def _messages(self, context: str, label: str, task: str) -> list[Message]:
+        return [
+            {"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f'{label}:\n"""\n{context}\n"""\n\nTASK: {task}'},
+        ]
+
+    def _budget(self, kind: str, context: str) -> int:
+        # Output in proportion to the input (a 30-second call is not a 900-token blog post),
+        # within the task's bound.
+        cap = MAX_TOKENS[kind]
+        if kind in STRUCTURED_TYPES:
+            return cap  # the schema bounds the size; cutting JSON short would break it
+        return int(max(min(cap, 100), min(cap, 60 + len(context) / 4)))
+
+    def _call(self, messages: list[Message], max_tokens: int) -> str:
+        self.calls += 1
+        # A firmer repeat penalty than the default: prose from a small model can loop.
+        result = self.llm.run(messages, max_tokens, client=self.client, repeat_penalty=1.1)
+        return _trim_cut(result.text) if result.finish_reason == "length" else result.text
+
+    def _json(self, messages: list[Message], model: type[BaseModel], max_tokens: int) -> Any:
+        self.calls += 1
+        try:
+            return self.llm.complete_json(messages, model, max_tokens, client=self.client)
+        except LLMOutputError:
+            # Cut short (or malformed): once more, asking for less.
+            self.calls += 1
+            shorter = [*messages[:-1], {
+                "role": "user",
+                "content": messages[-1]["content"] + " Keep it short: at most 3 items, one "
+                                                     "sentence each.",
+            }]
+            return self.llm.complete_json(shorter, model, max_tokens, client=self.client)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+def _sentence_spans(source: Source) -> list[tuple[str, Passage]]:
+    """The sentences of the whole text (segments cut sentences anywhere), each with the passage
+    it starts in."""
+    text_parts, owners = [], []
+    offset = 0
+    for p in source.passages:
+        text_parts.append(p.text)
+        owners.append((offset, p))
+        offset += len(p.text) + 1
+    full = " ".join(text_parts)
+    spans = []
+    cursor = 0
+    for sentence in sentences(full):
+        at = full.find(sentence, cursor)
+        at = cursor if at < 0 else at
+        cursor = at + len(sentence)
+        owner = next(p for start, p in reversed(owners) if start <= at)
+        spans.append((sentence, owner))
+    return spans
+
+
+def render_action_items(items: ActionItems) -> str:
+    if not items.action_items:
+        return "No action items were identified in the transcript."
+    lines = []
+    for item in items.action_items:
+        extra = ", ".join(filter(None, [item.owner and f"owner: {item.owner}",
+                                        item.due and f"due: {item.due}"]))
+        lines.append(f"- {item.task}" + (f" ({extra})" if extra else ""))
+    return "\n".join(lines)
+
+
+def render_flashcards(cards: Flashcards) -> str:
+    return "\n\n".join(f"Q: {c.front}\nA: {c.back}" for c in cards.flashcards)
+
+
+def render_quiz(quiz: Quiz) -> str:
+    blocks = []
+    for n, q in enumerate(quiz.questions, start=1):
+        options = "\n".join(f"   {'ABCD'[i]}. {o}" for i, o in enumerate(q.options))
+        blocks.append(f"{n}. {q.question}\n{options}\n   Answer: {'ABCD'[q.answer_index]}")
+    return "\n\n".join(blocks)
+
+
+def render_quotes(quotes: KeyQuotes) -> str:
+    lines = []
+    for q in quotes.quotes:
+        when = f"[{clock(q.start)}] " if q.start is not None else ""
+        who = f" — {q.speaker}" if q.speaker else ""
+        lines.append(f"{when}\"{q.quote}\"{who}")
+    return "\n".join(lines)
+
+
+def render_chapters(chapters: ChapterMarkers) -> str:
+    return "\n".join(
+        (f"{c.timestamp} " if c.timestamp else "") + f"{c.title}: {c.summary}"
+        for c in chapters.chapters
+    )
+
+
+def _clean(text: str) -> str:
+    """Strip what a coder model wraps prose in (code fences, a leading label)."""
+    text = re.sub(r"^```[a-zA-Z]*\n?|\n?```$", "", text.strip())
+    text = re.sub(r"^(?:Summary|Answer|Output)\s*:\s*", "", text, flags=re.IGNORECASE)
+    lines: list[str] = []
+    for line in text.splitlines():  # a small model can loop on one line: keep it once
+        if line.strip() and lines and line.strip() == lines[-1].strip():
+            continue
+        lines.append(line)
+    return "\n".join(lines).strip()
+
+
+_PLACEHOLDER = re.compile(r"\[([A-Za-z][^\]\n]{0,40})\]")
+
+
+def _placeholders(text: str, index: SourceIndex) -> str:
+    """Template slots a model leaves ("[Your Name]"): "[Diane]" becomes Diane when the
+    transcript names her; other slots go, and a line left empty by that goes too."""
+
+    def fill(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        words = re.findall(r"[A-Za-z']+", inner)
+        return inner if words and all(index.has_word(w) for w in words) else ""
+
+    lines = []
+    for line in text.splitlines():
+        new = _PLACEHOLDER.sub(fill, line)
+        if new.strip() or not line.strip():
+            lines.append(re.sub(r" {2,}", " ", re.sub(r" +([,.!?])", r"\1", new)).rstrip())
+    return "\n".join(lines).strip()
+
+
+def _missing(text: str, names: Sequence[str]) -> list[str]:
+    lowered = text.lower()
+    return [n for n in names if n.lower() not in lowered]
+
+
+def _said(value: str | None) -> str | None:
+    """None for the ways a model writes "not said"."""
+    if value is None or value.strip().lower().strip(".") in (
+        "", "none", "n/a", "na", "unknown", "not specified", "not mentioned", "unspecified", "tbd",
+        "null", "not stated", "not given",
+    ):
+        return None
+    return value.strip()
+
+
+def _trim_cut(text: str) -> str:
+    """Output stopped at the token limit: drop the unfinished sentence (or list item)."""
+    text = text.rstrip()
+    cut = max(text.rfind(". "), text.rfind(".\n"), text.rfind("! "), text.rfind("? "),
+              text.rfind("\n"))
+    if text.endswith((".", "!", "?")) or cut < len(text) // 3:
+        return text
+    return text[: cut + 1].rstrip()
+
+
+def _fallback(kind: str, context: str) -> str:
+    """Everything the model wrote was invented: say so rather than return nothing."""
+    first = sentences(context)[:2]
+    return "The transcript says: " + " ".join(first) if first else "The transcript is empty."
+
+
+def _chunk(pieces: list[str], max_chars: int) -> list[str]:
+    """Consecutive pieces joined into chunks of at most ``max_chars`` (a longer piece is cut)."""
+    chunks: list[str] = []
+    current: list[str] = []
+    size = 0
+    for piece in pieces:
+        while len(piece) > max_chars:
+            cut = piece.rfind(" ", 0, max_chars)
+            cut = cut if cut > max_chars // 2 else max_chars
+            pieces_head, piece = piece[:cut], piece[cut:].lstrip()
+            if current:
+                chunks.append("\n".join(current))
+                current, size = [], 0
+            chunks.append(pieces_head)
+        if size + len(piece) + 1 > max_chars and current:
+            chunks.append("\n".join(current))
+            current, size = [], 0
+        current.append(piece)
+        size += len(piece) + 1
+    if current:
+        chunks.append("\n".join(current))
+    return chunks
+
+
+def estimate_calls(tokens: int, chunk_tokens: int) -> int:
+    return 1 if tokens <= chunk_tokens else math.ceil(tokens / chunk_tokens) + 1

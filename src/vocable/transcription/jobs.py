@@ -1,0 +1,301 @@
+"""Transcription jobs: their lifecycle (queued → processing → completed | failed) and the queue seam.
+
+``TranscriptionJobs`` owns the lifecycle and the money (reserve on submit, settle on completion,
+refund on failure). A ``JobQueue`` only decides *where* a job runs: ``InProcessQueue`` runs jobs on
+worker threads sharing the loaded model; a distributed queue (e.g. Celery on Redis) implements the
+same four methods and calls ``TranscriptionJobs.run`` in its workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from sqlalchemy import delete, select, update
+
+from vocable.accounts.keys import Principal
+from vocable.accounts.quota import Charge, Quota, audio_units
+from vocable.audio import AudioError
+from vocable.results import Transcription
+from vocable.storage.db import Database
+from vocable.storage.models import Account, Transcript, utcnow
+from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
+from vocable.transcription.whisper import WhisperExecutor
+
+log = logging.getLogger("vocable.transcription.jobs")
+
+FINAL = ("completed", "failed")
+
+
+@dataclass(frozen=True)
+class WorkerInfo:
+    id: str
+    status: str  # "idle" | "busy"
+    device: str
+    models_loaded: list[str]
+    running_jobs: int
+    queued_jobs: int
+    capacity: int
+
+
+class JobQueue(Protocol):
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def submit(self, job_id: str) -> None: ...
+    async def wait(self, job_id: str, timeout: float | None = None) -> None: ...
+    def backlog(self) -> int:
+        """Jobs submitted and not yet started."""
+        ...
+
+
+class TranscriptionJobs:
+    def __init__(
+        self,
+        db: Database,
+        quota: Quota,
+        whisper: WhisperExecutor,
+        diarizer_factory: Callable[[], object | None] = lambda: None,
+    ):
+        self.db = db
+        self.quota = quota
+        self.whisper = whisper
+        self.diarizer_factory = diarizer_factory
+
+    def create(
+        self,
+        principal: Principal,
+        upload: Path,
+        filename: str,
+        options: TranscribeOptions,
+        charge: Charge,
+    ) -> str:
+        with self.db.session() as s:
+            job = Transcript(
+                account_id=principal.account_id,
+                client_ip=principal.ip,
+                filename=filename[:500],
+                upload_path=str(upload),
+                options=_options_dict(options),
+                charged_units=charge.units,
+                charge_kind=charge.kind,
+                charge_period=charge.period,
+            )
+            s.add(job)
+            s.flush()
+            return job.id
+
+    def get(self, job_id: str) -> Transcript | None:
+        with self.db.session() as s:
+            return s.get(Transcript, job_id)
+
+    def delete(self, job_id: str) -> None:
+        with self.db.session() as s:
+            job = s.get(Transcript, job_id)
+            if job is not None:
+                s.delete(job)
+
+    def pending(self) -> list[str]:
+        """Jobs to (re)run after a restart: queued ones, and those a stop interrupted."""
+        with self.db.session() as s:
+            # Anonymous results are deleted once answered; a stop can leave some behind.
+            s.execute(
+                delete(Transcript).where(
+                    Transcript.account_id.is_(None), Transcript.status.in_(FINAL)
+                )
+            )
+            s.execute(
+                update(Transcript).where(Transcript.status == "processing").values(status="queued")
+            )
+            return list(
+                s.scalars(
+                    select(Transcript.id)
+                    .where(Transcript.status == "queued")
+                    .order_by(Transcript.created_at)
+                )
+            )
+
+    # -- running ---------------------------------------------------------------------------------
+    def run(self, job_id: str) -> None:
+        """Run one job to a final state. Never raises: failures are recorded on the job."""
+        with self.db.session() as s:
+            job = s.get(Transcript, job_id)
+            if job is None or job.status != "queued":
+                return
+            job.status = "processing"
+            principal = _principal(s, job)
+            upload, options = Path(job.upload_path), _options(job.options)
+            charge = Charge(job.charge_kind, job.charged_units, job.charge_period)
+        try:
+            result = transcribe_file(upload, options, self.whisper, self.diarizer_factory())
+        except AudioError as exc:
+            self._fail(job_id, principal, charge, str(exc), 400)
+        except Exception as exc:  # the job fails, the server lives on
+            log.exception("job %s failed", job_id)
+            self._fail(job_id, principal, charge, f"Transcription failed: {exc}", 500)
+        else:
+            self._complete(job_id, principal, charge, result)
+        finally:
+            self.quota.release_slot(principal)
+            _remove(upload)
+
+    def _complete(self, job_id: str, principal: Principal, charge: Charge, result: Transcription) -> None:
+        units = audio_units(result.duration) if result.duration > 0 else charge.units
+        charge = self._settle(principal, charge, units)
+        with self.db.session() as s:
+            job = s.get(Transcript, job_id)
+            job.status = "completed"
+            job.language = result.language
+            job.duration = result.duration
+            job.model = result.model
+            job.text = result.text
+            job.segments = result.to_dict()["segments"]
+            job.speakers = result.speakers
+            job.options = {**job.options, "language_probability": result.language_probability}
+            job.charged_units = charge.units
+            job.upload_path = ""
+            job.completed_at = utcnow()
+        self.quota.record(
+            principal.account_id, "transcribe", transcriptions=1, minutes=charge.units,
+            credits=charge.units if charge.kind == "credits" else 0,
+        )
+
+    def _settle(self, principal: Principal, charge: Charge, units: int) -> Charge:
+        """The reservation was made from the container's declared duration; settle on the real one."""
+        if principal.is_anonymous or units == charge.units or charge.kind == "daily":
+            return charge
+        if units < charge.units:
+            self.quota.refund(principal, Charge(charge.kind, charge.units - units, charge.period))
+            return Charge(charge.kind, units, charge.period)
+        try:
+            extra = self.quota.reserve(principal, (units - charge.units) * 60)
+        except Exception:  # the audio was longer than declared and the allowance ran out
+            log.warning("could not charge %d extra unit(s) to %s", units - charge.units, principal)
+            return charge
+        return Charge(charge.kind, charge.units + extra.units, charge.period)
+
+    def _fail(self, job_id: str, principal: Principal, charge: Charge, reason: str, status: int) -> None:
+        self.quota.refund(principal, charge)
+        with self.db.session() as s:
+            s.execute(
+                update(Transcript)
+                .where(Transcript.id == job_id)
+                .values(status="failed", error=reason, error_status=status, upload_path="",
+                        charged_units=0, completed_at=utcnow())
+            )
+
+
+class InProcessQueue:
+    """Jobs run on ``workers`` threads of this process; the Whisper model is shared by all."""
+
+    def __init__(self, run: Callable[[str], None], pending: Callable[[], list[str]], workers: int,
+                 describe: Callable[[], dict] | None = None):
+        self._run = run
+        self._pending = pending
+        self.capacity = max(1, workers)
+        self._describe = describe or (dict)
+        self._pool: ThreadPoolExecutor | None = None
+        self._futures: dict[str, Future] = {}
+        self._lock = threading.Lock()
+        self._running = 0
+
+    def start(self) -> None:
+        self._pool = ThreadPoolExecutor(self.capacity, thread_name_prefix="vocable-job")
+        for job_id in self._pending():
+            self.submit(job_id)
+
+    def stop(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def submit(self, job_id: str) -> None:
+        assert self._pool is not None, "queue not started"
+        with self._lock:
+            self._futures[job_id] = self._pool.submit(self._work, job_id)
+
+    def _work(self, job_id: str) -> None:
+        with self._lock:
+            self._running += 1
+        try:
+            self._run(job_id)
+        finally:
+            with self._lock:
+                self._running -= 1
+
+    async def wait(self, job_id: str, timeout: float | None = None) -> None:
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(future)), timeout)
+            finally:
+                if future.done():
+                    with self._lock:
+                        self._futures.pop(job_id, None)
+
+    def backlog(self) -> int:
+        with self._lock:
+            return sum(1 for f in self._futures.values() if not f.running() and not f.done())
+
+    def workers(self) -> list[WorkerInfo]:
+        queued = self.backlog()
+        with self._lock:
+            running = self._running
+        info = self._describe()
+        return [
+            WorkerInfo(
+                id=f"local-{os.getpid()}",
+                status="busy" if running else "idle",
+                device=info.get("device", "cpu"),
+                models_loaded=info.get("models_loaded", []),
+                running_jobs=running,
+                queued_jobs=queued,
+                capacity=self.capacity,
+            )
+        ]
+
+
+def _options_dict(options: TranscribeOptions) -> dict:
+    return {"model": options.model, "language": options.language, "diarize": options.diarize,
+            "speakers": options.speakers}
+
+
+def _options(data: dict) -> TranscribeOptions:
+    return TranscribeOptions(
+        model=data.get("model"), language=data.get("language"),
+        diarize=bool(data.get("diarize", True)), speakers=int(data.get("speakers") or 0),
+    )
+
+
+def _principal(s, job: Transcript) -> Principal:
+    if job.account_id is None:
+        return Principal(plan="anonymous", ip=job.client_ip)
+    plan = s.scalar(select(Account.plan).where(Account.id == job.account_id)) or "free"
+    return Principal(plan=plan, ip=job.client_ip, account_id=job.account_id)
+
+
+def _remove(path: Path) -> None:
+    if str(path) and path.name:
+        path.unlink(missing_ok=True)
+
+
+def to_transcription(job: Transcript) -> Transcription:
+    """A stored job's result as the pipeline's result type (for formatters and exports)."""
+    return Transcription.from_dict(
+        {
+            "text": job.text,
+            "language": job.language,
+            "duration": job.duration,
+            "segments": job.segments or [],
+            "speakers": job.speakers or [],
+            "language_probability": (job.options or {}).get("language_probability", 1.0),
+            "model": job.model,
+        }
+    )

@@ -1,0 +1,59 @@
+"""The file transcription pipeline: a media file in, a finished ``Transcription`` out.
+
+It knows nothing of HTTP or storage: the job runner, the CLI and benchmarks all call it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from vocable.audio import probe
+from vocable.results import Transcription
+from vocable.transcription.recognize import ProgressFn, RecognitionOptions, recognize_file
+from vocable.transcription.whisper import WhisperExecutor
+
+# Below this, one 30 s window holds the whole file: batching has nothing to batch.
+BATCHED_FROM_S = 30.0
+
+
+@dataclass
+class TranscribeOptions:
+    model: str | None = None
+    language: str | None = None  # None or "auto" detects
+    diarize: bool = True
+    speakers: int = 0  # expected speakers, 0 = automatic
+    batched: bool | None = None  # None = batched for anything longer than one window
+
+
+def transcribe_file(
+    path: str | Path,
+    options: TranscribeOptions,
+    whisper: WhisperExecutor,
+    diarizer=None,
+    progress: ProgressFn | None = None,
+) -> Transcription:
+    info = probe(path)
+    model_id = whisper.resolve(options.model)
+    model = whisper.model(model_id)
+    batched = options.batched if options.batched is not None else info.duration > BATCHED_FROM_S
+    language = None if options.language in (None, "", "auto") else options.language
+    result = recognize_file(model, path, RecognitionOptions(language=language, batched=batched), progress)
+    result.model = model_id
+    if options.diarize:
+        result = label_speakers(result, path, options.speakers, diarizer)
+    return result
+
+
+def label_speakers(result: Transcription, path, speakers: int, diarizer=None) -> Transcription:
+    """Speaker labels for every segment and word. Without a diarizer, everything is Speaker 1."""
+    if diarizer is not None:
+        return diarizer.apply(result, path, speakers)
+    if not result.segments:
+        return result
+    for segment in result.segments:
+        segment.speaker = "Speaker 1"
+        for word in segment.words:
+            word.speaker = "Speaker 1"
+    result.speakers = ["Speaker 1"]
+    return result

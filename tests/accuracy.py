@@ -15,12 +15,16 @@ from __future__ import annotations
 # one 2 s utterance (~9 words) on top of today's 14 fails it.
 FILE_WER_MAX = {"jfk.wav": 0.05, "jfk.mp3": 0.05, "call-2spk.wav": 0.22}
 
-# jfk followed by call-2spk in one 41 s batch (103 words): the two limits above, word-weighted.
+# jfk followed by call-2spk in one 41 s batch (103 words), batched: AVX512 0.119, AVX2 0.119,
+# AVX 0.156; sequential 0.128 on every path. 0.20 allows 20 errors.
 JOINED_WER_MAX = 0.20
 
-# Real-time streaming with `base`: finals are cut at pauses and vary from run to run as well as
-# between code paths (see STREAM_WER_MAX's measurements in the streaming tests' module).
-STREAM_WER_MAX = {"jfk.wav": 0.20, "call-2spk.wav": 0.20}
+# Real-time streaming with `base`, one stream at a time; finals are cut at pauses, so they can vary
+# from run to run as well as between code paths. Over 3 runs per path (with other work on the
+# machine): jfk 0.000 everywhere (also sent fast, in odd frames, and two at once); call-2spk
+# AVX512 0.149, AVX2 0.161, AVX 0.149-0.161. 0.25 allows 20 errors of 81; losing one 2 s
+# utterance of finals (~9 words) on top of today's 13 fails it.
+STREAM_WER_MAX = {"jfk.wav": 0.10, "call-2spk.wav": 0.25}
 
 
 def record(record_property, name: str, value: float) -> None:

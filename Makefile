@@ -35,7 +35,9 @@ browser:
 		exit 1; \
 	fi
 
+# The layering contracts (pyproject.toml [tool.importlinter]) are part of the suite.
 test: setup browser
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest
 
 lint: setup

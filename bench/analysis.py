@@ -256,7 +256,8 @@ def bench_analysis(args, analyzer) -> None:
 
 
 def bench_translation(args, llm) -> None:
-    from vocable.translation.translator import Translator, _clean_output, _messages
+    from vocable.translation.llm_backend import _clean_output, _messages
+    from vocable.translation.translator import Translator
 
     translator = Translator(llm, args.model_dir)
     backend = translator.backend()

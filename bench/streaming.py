@@ -203,7 +203,8 @@ def long_run(minutes: float, model_id: str, block_s: float = 120.0) -> None:
     it is decoded, in-process; per block of audio: decodes, their mean time, buffer and prefix."""
     import numpy as np
 
-    from vocable.streaming.policy import StreamOptions, StreamTranscriber, decode_batch
+    from vocable.streaming.decode import decode_batch
+    from vocable.streaming.policy import StreamOptions, StreamTranscriber
 
     file_transcription(DATA / "jfk.wav", model_id, MODEL_DIR)  # loads _model
     pieces = [pcm16_from_file(DATA / "long/news-169s.wav"), pcm16_from_file(DATA / "long/lecture-60s.wav")]
@@ -268,7 +269,7 @@ def main() -> None:
 
         handler = logging.FileHandler(args.log)
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
-        logger = logging.getLogger("vocable.streaming.policy")
+        logger = logging.getLogger("vocable.streaming")
         logger.addHandler(handler)
         logger.setLevel(logging.DEBUG)
 

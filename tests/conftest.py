@@ -1,6 +1,7 @@
 """Shared fixtures: real speech data, a real database (SQLite or PostgreSQL), a live HTTP server.
 
-Models are loaded once per test run (session-scoped executors shared by every app built here).
+Models are loaded once per test run: session-scoped executors on one session model pool, shared by
+every app built here.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from vocable.config import Settings, default_plans
 from vocable.llm.embed import Embedder
 from vocable.llm.runtime import LLMExecutor
 from vocable.registry.llm import LLMRegistry
+from vocable.registry.pool import ModelPool
 from vocable.registry.speech import ModelRegistry
 from vocable.services import Services
 from vocable.transcription.whisper import WhisperExecutor
@@ -54,28 +56,37 @@ def registry() -> ModelRegistry:
 
 
 @pytest.fixture(scope="session")
-def whisper(registry) -> WhisperExecutor:
-    return WhisperExecutor(registry, Settings(model_dir=MODEL_DIR, default_model="base"))
+def pool():
+    """The run's model pool: the session executors load through it, each model once per run."""
+    pool = ModelPool(Settings(model_dir=MODEL_DIR).model_idle_unload_s)
+    yield pool
+    pool.close()
 
 
 @pytest.fixture(scope="session")
-def llm() -> LLMExecutor:
+def whisper(registry, pool) -> WhisperExecutor:
+    return WhisperExecutor(registry, Settings(model_dir=MODEL_DIR, default_model="base"), pool)
+
+
+@pytest.fixture(scope="session")
+def llm(pool) -> LLMExecutor:
     """The one local LLM of the run (loads on first use), shared by every server built here."""
     settings = Settings(model_dir=MODEL_DIR)
-    return LLMExecutor(LLMRegistry(MODEL_DIR), settings)
+    return LLMExecutor(LLMRegistry(MODEL_DIR), settings, pool)
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return Embedder(Settings(model_dir=MODEL_DIR))
+def embedder(pool) -> Embedder:
+    return Embedder(Settings(model_dir=MODEL_DIR), pool)
 
 
 @pytest.fixture(scope="session")
-def diarization():
+def diarization(pool):
     """The one diarization worker of the run (starts on first use), shared by every server."""
     from vocable.diarization.executor import DiarizationExecutor
 
-    executor = DiarizationExecutor.for_settings(Settings(model_dir=MODEL_DIR))  # as a server runs it
+    # as a server runs it
+    executor = DiarizationExecutor.for_settings(Settings(model_dir=MODEL_DIR), pool=pool)
     yield executor
     executor.close()
 
@@ -161,20 +172,20 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides) -> Settin
 
 
 @pytest.fixture(scope="session")
-def analyzer(embedder, llm) -> Analyzer:
+def analyzer(embedder, llm, pool) -> Analyzer:
     """Text analysis tools (spaCy, Presidio, ...) load once per run, shared by every server."""
-    return Analyzer(embedder, llm)
+    return Analyzer(embedder, llm, pool)
 
 
 @pytest.fixture
-def start_server(tmp_path, registry, whisper, llm, embedder, analyzer, diarization):
+def start_server(tmp_path, registry, pool, whisper, llm, embedder, analyzer, diarization):
     """Factory: ``start_server(database_url=..., plans=...)`` → a running LiveServer."""
     servers: list[LiveServer] = []
 
     def _start(database_url: str = "", **overrides) -> LiveServer:
         settings = make_settings(tmp_path / f"s{len(servers)}", database_url, **overrides)
         services = Services.create(
-            settings, registry=registry, whisper=whisper, llm=llm, embedder=embedder,
+            settings, registry=registry, pool=pool, whisper=whisper, llm=llm, embedder=embedder,
             analysis=analyzer,
             diarization=diarization,
         )

@@ -63,33 +63,17 @@ def serve(
 
 @models_app.command("list")
 def models_list(data_dir: DataDir = None) -> None:
-    """List known models and whether they are installed."""
-    from vocable.registry.llm import LLMRegistry
-    from vocable.registry.speech import ModelRegistry
+    """List known models of every family and whether they are installed."""
+    from vocable.registry.catalog import ModelCatalog
 
-    settings = settings_for(data_dir)
-    registry = ModelRegistry(settings.resolved_model_dir)
-    table = Table("id", "name", "kind", "source", "installed")
-    for spec in registry.all():
-        table.add_row(
-            spec.id, spec.name, "speech", spec.source,
-            "yes" if registry.is_installed(spec.id) else "no",
-        )
-    from vocable.translation.translator import NMT_MODELS, nmt_installed
-
-    translation = set(nmt_installed(registry.model_dir))
-    for nmt in NMT_MODELS.values():
-        table.add_row(nmt.id, nmt.name + " (translation)", "translation", "hub",
-                      "yes" if nmt.id in translation else "no")
-    llms = LLMRegistry(settings.resolved_model_dir)
-    try:
-        chosen = llms.default_model(settings.llm_model)
-    except LookupError:
-        chosen = ""
-    for llm in llms.all():
-        installed = "yes" if llms.is_installed(llm.id) else "no"
-        table.add_row(llm.id, llm.name, "llm", llm.source,
-                      installed + (" (in use)" if llm.id == chosen else ""))
+    table = Table()
+    table.add_column("id", overflow="fold")  # ids are what commands take: never cut them
+    for header in ("name", "kind", "source", "installed"):
+        table.add_column(header)
+    for entry in ModelCatalog(settings_for(data_dir)).entries():
+        in_use = entry.default and entry.installed  # what a server here would use
+        table.add_row(entry.id, entry.name, entry.family, entry.source,
+                      ("yes" if entry.installed else "no") + (" (in use)" if in_use else ""))
     Console().print(table)
 
 
@@ -98,12 +82,12 @@ def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     """Fetch a model (bundled ones are assembled; others download from the hub)."""
     from vocable.registry.llm import LLMRegistry
     from vocable.registry.speech import ModelRegistry
-    from vocable.translation.translator import NMT_MODELS, pull_nmt
+    from vocable.registry.translation import NMT_MODELS, TranslationRegistry
 
     model_dir = settings_for(data_dir).resolved_model_dir
     if model_id in NMT_MODELS:  # translation models are converted to CTranslate2 on the way in
         try:
-            path = pull_nmt(model_id, model_dir)
+            path = TranslationRegistry(model_dir).pull(model_id)
         except Exception as exc:  # network errors: say what happened, no trace
             _fail(f"could not pull {model_id}: {exc}")
         console.print(f"{model_id} ready at {path} (used by /v1/translate)")
@@ -135,12 +119,13 @@ def models_add(
 
 
 def _db(data_dir: Path | None):
+    from vocable.storage.blobs import blob_store_from_url
     from vocable.storage.db import Database
 
     settings = settings_for(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    db.migrate()
+    db.migrate(blob_store_from_url(settings.resolved_blob_url))  # a migration may move uploads
     return db
 
 

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=lambda: Path(user_data_dir("vocable")))
     # Empty means "sqlite file in data_dir"; any SQLAlchemy URL otherwise (postgresql+psycopg://...).
     database_url: str = ""
+    # Where uploads and transcripts' audio are kept: empty means the directory <data_dir>/blobs;
+    # otherwise a directory path or file:// URL (an S3-compatible store comes with remote workers).
+    blob_url: str = ""
     # Empty means "<data_dir>/models".
     model_dir: Path | None = None
     # Empty means "best installed model".
@@ -112,6 +115,10 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'vocable.db'}"
+
+    @property
+    def resolved_blob_url(self) -> str:
+        return self.blob_url or (self.data_dir / "blobs").absolute().as_uri()
 
     def plan(self, name: str) -> Plan:
         return self.plans.get(name) or self.plans["free"]

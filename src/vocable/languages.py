@@ -1,4 +1,5 @@
-"""The languages Whisper recognises (ISO 639-1 code → English name), as in openai/whisper."""
+"""Language codes: the languages Whisper recognises (ISO 639-1 code → English name, as in
+openai/whisper) and the ones the bundled LLM writes."""
 
 WHISPER_LANGUAGES: dict[str, str] = {
     "en": "english", "zh": "chinese", "de": "german", "es": "spanish", "ru": "russian",
@@ -22,3 +23,7 @@ WHISPER_LANGUAGES: dict[str, str] = {
     "mg": "malagasy", "as": "assamese", "tt": "tatar", "haw": "hawaiian", "ln": "lingala",
     "ha": "hausa", "ba": "bashkir", "jw": "javanese", "su": "sundanese", "yue": "cantonese",
 }
+
+# Languages the bundled LLM (Qwen2.5) writes well enough to be offered (translation, analysis,
+# text generation), any pair among them.
+LLM_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "nl")

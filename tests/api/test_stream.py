@@ -221,6 +221,18 @@ def test_refusals_before_ready(start_server):
         assert len(messages) == 1 and text in messages[0]["error"], messages
 
 
+def test_english_only_model_refuses_other_languages(start_server):
+    """The same model and language check as POST /v1/transcribe, before anything is charged."""
+    server = start_server()
+    account_id, key = account_key(server, "en-only@example.com", credits=5)
+    config = json.dumps({"model": "tiny.en", "language": "fr"})
+    messages, code = asyncio.run(session(server, [config], key=key))
+    assert code == CLOSE_BAD_REQUEST
+    assert messages == [{"error": "Model 'tiny.en' only transcribes English."}]
+    row = account_row(server, account_id)
+    assert (row.credits, row.active_jobs) == (5, 0)
+
+
 def test_text_where_audio_is_expected(start_server):
     server = start_server()
     _, key = account_key(server, "text@example.com")

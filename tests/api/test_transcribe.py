@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterable
+from pathlib import Path
 
 import av
 import numpy as np
@@ -13,6 +15,7 @@ import webvtt
 from tests.accuracy import FILE_WER_MAX, record
 from tests.evaluation import wer
 from vocable.audio import decode_audio
+from vocable.storage.blobs import transcript_audio_key
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +36,17 @@ def post(server, path, data=None, key=None, ip="10.0.0.1", filename=None, conten
         return client.post("/v1/transcribe", files=files, data=data or {})
 
 
-def uploads_left(server) -> list:
-    uploads = server.services.settings.data_dir / "uploads"
-    return list(uploads.iterdir()) if uploads.exists() else []
+def uploads_left(server, kept: Iterable[str] = ()) -> list[Path]:
+    """What the server still holds of uploads, beyond the stored audio of the ``kept``
+    transcripts (an account's): anything in the receiving directory, and every other blob."""
+    services = server.services
+    receiving = services.settings.data_dir / "uploads"
+    left = list(receiving.iterdir()) if receiving.exists() else []
+    blobs = services.blobs.root
+    kept_audio = {services.blobs.path(transcript_audio_key(t)) for t in kept}
+    stored = sorted(p for p in blobs.rglob("*") if p.is_file()) if blobs.exists() else []
+    assert kept_audio <= set(stored), f"stored audio missing: {sorted(kept_audio - set(stored))}"
+    return left + [p for p in stored if p not in kept_audio]
 
 
 @pytest.mark.accuracy
@@ -209,4 +220,13 @@ def test_bad_parameters(shared_server, data_dir):
         assert response.status_code == 400 and needle in response.json()["error"], response.text
     missing = shared_server.client().post("/v1/transcribe", data={"model": "base"})
     assert missing.status_code == 400 and "file" in missing.json()["error"]
+    assert not uploads_left(shared_server)
+
+
+def test_english_only_model_refuses_other_languages(shared_server, data_dir):
+    """The same model and language check as WS /v1/stream: tiny.en transcribes English only."""
+    path = data_dir / "jfk.wav"
+    refused = post(shared_server, path, {"model": "tiny.en", "language": "fr"}, ip="10.8.0.1")
+    assert refused.status_code == 400, refused.text
+    assert refused.json() == {"error": "Model 'tiny.en' only transcribes English."}
     assert not uploads_left(shared_server)

@@ -26,10 +26,12 @@ import webvtt
 from docx import Document
 from pypdf import PdfReader
 
+from tests.api.test_transcribe import uploads_left
 from tests.conftest import LiveServer, make_settings, postgres_database
 from vocable.accounts.keys import create_account, create_key
 from vocable.services import Services
-from vocable.storage.models import Transcript
+from vocable.storage.blobs import transcript_audio_key
+from vocable.storage.models import Transcript, new_id
 from vocable.transcription import formats
 from vocable.transcription.jobs import to_transcription
 
@@ -96,16 +98,21 @@ def _words(text: str) -> list[str]:
     return re.findall(r"[a-z']+", text.lower())
 
 
-def _copy(stack: Stack, account_id: int, **changes) -> str:
-    """A copy of the real transcript's row with some fields changed; returns the new id."""
+def _copy(stack: Stack, account_id: int, with_audio: bool = False, **changes) -> str:
+    """A copy of the real transcript's row with some fields changed; returns the new id. The copy
+    has no stored audio unless ``with_audio`` (then a copy of the real one's, under its own key)."""
+    copy_id = new_id()
+    blobs = stack.server.services.blobs
     with stack.db.session() as s:
         row = s.get(Transcript, stack.transcript_id)
         data = {c.name: getattr(row, c.name) for c in Transcript.__table__.columns if c.name != "id"}
-        data.update(account_id=account_id, **changes)
-        copy = Transcript(**data)
-        s.add(copy)
-        s.flush()
-        return copy.id
+        data.update(id=copy_id, account_id=account_id, audio_key="", **changes)
+        if with_audio:
+            with blobs.open(row.audio_key) as audio:
+                blobs.put(transcript_audio_key(copy_id), audio)
+            data["audio_key"] = transcript_audio_key(copy_id)
+        s.add(Transcript(**data))
+    return copy_id
 
 
 # -- listing, detail -----------------------------------------------------------------------------
@@ -384,7 +391,9 @@ def test_other_accounts_cannot_see_export_or_delete(stack):
 
 
 def test_delete_removes_transcript_and_derived_rows(stack):
-    transcript_id = _copy(stack, stack.alice_id)
+    transcript_id = _copy(stack, stack.alice_id, with_audio=True)
+    blobs = stack.server.services.blobs
+    assert blobs.exists(transcript_audio_key(transcript_id))
     # A table derived from transcripts, as later features add them (chat sessions, embeddings):
     # the foreign key's ON DELETE CASCADE must be honoured by the database the server uses.
     with stack.db.session() as s:
@@ -406,6 +415,35 @@ def test_delete_removes_transcript_and_derived_rows(stack):
         left = s.execute(sa.text("SELECT count(*) FROM derived_probe WHERE transcript_id = :t"),
                          {"t": transcript_id}).scalar()
     assert left == 0
+    assert not blobs.exists(transcript_audio_key(transcript_id))
+    assert blobs.exists(transcript_audio_key(stack.transcript_id))  # the original keeps its own
+
+
+def test_stored_transcript_keeps_its_audio_until_deleted(stack, data_dir):
+    """An account's transcript keeps exactly its upload, as a blob named by its key (so any
+    process can open it); nothing else of the request stays, and DELETE removes the blob."""
+    services = stack.server.services
+    audio = (data_dir / "jfk.wav").read_bytes()
+    _, key = _account(stack.db, "erin@example.com", plan="paid", credits=10)
+    before = set(uploads_left(stack.server))
+    response = stack.client(key).post(
+        "/v1/transcribe", files={"file": ("jfk.wav", audio, "audio/wav")},
+        data={"model": "base", "diarize": "false"},
+    )
+    assert response.status_code == 200, response.text
+    transcript_id = response.headers["X-Transcript-Id"]
+    audio_key = transcript_audio_key(transcript_id)
+    with stack.db.session() as s:
+        assert s.get(Transcript, transcript_id).audio_key == audio_key
+    assert services.blobs.size(audio_key) == len(audio)
+    with services.blobs.open(audio_key) as blob:
+        assert blob.read() == audio
+    assert set(uploads_left(stack.server)) - before == {services.blobs.path(audio_key)}
+    assert set(uploads_left(stack.server, kept=[transcript_id])) == before
+
+    assert stack.client(key).delete(f"/api/v1/transcripts/{transcript_id}/").status_code == 200
+    assert not services.blobs.exists(audio_key)
+    assert set(uploads_left(stack.server)) == before
 
 
 def test_running_job_cannot_be_deleted(stack, carol_rows):

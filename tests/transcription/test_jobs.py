@@ -9,6 +9,7 @@ from tests.conftest import make_settings
 from vocable.accounts.keys import Principal, create_account
 from vocable.accounts.quota import Charge
 from vocable.services import Services
+from vocable.storage.blobs import transcript_audio_key
 from vocable.storage.models import Account
 from vocable.transcription.pipeline import TranscribeOptions
 
@@ -44,6 +45,9 @@ def test_restart_resumes_queued_jobs(tmp_path, registry, whisper, data_dir):
         assert job.status == "completed", job.error
         assert "ask not what your country" in job.text.lower()
         assert not upload.exists()
+        # The received file became the job's blob, which an account's transcript keeps.
+        assert job.audio_key == transcript_audio_key(job_id)
+        assert second.blobs.size(job.audio_key) == (data_dir / "jfk.wav").stat().st_size
         with second.db.session() as s:
             row = s.get(Account, account.id)
             assert (row.credits, row.active_jobs) == (4, 0)
@@ -66,6 +70,9 @@ def test_failed_job_is_marked_with_reason_and_refunded(tmp_path, registry, whisp
         job = wait_final(services, job_id)
         assert job.status == "failed" and job.error_status == 400
         assert "not a readable audio" in job.error
+        # A failed job keeps no audio.
+        assert job.audio_key == "" and not upload.exists()
+        assert not services.blobs.exists(transcript_audio_key(job_id))
         with services.db.session() as s:
             row = s.get(Account, account.id)
             assert (row.credits, row.active_jobs) == (3, 0)

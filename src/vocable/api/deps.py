@@ -1,4 +1,4 @@
-"""Request dependencies: the shared services, the calling principal, rate limiting."""
+"""Request dependencies: the shared services, the calling principal, admission of a request."""
 
 from __future__ import annotations
 
@@ -63,11 +63,20 @@ AccountDep = Annotated[Principal, Depends(get_account_principal)]
 
 
 def rate_limited(family: str):
-    """Dependency: count one request of ``family`` against the caller's per-minute limit."""
+    """Dependency: admit one request of ``family`` (the caller's per-minute limit, usage)."""
 
-    def _hit(principal: PrincipalDep, services: ServicesDep) -> Principal:
-        services.rate_limiter.hit(principal, family)
-        services.quota.record(principal.account_id, family, requests=1)
+    def _admit(principal: PrincipalDep, services: ServicesDep) -> Principal:
+        services.admission.request(principal, family)
         return principal
 
-    return _hit
+    return _admit
+
+
+def account_rate_limited(family: str):
+    """As ``rate_limited``, for endpoints that need an API key (401 without one)."""
+
+    def _admit(principal: AccountDep, services: ServicesDep) -> Principal:
+        services.admission.request(principal, family)
+        return principal
+
+    return _admit

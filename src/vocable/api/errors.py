@@ -1,4 +1,8 @@
-"""Every error leaves the server as ``{"error": "..."}`` with the spec's status code."""
+"""Every error leaves the server as ``{"error": "..."}`` with the spec's status code.
+
+Domain errors carry no HTTP status: ``ERRORS`` below is the one table that gives them one, for
+the REST handlers and for the close codes of ``WS /v1/stream`` (4000 + the REST status).
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,68 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vocable.accounts.quota import QuotaError
+from vocable.accounts.admission import AtCapacity, QueueFull
+from vocable.accounts.profile import EmailTaken, ProfileError
+from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
+from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
+from vocable.audio import AudioError
+from vocable.llm.chat import ChatInputError, ChatNotFound
 from vocable.llm.embed import EmbeddingInputError
-from vocable.llm.runtime import LLMBusy, LLMError
+from vocable.llm.runtime import ContextOverflow, LLMError
 from vocable.llm.textgen import TextInputError
 from vocable.registry.speech import ModelNotInstalled
+from vocable.transcription.exports import UnknownFormat
+from vocable.transcription.speech_models import EnglishOnlyModel, ModelUnavailable, UnknownLanguage
+from vocable.transcription.store import TranscriptBusy, TranscriptNotCompleted, TranscriptNotFound
+from vocable.translation.base import TranslationFailed, UnsupportedPair
 
 log = logging.getLogger("vocable.api")
 
+# Domain error → (HTTP status, Retry-After in seconds). Looked up along the error's class
+# hierarchy, so a subclass may have its own row. A Retry-After of None sends the error's own
+# ``retry_after`` when it has one (a rate-limit window, the daily reset, a busy LLM's estimate).
+ERRORS: dict[type[Exception], tuple[int, int | None]] = {
+    # admission
+    QuotaError: (402, None),
+    NoCreditsLeft: (402, None),
+    LimitReached: (429, None),
+    AtCapacity: (503, None),
+    QueueFull: (503, 30),
+    # speech input
+    AudioError: (400, None),
+    UnknownLanguage: (400, None),
+    ModelNotInstalled: (400, None),
+    EnglishOnlyModel: (400, None),
+    ModelUnavailable: (503, None),
+    # stored transcripts
+    TranscriptNotFound: (404, None),
+    TranscriptNotCompleted: (400, None),
+    TranscriptBusy: (409, None),
+    UnknownFormat: (400, None),
+    # the LLM and text endpoints
+    LLMError: (503, None),
+    ContextOverflow: (400, None),
+    TextInputError: (400, None),
+    EmbeddingInputError: (400, None),
+    ChatNotFound: (404, None),
+    ChatInputError: (400, None),
+    UnknownAnalysisType: (400, None),
+    UnsupportedLanguage: (400, None),
+    UnsupportedPair: (400, None),
+    TranslationFailed: (503, None),
+    # accounts
+    ProfileError: (400, None),
+    EmailTaken: (409, None),
+}
+
+INTERNAL_ERROR = "Internal server error."
+WS_CLOSE_INTERNAL = 1011  # what an unexpected failure closes a WebSocket with
+WS_CLOSE_OFFSET = 4000  # a WebSocket closes with 4000 + the REST status of the same problem
+
 
 class ApiError(Exception):
-    """Raise from handlers: becomes a JSON error response."""
+    """Raise from handlers for what only HTTP knows (a missing form field, an anonymous caller
+    where a key is needed): becomes a JSON error response."""
 
     def __init__(self, status_code: int, message: str, headers: dict[str, str] | None = None):
         super().__init__(message)
@@ -28,8 +83,30 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
+def describe(exc: BaseException) -> tuple[int, str, dict[str, str]]:
+    """Status, message and headers of any error; an unexpected one is a 500 that tells nothing."""
+    if isinstance(exc, ApiError):
+        return exc.status_code, exc.message, exc.headers
+    for cls in type(exc).__mro__:
+        if cls in ERRORS:
+            status, retry_after = ERRORS[cls]
+            if retry_after is None:
+                retry_after = getattr(exc, "retry_after", None)
+            return status, str(exc), {"Retry-After": str(retry_after)} if retry_after else {}
+    return 500, INTERNAL_ERROR, {}
+
+
+def ws_close_code(status: int) -> int:
+    """The WebSocket close code of a REST status."""
+    return WS_CLOSE_INTERNAL if status == 500 else WS_CLOSE_OFFSET + status
+
+
+def close_code(exc: BaseException) -> int:
+    return ws_close_code(describe(exc)[0])
+
+
 def error_response(status_code: int, message: str, headers: dict[str, str] | None = None):
-    return JSONResponse({"error": message}, status_code=status_code, headers=headers)
+    return JSONResponse({"error": message}, status_code=status_code, headers=headers or None)
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -42,31 +119,12 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(ApiError)
-    async def _api_error(_: Request, exc: ApiError):
-        return error_response(exc.status_code, exc.message, exc.headers)
+    async def _mapped(_: Request, exc: Exception):
+        return error_response(*describe(exc))
 
-    @app.exception_handler(QuotaError)
-    async def _quota(_: Request, exc: QuotaError):
-        headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
-        return error_response(exc.status_code, str(exc), headers)
-
-    @app.exception_handler(ModelNotInstalled)
-    async def _model(_: Request, exc: ModelNotInstalled):
-        return error_response(400, str(exc))
-
-    @app.exception_handler(LLMError)
-    async def _llm(_: Request, exc: LLMError):
-        headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, LLMBusy) else None
-        return error_response(exc.status_code, str(exc), headers)
-
-    @app.exception_handler(EmbeddingInputError)
-    async def _embed_input(_: Request, exc: EmbeddingInputError):
-        return error_response(400, str(exc))
-
-    @app.exception_handler(TextInputError)
-    async def _text_input(_: Request, exc: TextInputError):
-        return error_response(400, str(exc))
+    app.add_exception_handler(ApiError, _mapped)
+    for error in ERRORS:
+        app.add_exception_handler(error, _mapped)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
@@ -83,4 +141,4 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception):
         log.exception("unhandled error")
-        return error_response(500, "Internal server error.")
+        return error_response(500, INTERNAL_ERROR)

@@ -1,5 +1,8 @@
 """Streaming multipart uploads: file parts go to disk chunk by chunk, never whole into memory, and
-the size limit is enforced while the bytes arrive (413 as soon as it is passed)."""
+the size limit is enforced while the bytes arrive (413 as soon as it is passed).
+
+A received file is a temporary file of this request: the job it becomes takes it over into the
+blob store (``TranscriptionJobs.create``), and a refused request discards it."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ MAX_FIELD_BYTES = 64 * 1024
 class UploadedFile:
     field: str
     filename: str
-    path: Path
+    path: Path  # the temporary file in the receiving directory, never saved anywhere
     size: int = 0
 
 

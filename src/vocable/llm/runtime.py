@@ -18,7 +18,8 @@ The API other modules call (``services.llm``)::
 Errors: ``LLMBusy`` (queue full or no slot in time → HTTP 503), ``LLMTimeout`` (generation ran past
 ``llm_timeout_s`` → 503), ``LLMOutputError`` (structured output invalid or cut short → 503),
 ``ContextOverflow`` (prompt + max_tokens do not fit → 400 for the caller to explain),
-``ModelNotInstalled`` (→ 400 via the app's handler). The model loads on the first call.
+``ModelNotInstalled`` (→ 400 via the app's handler). The model loads on the first call, through
+the model pool (which unloads it when idle, never during a call).
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from pydantic import BaseModel, ValidationError
 
 from vocable.config import Settings
 from vocable.device import detect_device
-from vocable.registry.llm import LLMRegistry, LLMSpec
+from vocable.registry.llm import FAMILY, LLMRegistry, LLMSpec
+from vocable.registry.pool import ModelPool
 
 log = logging.getLogger("vocable.llm.runtime")
 
@@ -54,7 +56,7 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class LLMError(Exception):
-    status_code = 503
+    """The LLM could not serve the request (busy, timed out, unusable output)."""
 
 
 class LLMBusy(LLMError):
@@ -72,7 +74,7 @@ class LLMOutputError(LLMError):
 
 
 class ContextOverflow(LLMError):
-    status_code = 400
+    """The input does not fit the model's context: the caller's to shorten."""
 
 
 @dataclass
@@ -162,18 +164,26 @@ class FairScheduler:
         self._cond.notify_all()
 
 
-class LLMExecutor:
-    """One per process; safe to call from any thread. Blocking calls: run them off the event loop."""
+@dataclass
+class LoadedLLM:
+    """What the pool holds for the LLM family: the embedded llama.cpp server and its access key."""
 
-    def __init__(self, registry: LLMRegistry, settings: Settings):
+    spec: LLMSpec
+    server: Any
+    http_key: str  # the server also listens on a loopback port, locked with this key
+
+
+class LLMExecutor:
+    """The LLM family's executor; safe to call from any thread. Blocking calls: run them off the
+    event loop. ``pool``: the process's model pool (``Services.create`` passes it); without one
+    the executor keeps a pool of its own."""
+
+    def __init__(self, registry: LLMRegistry, settings: Settings, pool: ModelPool | None = None):
         self.registry = registry
         self.settings = settings
+        self.pool = pool if pool is not None else ModelPool(settings.model_idle_unload_s)
         self.scheduler = FairScheduler(settings.llm_parallel, settings.llm_queue_size)
-        self._server: Any = None
-        self._spec: LLMSpec | None = None
-        self._http_key = secrets.token_urlsafe(24)
-        self._load_lock = threading.Lock()
-        self._last_used = time.monotonic()
+        self._spec: LLMSpec | None = None  # the model this executor last loaded
         self.load_seconds = 0.0
 
     # -- model ------------------------------------------------------------------------------------
@@ -202,80 +212,75 @@ class LLMExecutor:
         except LookupError:
             model = None
         return {
-            "model": model, "loaded": self._server is not None,
+            "model": model, "loaded": self._loaded() is not None,
             "running": self.scheduler.running, "waiting": self.scheduler.waiting,
         }
 
     def loaded(self) -> list[str]:
-        return [self._spec.id] if self._server is not None and self._spec else []
+        loaded = self._loaded()
+        return [loaded.spec.id] if loaded is not None else []
 
-    def _ensure_loaded(self) -> Any:
-        if self._server is not None:
-            return self._server
-        with self._load_lock:
-            if self._server is not None:
-                return self._server
-            import xllamacpp as xlc
+    def _loaded(self) -> LoadedLLM | None:
+        return self.pool.peek(FAMILY, self._spec.id) if self._spec is not None else None
 
+    @contextmanager
+    def _model(self) -> Iterator[LoadedLLM]:
+        """The loaded model, held for the block (the pool never unloads it while in use)."""
+        spec = self._spec if self._loaded() is not None else None
+        if spec is None:  # (re)loading: the model chosen now (an operator may have added one)
             spec = self.registry.get(self.registry.default_model(self.settings.llm_model))
             assert spec is not None
-            path = self.registry.path(spec.id)
-            threads = self.settings.llm_threads or os.cpu_count() or 1
-            params = xlc.CommonParams()
-            params.model.path = str(path)
-            params.n_parallel = max(1, self.settings.llm_parallel)
-            # n_ctx is shared by the slots: give each slot the configured context.
-            params.n_ctx = min(self.settings.llm_context, spec.context_length) * params.n_parallel
-            params.cpuparams.n_threads = threads
-            params.cpuparams_batch.n_threads = threads
-            on_gpu = detect_device(self.settings.device).kind == "cuda"
-            params.n_gpu_layers = (
-                (self.settings.llm_gpu_layers if self.settings.llm_gpu_layers >= 0 else 999)
-                if on_gpu else 0
-            )
-            # The embedded server also listens on a loopback port: lock it with a random key and
-            # no browser access, so nothing but this process can use it.
-            params.api_keys = [self._http_key]
-            params.cors_origins = "null"
-            params.ui = False
-            params.endpoint_slots = False
-            params.warmup = False
-            params.verbosity = 0
-            started = time.monotonic()
-            self._server = xlc.Server(params)
-            self._spec = spec
-            self.load_seconds = time.monotonic() - started
-            log.info("loaded LLM %s (%s threads, ctx %d) in %.1fs",
-                     spec.id, threads, params.n_ctx, self.load_seconds)
-            return self._server
+        with self.pool.use(FAMILY, spec.id, lambda: self._load(spec)) as loaded:
+            self._spec = loaded.spec
+            yield loaded
 
-    def unload_idle(self, idle_s: float | None = None) -> bool:
-        idle_s = self.settings.model_idle_unload_s if idle_s is None else idle_s
-        with self._load_lock:
-            if (
-                self._server is None
-                or self.scheduler.running
-                or self.scheduler.waiting
-                or time.monotonic() - self._last_used < idle_s
-            ):
-                return False
-            self._server = None
-            log.info("unloaded idle LLM %s", self._spec.id if self._spec else "")
-            return True
+    def _load(self, spec: LLMSpec) -> LoadedLLM:
+        import xllamacpp as xlc
+
+        path = self.registry.path(spec.id)
+        threads = self.settings.llm_threads or os.cpu_count() or 1
+        params = xlc.CommonParams()
+        params.model.path = str(path)
+        params.n_parallel = max(1, self.settings.llm_parallel)
+        # n_ctx is shared by the slots: give each slot the configured context.
+        params.n_ctx = min(self.settings.llm_context, spec.context_length) * params.n_parallel
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        on_gpu = detect_device(self.settings.device).kind == "cuda"
+        params.n_gpu_layers = (
+            (self.settings.llm_gpu_layers if self.settings.llm_gpu_layers >= 0 else 999)
+            if on_gpu else 0
+        )
+        # The embedded server also listens on a loopback port: lock it with a random key and
+        # no browser access, so nothing but this process can use it.
+        http_key = secrets.token_urlsafe(24)
+        params.api_keys = [http_key]
+        params.cors_origins = "null"
+        params.ui = False
+        params.endpoint_slots = False
+        params.warmup = False
+        params.verbosity = 0
+        started = time.monotonic()
+        server = xlc.Server(params)
+        self.load_seconds = time.monotonic() - started
+        log.info("loaded LLM %s (%s threads, ctx %d) in %.1fs",
+                 spec.id, threads, params.n_ctx, self.load_seconds)
+        return LoadedLLM(spec, server, http_key)
 
     def close(self) -> None:
-        self._server = None
+        if self._spec is not None:
+            self.pool.unload(FAMILY, self._spec.id)
 
     # -- tokens -----------------------------------------------------------------------------------
     def count_tokens(self, text: str) -> int:
         """Exact token count with the model's tokenizer (no slot needed)."""
-        server = self._ensure_loaded()
-        resp = httpx.post(
-            server.listening_address + "/tokenize",
-            json={"content": text},
-            headers={"Authorization": f"Bearer {self._http_key}"},
-            timeout=60,
-        )
+        with self._model() as loaded:
+            resp = httpx.post(
+                loaded.server.listening_address + "/tokenize",
+                json={"content": text},
+                headers={"Authorization": f"Bearer {loaded.http_key}"},
+                timeout=60,
+            )
         resp.raise_for_status()
         return len(resp.json()["tokens"])
 
@@ -349,9 +354,11 @@ class LLMExecutor:
         if json_schema is not None:
             request["json_schema"] = json_schema
         deadline_s = self.settings.llm_timeout_s if timeout is None else timeout
-        with self.scheduler.slot(client, self.settings.llm_queue_timeout_s) as queued:
-            server = self._ensure_loaded()
-            self._last_used = time.monotonic()
+        with (
+            self.scheduler.slot(client, self.settings.llm_queue_timeout_s) as queued,
+            self._model() as loaded,
+        ):
+            server = loaded.server
             parts: list[str] = []
             final: dict[str, Any] = {}
             started = time.monotonic()
@@ -384,7 +391,6 @@ class LLMExecutor:
                         f"The input is too long for the language model's context: {message}"
                     ) from exc
                 raise LLMError(f"The language model rejected the request: {message}") from exc
-            self._last_used = time.monotonic()
         if timed_out:
             raise LLMTimeout(f"Generation took longer than {deadline_s:.0f}s and was stopped.")
         if "error" in final:

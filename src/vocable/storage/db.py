@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from vocable.storage.blobs import BlobStore
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -30,8 +32,10 @@ class Database:
         with self.sessions() as session, session.begin():
             yield session
 
-    def migrate(self) -> None:
-        upgrade(self.engine)
+    def migrate(self, blobs: BlobStore | None = None) -> None:
+        """Bring the schema to the newest revision; ``blobs`` is where a data migration moves
+        files it takes over (uploads of jobs still waiting, in 0003)."""
+        upgrade(self.engine, blobs=blobs)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -63,12 +67,13 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine, blobs: BlobStore | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["engine"] = engine
+    cfg.attributes["blobs"] = blobs
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    command.upgrade(alembic_config(engine), revision)
+def upgrade(engine: Engine, revision: str = "head", blobs: BlobStore | None = None) -> None:
+    command.upgrade(alembic_config(engine, blobs), revision)

@@ -95,8 +95,9 @@ class Transcript(Base):
     # HTTP status a failure maps to: 400 for unusable input, 500 for our own failures.
     error_status: Mapped[int] = mapped_column(Integer, default=0)
     filename: Mapped[str] = mapped_column(String(500), default="")
-    # Where the upload waits for its worker; cleared once the job ends.
-    upload_path: Mapped[str] = mapped_column(Text, default="")
+    # The blob key of the uploaded audio (see storage/blobs.py): kept with an account's completed
+    # transcript (the web page plays it), deleted with it; empty once nothing is kept.
+    audio_key: Mapped[str] = mapped_column(Text, default="")
     # Request options: model, language, diarize, speakers.
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     language: Mapped[str] = mapped_column(String(16), default="")

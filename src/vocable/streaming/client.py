@@ -13,7 +13,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import numpy as np
 
-SAMPLE_RATE = 16_000
+from vocable.audio import SAMPLE_RATE
+
 BYTES_PER_SECOND = SAMPLE_RATE * 2
 
 

@@ -25,41 +25,24 @@ seconds). The policy, per stream (``StreamTranscriber``):
   again on the full 30 s window), a decode that ignores speech after the fixed words twice
   restarts the buffer after them, and the usual no-speech / compression-ratio checks apply.
 
-Decoding uses one shared faster-whisper model for all streams. ``StreamScheduler`` serves the decode
-work of every open stream on one worker thread: each round takes at most one decode per stream,
-oldest-served first, and runs the decodes of streams that share a model and language as one batch
-(one encoder call, one generate call). A stream that sends faster than real time gets one decode
-per round like everybody else, so it cannot starve the others; its backlog is reported
-(``backlog_s``) so the transport can stop reading from it (backpressure).
-
-The Whisper encoder runs on ``min_context_s`` or the buffer's length (whichever is longer), not on a
-fixed 30 s window: CTranslate2 accepts shorter mel inputs and the encoder, the bulk of a decode,
-gets cheaper with them (whisper.cpp's ``audio_ctx`` does the same).
+``decode.py`` runs the Whisper decodes, ``vad.py`` the VAD, ``scheduler.py`` serves the decode
+work of every open stream.
 """
 
 from __future__ import annotations
 
-import logging
-import re
 import threading
-import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from vocable.audio import SAMPLE_RATE
 from vocable.results import Word
+from vocable.streaming.decode import DecodeRequest, DecodeResult, cut_loop, normalize_word
+from vocable.streaming.vad import VAD_WINDOW, StreamingVad
 
-log = logging.getLogger("vocable.streaming.policy")
-
-SAMPLE_RATE = 16_000
-VAD_WINDOW = 512  # Silero VAD frame at 16 kHz (32 ms)
-VAD_CONTEXT = 64
-HOP = 160  # Whisper mel hop: 100 frames per second
-MAX_FRAMES = 3000  # Whisper's 30 s window
-PREPEND_PUNCTUATIONS = "\"'“¿([{-"
-APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
 _PUNCTUATION = ".,;:!?…。，、？！"
 REPEAT_NGRAM = 3  # a new hypothesis opening with 3 of the words just said is a repetition
 _CLAUSE_END = (",", ";", ":", "，", "、")
@@ -146,187 +129,9 @@ class Failed:
 Event = Partial | Final | Done | Failed
 
 
-# -- voice activity -------------------------------------------------------------------------------
-class StreamingVad:
-    """Silero VAD over a stream: same probabilities as faster-whisper's whole-file pass, carried
-    across calls (LSTM state and the 64-sample context of the previous window)."""
-
-    def __init__(self) -> None:
-        from faster_whisper.vad import get_vad_model
-
-        self._session = get_vad_model().session  # one ONNX session per process; run() is thread-safe
-        self._h = np.zeros((1, 1, 128), dtype=np.float32)
-        self._c = np.zeros((1, 1, 128), dtype=np.float32)
-        self._context = np.zeros(VAD_CONTEXT, dtype=np.float32)
-
-    def __call__(self, windows: np.ndarray) -> np.ndarray:
-        """Speech probability of each row of ``windows`` (shape (n, 512))."""
-        if len(windows) == 0:
-            return np.zeros(0, dtype=np.float32)
-        context = np.concatenate([self._context[None], windows[:-1, -VAD_CONTEXT:]], axis=0)
-        batch = np.concatenate([context, windows], axis=1)
-        probs, self._h, self._c = self._session.run(
-            None, {"input": batch, "h": self._h, "c": self._c}
-        )
-        self._context = windows[-1, -VAD_CONTEXT:].copy()
-        return np.asarray(probs, dtype=np.float32).reshape(-1)
-
-
-# -- decoding -------------------------------------------------------------------------------------
-@dataclass
-class DecodeRequest:
-    audio: np.ndarray  # float32 mono 16 kHz: the stream's buffer
-    offset: float  # stream time (s) of audio[0]
-    prompt: str  # final text said before the buffer, as context
-    prefix: str  # text already fixed inside the buffer: the decoder is forced to start with it
-    language: str | None  # None: detect
-    flush: bool  # the utterance is complete: finalize everything
-    end_sample: int  # absolute sample index of the end of ``audio``
-    fixed_until: float = 0.0  # stream time where the prefix's words end
-
-    @property
-    def duration(self) -> float:
-        return len(self.audio) / SAMPLE_RATE
-
-    @property
-    def open_s(self) -> float:
-        """Seconds of audio after the fixed words: what the decoder has to write."""
-        return max(0.0, self.offset + self.duration - self.fixed_until)
-
-
-@dataclass
-class DecodeResult:
-    words: list[Word]  # the words after the prefix, in stream time
-    language: str
-    no_speech_prob: float = 0.0
-    avg_logprob: float = 0.0
-    looped: bool = False  # the decoder fell into a repetition loop
-
-
-def _tokenizer(model, language: str):
-    """One tokenizer per (model, language), kept on the model object so it goes with it."""
-    from faster_whisper.tokenizer import Tokenizer
-
-    cache = model.__dict__.setdefault("_vocable_tokenizers", {})
-    tok = cache.get(language)
-    if tok is None:
-        tok = cache[language] = Tokenizer(
-            model.hf_tokenizer, model.model.is_multilingual, task="transcribe", language=language
-        )
-    return tok
-
-
-def decode_batch(model, requests: list[DecodeRequest], opts: StreamOptions,
-                 full_window: bool = False) -> list[DecodeResult]:
-    """Decode several streams' buffers with one encoder and one generate call.
-
-    Each row is forced to start with its prefix (the words already fixed in its buffer), so the
-    decoder only generates what is new and cannot rewrite what the stream already showed. All
-    rows must share a language (or all detect it): word alignment runs once per batch with one
-    start sequence. Prompts are cut to a common length because CTranslate2 needs the
-    start-of-transcript token at the same position in every row."""
-    from faster_whisper.audio import pad_or_trim
-    from faster_whisper.transcribe import get_suppressed_tokens, merge_punctuations
-
-    feats = [model.feature_extractor(r.audio) for r in requests]
-    frames = [f.shape[-1] for f in feats]
-    context = max(int(opts.min_context_s * 100), max(frames) + 50)
-    context = MAX_FRAMES if full_window else min(MAX_FRAMES, (context + 99) // 100 * 100)
-    encoder_output = model.encode(np.stack([pad_or_trim(f, context) for f in feats]))
-
-    multilingual = model.model.is_multilingual
-    languages = [r.language or "" for r in requests]
-    if multilingual and any(not lang for lang in languages):
-        detected = model.model.detect_language(encoder_output)
-        languages = [lang or d[0][0][2:-2] for lang, d in zip(languages, detected)]
-    if not multilingual:
-        languages = ["en"] * len(requests)
-    if len(set(languages)) > 1:  # rare: auto streams detected differently; decode one by one
-        return [decode_batch(model, [r], opts, full_window)[0] for r in requests]
-    tokenizer = _tokenizer(model, languages[0])
-
-    previous = [
-        tokenizer.encode(" " + r.prompt.strip())[-opts.prompt_tokens:] if r.prompt.strip() else []
-        for r in requests
-    ]
-    common = min(len(p) for p in previous)
-    prefixes = [tokenizer.encode(" " + r.prefix.strip()) if r.prefix.strip() else []
-                for r in requests]
-    prompts = []
-    for p, prefix in zip(previous, prefixes):
-        prompt = model.get_prompt(tokenizer, p[len(p) - common:] if common else [],
-                                  without_timestamps=True)
-        prompts.append(prompt + prefix)
-    # Speech is 3-4 tokens a second; the cap on what follows the prefix also cuts loops short.
-    max_new = int((max(r.open_s for r in requests) + 2.0) * 6) + 12
-    max_length = min(448, max(len(p) for p in prompts) + max_new)
-    results = model.model.generate(
-        encoder_output, prompts, beam_size=opts.beam_size, patience=1.0, length_penalty=1.0,
-        max_length=max_length, suppress_blank=True,
-        suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
-        return_scores=True, return_no_speech_prob=True,
-    )
-    # Results hold prefix + new tokens: align them all (the prefix anchors the new words in time).
-    tokens = [[t for t in r.sequences_ids[0] if t < tokenizer.eot] for r in results]
-    alignments = model.find_alignment(tokenizer, tokens, encoder_output, frames)
-
-    out = []
-    for req, res, toks, prefix, alignment in zip(requests, results, tokens, prefixes, alignments):
-        merge_punctuations(alignment, PREPEND_PUNCTUATIONS, APPEND_PUNCTUATIONS)
-        words, seen = [], 0
-        for a in alignment:
-            first_token = seen
-            seen += len(a["tokens"])
-            if first_token < len(prefix) or not a["word"].strip():
-                continue
-            words.append(Word(
-                word=a["word"],
-                start=req.offset + min(float(a["start"]), req.duration),
-                end=req.offset + min(float(a["end"]), req.duration),
-                probability=float(a["probability"]),
-            ))
-        generated = max(1, len(toks) - len(prefix))
-        avg_logprob = res.scores[0] * generated / (generated + 1) if res.scores else 0.0
-        out.append(DecodeResult(
-            words=words, language=languages[0], no_speech_prob=float(res.no_speech_prob),
-            avg_logprob=float(avg_logprob), looped=len(_cut_loop([], words)) < len(words),
-        ))
-    if not full_window and context < MAX_FRAMES:
-        # Whisper was trained on 30 s windows; on a shorter one it sometimes loops on hard audio
-        # (overlapping talkers, far microphones). A flush (its words become final) that loops is
-        # decoded again on the full window; interim decodes only have the loop cut.
-        retry = [i for i, r in enumerate(out) if requests[i].flush and r.looped]
-        if retry:
-            log.debug("looping on a short window: %d row(s) decoded again on 30 s", len(retry))
-            again = decode_batch(model, [requests[i] for i in retry], opts, full_window=True)
-            for i, result in zip(retry, again):
-                out[i] = result
-    return out
-
-
 def _compression_ratio(text: str) -> float:
     data = text.strip().encode("utf-8")
     return len(data) / len(zlib.compress(data)) if len(data) > 24 else 1.0
-
-
-def _norm(word: str) -> str:
-    return re.sub(r"[^\w']+", "", word.lower())
-
-
-def _cut_loop(before: list[Word], words: list[Word]) -> list[Word]:
-    """Cut a hypothesis where Whisper starts looping: a word 4 times in a row, or a phrase of
-    2-4 words 3 times in a row (counting the committed words just before it)."""
-    seq = [_norm(w.word) for w in before] + [_norm(w.word) for w in words]
-    offset = len(before)
-    for end in range(offset + 1, len(seq) + 1):
-        for size, times in ((1, 4), (2, 3), (3, 3), (4, 3)):
-            start = end - size * times
-            if start < 0:
-                continue
-            unit = seq[end - size:end]
-            if all(seq[start + k * size:start + (k + 1) * size] == unit for k in range(times)):
-                return words[:max(0, start + size - offset)]
-    return words
 
 
 def _join(words: list[Word]) -> str:
@@ -487,7 +292,7 @@ class StreamTranscriber:
         self._decoded_to = request.end_sample
         agreed = []  # LocalAgreement-2: the common prefix of this hypothesis and the previous one
         for i, (old, cur) in enumerate(zip(self._tentative, words)):
-            if _norm(old.word) != _norm(cur.word):
+            if normalize_word(old.word) != normalize_word(cur.word):
                 break
             # Whisper ends a cut-off hypothesis with a period: punctuation on a hypothesis' last
             # word is a guess, on a word followed by others it is informed.
@@ -516,9 +321,9 @@ class StreamTranscriber:
         if self._speech_runs:
             last_speech = self._speech_runs[-1][1] / SAMPLE_RATE
             words = [w for w in words if w.start < last_speech + 0.3]
-        words = _cut_loop((self._context + self._committed)[-8:], words)
-        fixed = [_norm(w.word) for w in (self._context + self._committed)[-12:]]
-        new = [_norm(w.word) for w in words[:REPEAT_NGRAM]]
+        words = cut_loop((self._context + self._committed)[-8:], words)
+        fixed = [normalize_word(w.word) for w in (self._context + self._committed)[-12:]]
+        new = [normalize_word(w.word) for w in words[:REPEAT_NGRAM]]
         if len(new) == REPEAT_NGRAM and any(
             fixed[i:i + REPEAT_NGRAM] == new for i in range(len(fixed) - REPEAT_NGRAM + 1)
         ):
@@ -779,152 +584,3 @@ class StreamTranscriber:
         self._decoded_to = max(self._decoded_to, end_sample)
         self._speech_end = max(self._speech_end, end_sample - self._silence)
         self._trim_context()
-
-
-# -- the scheduler --------------------------------------------------------------------------------
-@dataclass
-class _Entry:
-    stream: StreamTranscriber
-    on_events: Callable[[list[Event]], None]
-
-
-class StreamScheduler:
-    """Serves every open stream's decode work from one worker thread, fairly and in batches."""
-
-    def __init__(
-        self,
-        models: Callable[[str], object],
-        *,
-        max_batch: int = 4,
-        options: StreamOptions | None = None,
-    ):
-        self._models = models  # model id -> loaded faster-whisper model (shared)
-        self.max_batch = max(1, max_batch)
-        self.options = options or StreamOptions()
-        self._entries: dict[int, _Entry] = {}
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
-        self.decodes = 0  # counters, for tests and the bench
-        self.batches = 0
-
-    def open(
-        self,
-        model_id: str,
-        language: str | None,
-        on_events: Callable[[list[Event]], None],
-        options: StreamOptions | None = None,
-    ) -> StreamTranscriber:
-        stream = StreamTranscriber(model_id, language, options or self.options)
-        stream._wake = self._wake
-        with self._cond:
-            self._entries[id(stream)] = _Entry(stream, on_events)
-            if self._thread is None or not self._thread.is_alive():
-                self._stopping = False
-                self._thread = threading.Thread(target=self._run, name="vocable-stream", daemon=True)
-                self._thread.start()
-            self._cond.notify()
-        return stream
-
-    def detach(self, stream: StreamTranscriber) -> None:
-        """Forget a stream (finished, failed or its client gone); idempotent."""
-        with self._cond:
-            self._entries.pop(id(stream), None)
-
-    @property
-    def active(self) -> int:
-        with self._cond:
-            return len(self._entries)
-
-    def shutdown(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _wake(self) -> None:
-        with self._cond:
-            self._cond.notify()
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                self._cond.wait_for(
-                    lambda: self._stopping or any(e.stream.has_work() for e in self._entries.values()),
-                    timeout=1.0,
-                )
-                if self._stopping:
-                    return
-                entries = sorted(self._entries.values(), key=lambda e: e.stream.last_served)
-            try:
-                self._round(entries)
-            except Exception:  # pragma: no cover - _round guards each stream
-                log.exception("stream scheduler round failed")
-                time.sleep(0.1)
-
-    def _round(self, entries: list[_Entry]) -> None:
-        """One decode per stream at most, oldest-served first; the first stream's (model,
-        language, prompt) group forms the batch, the rest wait for the next round, first in line."""
-        batch: list[tuple[_Entry, DecodeRequest]] = []
-        key = None
-        for entry in entries:
-            if entry.stream.done or not entry.stream.has_work():
-                continue
-            try:
-                request, events = entry.stream.prepare()
-            except Exception as exc:
-                log.exception("stream failed while preparing")
-                self._fail(entry, f"Streaming failed: {exc}")
-                continue
-            if events:
-                self._deliver(entry, events)
-            if entry.stream.done:
-                self.detach(entry.stream)
-                continue
-            if request is None:
-                continue
-            group = (entry.stream.model_id, request.language or f"auto:{id(entry)}",
-                     bool(request.prompt.strip()))
-            if key is None:
-                key = group
-            if group == key and len(batch) < self.max_batch:
-                batch.append((entry, request))
-        if not batch:
-            return
-        started = time.monotonic()
-        try:
-            model = self._models(batch[0][0].stream.model_id)
-            results = decode_batch(model, [r for _, r in batch], self.options)
-        except Exception:
-            log.exception("stream decode failed")
-            for entry, _ in batch:
-                self._fail(entry, "Speech recognition failed; the stream cannot continue.")
-            return
-        self.decodes += len(batch)
-        self.batches += 1
-        now = time.monotonic()
-        log.debug("decoded %d stream(s), %.1f s of audio at most, in %.2f s", len(batch),
-                  max(r.duration for _, r in batch), now - started)
-        for (entry, request), result in zip(batch, results):
-            entry.stream.last_served = now
-            try:
-                events = entry.stream.apply(request, result)
-            except Exception:
-                log.exception("stream failed while applying a decode")
-                self._fail(entry, "Streaming failed unexpectedly.")
-                continue
-            if events:
-                self._deliver(entry, events)
-
-    def _deliver(self, entry: _Entry, events: list[Event]) -> None:
-        try:
-            entry.on_events(events)
-        except Exception:  # the consumer is gone (closed loop, ...): drop the stream
-            log.debug("stream consumer failed; detaching", exc_info=True)
-            self.detach(entry.stream)
-
-    def _fail(self, entry: _Entry, message: str) -> None:
-        entry.stream.done = True
-        self.detach(entry.stream)
-        self._deliver(entry, [Failed(message)])

@@ -1,8 +1,9 @@
 """Transcription jobs: their lifecycle (queued → processing → completed | failed) and the queue seam.
 
-``TranscriptionJobs`` owns the lifecycle and the money (reserve on submit, settle on completion,
-refund on failure). A ``JobQueue`` only decides *where* a job runs: ``InProcessQueue`` runs jobs on
-worker threads sharing the loaded model; a distributed queue (e.g. Celery on Redis) implements the
+``TranscriptionJobs`` owns the lifecycle; a job's money goes through ``Admission`` (reserved on
+submit, settled on completion, refunded on failure, its slot released on every path). A
+``JobQueue`` only decides *where* a job runs: ``InProcessQueue`` runs jobs on worker threads
+sharing the loaded model; a distributed queue (e.g. Celery on Redis) implements the
 same four methods and calls ``TranscriptionJobs.run`` in its workers.
 """
 
@@ -20,12 +21,14 @@ from typing import Protocol
 
 from sqlalchemy import delete, select, update
 
+from vocable.accounts.admission import Admission
 from vocable.accounts.keys import Principal
-from vocable.accounts.quota import Charge, Quota, audio_units
+from vocable.accounts.quota import Charge
 from vocable.audio import AudioError
 from vocable.results import Transcription
+from vocable.storage.blobs import BlobStore, transcript_audio_key
 from vocable.storage.db import Database
-from vocable.storage.models import Account, Transcript, utcnow
+from vocable.storage.models import Account, Transcript, new_id, utcnow
 from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
 from vocable.transcription.whisper import WhisperExecutor
 
@@ -59,12 +62,16 @@ class TranscriptionJobs:
     def __init__(
         self,
         db: Database,
-        quota: Quota,
+        admission: Admission,
         whisper: WhisperExecutor,
         diarizer_factory: Callable[[], object | None] = lambda: None,
+        *,
+        blobs: BlobStore,
     ):
         self.db = db
-        self.quota = quota
+        # Uploads and kept audio, by key: the job row names its audio, any worker can open it.
+        self.blobs = blobs
+        self.admission = admission
         self.whisper = whisper
         self.diarizer_factory = diarizer_factory
 
@@ -76,20 +83,27 @@ class TranscriptionJobs:
         options: TranscribeOptions,
         charge: Charge,
     ) -> str:
-        with self.db.session() as s:
-            job = Transcript(
-                account_id=principal.account_id,
-                client_ip=principal.ip,
-                filename=filename[:500],
-                upload_path=str(upload),
-                options=_options_dict(options),
-                charged_units=charge.units,
-                charge_kind=charge.kind,
-                charge_period=charge.period,
-            )
-            s.add(job)
-            s.flush()
-            return job.id
+        """Queue a job for the received file ``upload``, which the blob store takes over."""
+        job_id = new_id()
+        key = transcript_audio_key(job_id)
+        self.blobs.put_file(key, upload)
+        try:
+            with self.db.session() as s:
+                s.add(Transcript(
+                    id=job_id,
+                    account_id=principal.account_id,
+                    client_ip=principal.ip,
+                    filename=filename[:500],
+                    audio_key=key,
+                    options=_options_dict(options),
+                    charged_units=charge.units,
+                    charge_kind=charge.kind,
+                    charge_period=charge.period,
+                ))
+        except BaseException:
+            self.blobs.delete(key)
+            raise
+        return job_id
 
     def get(self, job_id: str) -> Transcript | None:
         with self.db.session() as s:
@@ -98,28 +112,32 @@ class TranscriptionJobs:
     def delete(self, job_id: str) -> None:
         with self.db.session() as s:
             job = s.get(Transcript, job_id)
-            if job is not None:
-                s.delete(job)
+            if job is None:
+                return
+            key = job.audio_key
+            s.delete(job)
+        self._remove_audio(key)
 
     def pending(self) -> list[str]:
         """Jobs to (re)run after a restart: queued ones, and those a stop interrupted."""
         with self.db.session() as s:
             # Anonymous results are deleted once answered; a stop can leave some behind.
-            s.execute(
-                delete(Transcript).where(
-                    Transcript.account_id.is_(None), Transcript.status.in_(FINAL)
-                )
-            )
+            answered = (Transcript.account_id.is_(None), Transcript.status.in_(FINAL))
+            keys = list(s.scalars(select(Transcript.audio_key).where(*answered)))
+            s.execute(delete(Transcript).where(*answered))
             s.execute(
                 update(Transcript).where(Transcript.status == "processing").values(status="queued")
             )
-            return list(
+            queued = list(
                 s.scalars(
                     select(Transcript.id)
                     .where(Transcript.status == "queued")
                     .order_by(Transcript.created_at)
                 )
             )
+        for key in keys:
+            self._remove_audio(key)
+        return queued
 
     # -- running ---------------------------------------------------------------------------------
     def run(self, job_id: str) -> None:
@@ -130,10 +148,12 @@ class TranscriptionJobs:
                 return
             job.status = "processing"
             principal = _principal(s, job)
-            upload, options = Path(job.upload_path), _options(job.options)
+            audio_key, options = job.audio_key, _options(job.options)
             charge = Charge(job.charge_kind, job.charged_units, job.charge_period)
+        kept = False
         try:
-            result = transcribe_file(upload, options, self.whisper, self.diarizer_factory())
+            with self.blobs.local_path(audio_key) as upload:
+                result = transcribe_file(upload, options, self.whisper, self.diarizer_factory())
         except AudioError as exc:
             self._fail(job_id, principal, charge, str(exc), 400)
         except Exception as exc:  # the job fails, the server lives on
@@ -141,13 +161,18 @@ class TranscriptionJobs:
             self._fail(job_id, principal, charge, f"Transcription failed: {exc}", 500)
         else:
             self._complete(job_id, principal, charge, result)
+            kept = not principal.is_anonymous
         finally:
-            self.quota.release_slot(principal)
-            _remove(upload)
+            self.admission.release(principal)
+            if not kept:  # anonymous callers keep nothing; a failed job has no audio worth keeping
+                self._remove_audio(audio_key)
+
+    def _remove_audio(self, key: str) -> None:
+        if key:
+            self.blobs.delete(key)
 
     def _complete(self, job_id: str, principal: Principal, charge: Charge, result: Transcription) -> None:
-        units = audio_units(result.duration) if result.duration > 0 else charge.units
-        charge = self._settle(principal, charge, units)
+        charge = self.admission.settle(principal, charge, result.duration, "transcribe")
         with self.db.session() as s:
             job = s.get(Transcript, job_id)
             job.status = "completed"
@@ -159,34 +184,17 @@ class TranscriptionJobs:
             job.speakers = result.speakers
             job.options = {**job.options, "language_probability": result.language_probability}
             job.charged_units = charge.units
-            job.upload_path = ""
+            if principal.is_anonymous:
+                job.audio_key = ""
             job.completed_at = utcnow()
-        self.quota.record(
-            principal.account_id, "transcribe", transcriptions=1, minutes=charge.units,
-            credits=charge.units if charge.kind == "credits" else 0,
-        )
-
-    def _settle(self, principal: Principal, charge: Charge, units: int) -> Charge:
-        """The reservation was made from the container's declared duration; settle on the real one."""
-        if principal.is_anonymous or units == charge.units or charge.kind == "daily":
-            return charge
-        if units < charge.units:
-            self.quota.refund(principal, Charge(charge.kind, charge.units - units, charge.period))
-            return Charge(charge.kind, units, charge.period)
-        try:
-            extra = self.quota.reserve(principal, (units - charge.units) * 60)
-        except Exception:  # the audio was longer than declared and the allowance ran out
-            log.warning("could not charge %d extra unit(s) to %s", units - charge.units, principal)
-            return charge
-        return Charge(charge.kind, charge.units + extra.units, charge.period)
 
     def _fail(self, job_id: str, principal: Principal, charge: Charge, reason: str, status: int) -> None:
-        self.quota.refund(principal, charge)
+        self.admission.refund(principal, charge)
         with self.db.session() as s:
             s.execute(
                 update(Transcript)
                 .where(Transcript.id == job_id)
-                .values(status="failed", error=reason, error_status=status, upload_path="",
+                .values(status="failed", error=reason, error_status=status, audio_key="",
                         charged_units=0, completed_at=utcnow())
             )
 
@@ -279,11 +287,6 @@ def _principal(s, job: Transcript) -> Principal:
         return Principal(plan="anonymous", ip=job.client_ip)
     plan = s.scalar(select(Account.plan).where(Account.id == job.account_id)) or "free"
     return Principal(plan=plan, ip=job.client_ip, account_id=job.account_id)
-
-
-def _remove(path: Path) -> None:
-    if str(path) and path.name:
-        path.unlink(missing_ok=True)
 
 
 def to_transcription(job: Transcript) -> Transcription:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
+from vocable.storage.blobs import BlobStore
 from vocable.storage.db import Database
 from vocable.storage.models import Transcript
 
@@ -27,6 +28,21 @@ class TranscriptBusy(Exception):
         super().__init__(
             f"The transcript is still {status}; it can be deleted once it has completed or failed."
         )
+        self.status = status
+
+
+class TranscriptNotFound(LookupError):
+    """No transcript of that id in the account (another account's is not found either)."""
+
+    def __init__(self) -> None:
+        super().__init__("No such transcript.")
+
+
+class TranscriptNotCompleted(Exception):
+    """The transcript has no result to work on yet (queued, processing or failed)."""
+
+    def __init__(self, status: str):
+        super().__init__(f"The transcript is {status}; it must be completed first.")
         self.status = status
 
 
@@ -108,21 +124,36 @@ def get_transcript(db: Database, account_id: int, transcript_id: str) -> Transcr
         )
 
 
-def delete_transcript(db: Database, account_id: int, transcript_id: str) -> bool:
+def completed_segments(db: Database, account_id: int, transcript_id: str) -> list[dict[str, Any]]:
+    """The segments of a completed transcript of the account (``TranscriptNotFound``,
+    ``TranscriptNotCompleted`` otherwise)."""
+    transcript = get_transcript(db, account_id, transcript_id)
+    if transcript is None:
+        raise TranscriptNotFound()
+    if transcript.status != "completed":
+        raise TranscriptNotCompleted(transcript.status)
+    return list(transcript.segments or [])
+
+
+def delete_transcript(
+    db: Database, account_id: int, transcript_id: str, *, blobs: BlobStore
+) -> bool:
     """Delete a finished transcript. Rows derived from it (chat sessions, embeddings...) reference
-    it with ON DELETE CASCADE, so the database removes them in the same statement.
+    it with ON DELETE CASCADE, so the database removes them in the same statement; its blobs (the
+    stored audio) go once the row is gone.
 
     A queued or running job is refused (``TranscriptBusy``): its worker still holds a
     concurrency slot and a reservation that only the job's own end settles.
     """
     with db.session() as s:
-        status = s.scalar(
-            select(Transcript.status).where(
+        found = s.execute(
+            select(Transcript.status, Transcript.audio_key).where(
                 Transcript.id == transcript_id, Transcript.account_id == account_id
             )
-        )
-        if status is None:
+        ).first()
+        if found is None:
             return False
+        status, audio_key = found
         if status in LIVE:
             raise TranscriptBusy(status)
         result = s.execute(
@@ -132,4 +163,7 @@ def delete_transcript(db: Database, account_id: int, transcript_id: str) -> bool
                 Transcript.status.not_in(LIVE),
             )
         )
-        return result.rowcount == 1
+        deleted = result.rowcount == 1
+    if deleted and audio_key:
+        blobs.delete(audio_key)
+    return deleted

@@ -43,13 +43,8 @@ def put_account(
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise ApiError(400, f"Invalid request: {problems}") from None
-    try:
-        profile.update(
-            services.db, principal.account_id,
-            name=change.name, email=change.email, preferences=change.email_preferences,
-        )
-    except profile.EmailTaken as exc:
-        raise ApiError(409, str(exc)) from exc
-    except profile.ProfileError as exc:
-        raise ApiError(400, str(exc)) from exc
+    profile.update(
+        services.db, principal.account_id,
+        name=change.name, email=change.email, preferences=change.email_preferences,
+    )
     return profile.profile(services.db, services.settings.plans, principal.account_id)

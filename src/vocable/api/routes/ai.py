@@ -10,14 +10,12 @@ from pydantic import BaseModel, Field
 
 from vocable.accounts.keys import Principal
 from vocable.api.deps import ServicesDep, rate_limited
-from vocable.api.errors import ApiError
 from vocable.llm.embed import DIMENSIONS
 from vocable.llm.textgen import (
     STRUCTURED_TYPES,
     GenerateType,
     Source,
     SummaryStyle,
-    TextInputError,
     TextResult,
     Writer,
 )
@@ -69,13 +67,6 @@ class EmbedResponse(BaseModel):
     model: str
 
 
-def source_from_text(text: str) -> Source:
-    try:
-        return Source.from_text(text)
-    except TextInputError as exc:
-        raise ApiError(400, str(exc)) from exc
-
-
 def generate_response(result: TextResult) -> GenerateResponse:
     return GenerateResponse(
         type=result.kind, content=result.text,
@@ -92,7 +83,7 @@ def generate_response(result: TextResult) -> GenerateResponse:
     "are summarized in parts (map-reduce). Names and numbers not in the text are removed.",
 )
 def summarize(body: SummarizeRequest, principal: LLMCaller, services: ServicesDep):
-    source = source_from_text(body.text)
+    source = Source.from_text(body.text)
     writer = Writer(
         services.llm, services.embedder, client=principal.limit_key, settings=services.settings
     )
@@ -113,7 +104,7 @@ def summarize(body: SummarizeRequest, principal: LLMCaller, services: ServicesDe
     "validated JSON.",
 )
 def generate(body: GenerateRequest, principal: LLMCaller, services: ServicesDep):
-    source = source_from_text(body.text)
+    source = Source.from_text(body.text)
     writer = Writer(
         services.llm, services.embedder, client=principal.limit_key, settings=services.settings
     )

@@ -8,13 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from vocable.accounts.keys import Principal
-from vocable.analysis import (
-    ANALYSIS_TYPES,
-    UnknownAnalysisType,
-    UnsupportedLanguage,
-    supported_languages,
-    to_dict,
-)
+from vocable.analysis import ANALYSIS_TYPES, supported_languages, to_dict
 from vocable.analysis.document import Document
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 from vocable.api.errors import ApiError
@@ -44,12 +38,9 @@ class TranscriptAnalyzeRequest(BaseModel):
 def _run(services: Services, kind: str, doc: Document, language: str | None, client: str) -> dict[str, Any]:
     kind = kind.strip().lower()
     analysis = services.analysis
-    try:
-        lang = analysis.resolve_language(doc, language)
-        analysis.check(kind, lang)
-        result = analysis.analyze(kind, doc, lang, client=client)
-    except (UnknownAnalysisType, UnsupportedLanguage) as exc:
-        raise ApiError(400, str(exc)) from None
+    lang = analysis.resolve_language(doc, language)
+    analysis.check(kind, lang)
+    result = analysis.analyze(kind, doc, lang, client=client)
     return {"type": kind, "language": lang, "result": to_dict(result)}
 
 

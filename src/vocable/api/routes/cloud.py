@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
-from vocable.storage.models import Account
 
 router = APIRouter(prefix="/api/v1/cloud", tags=["cloud"], dependencies=[Depends(rate_limited("account"))])
 
@@ -31,12 +30,10 @@ def get_cloud(principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
                 "utilization": round(w.running_jobs / w.capacity, 3) if w.capacity else 0.0,
             },
         })
-    plan = services.quota.plan(principal)
-    with services.db.session() as s:
-        active = s.get(Account, principal.account_id).active_jobs
+    slots = services.admission.slots(principal)
     return {
         "workers": workers,
         # Dedicated deployments are an operator feature not offered by a single-machine install.
         "deployments": [],
-        "account": {"active_jobs": active, "concurrent_jobs": plan.concurrent_jobs},
+        "account": {"active_jobs": slots.active, "concurrent_jobs": slots.limit},
     }

@@ -21,28 +21,15 @@ def health(services: ServicesDep) -> dict:
         "device": device.kind,
         "models_loaded": services.whisper.loaded(),
         "llm": services.llm.status(),
+        # every family's loaded models, from the one model pool
+        "loaded": [{"family": m.family, "id": m.id} for m in services.pool.loaded()],
     }
 
 
 @router.get("/v1/models", tags=["meta"])
 def list_models(services: ServicesDep) -> dict:
-    registry = services.registry
-    installed = set(registry.installed())
-    default = registry.default_model(services.settings.default_model) if installed else None
-    return {
-        "models": [
-            {
-                "id": spec.id,
-                "name": spec.name,
-                "languages": spec.languages,
-                "speed": spec.speed,
-                "installed": spec.id in installed,
-                "default": spec.id == default,
-                "source": spec.source,
-            }
-            for spec in registry.all()
-        ]
-    }
+    """Every known model, speech (Whisper) first; ``family`` says what each one is for."""
+    return {"models": [entry.to_dict() for entry in services.catalog.entries()]}
 
 
 @router.get("/v1/languages", tags=["meta"])

@@ -28,26 +28,27 @@ import logging
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
+from vocable.accounts.admission import StreamMeter
 from vocable.accounts.keys import Principal
-from vocable.accounts.quota import Charge, LimitReached, NoCreditsLeft, QuotaError
 from vocable.api.deps import bearer_token, client_ip, resolve_principal
-from vocable.api.errors import ApiError
-from vocable.languages import WHISPER_LANGUAGES
-from vocable.registry.speech import ModelNotInstalled
+from vocable.api.errors import WS_CLOSE_INTERNAL, close_code, describe, ws_close_code
+from vocable.audio import SAMPLE_RATE
 from vocable.services import Services
-from vocable.streaming.policy import SAMPLE_RATE, Done, Event, Failed, StreamTranscriber
+from vocable.streaming.policy import Done, Event, Failed, StreamTranscriber
+from vocable.transcription.speech_models import SpeechChoice, UnknownLanguage
 
 log = logging.getLogger("vocable.api.stream")
 router = APIRouter()
 
+# 4000 + the HTTP status the same problem has on the REST surface (``vocable.api.errors``).
 CLOSE_NORMAL = 1000
-CLOSE_INTERNAL = 1011
-CLOSE_BAD_REQUEST = 4400
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_NO_CREDITS = 4402
-CLOSE_IDLE = 4408
-CLOSE_LIMIT = 4429
-CLOSE_UNAVAILABLE = 4503
+CLOSE_INTERNAL = WS_CLOSE_INTERNAL
+CLOSE_BAD_REQUEST = ws_close_code(400)
+CLOSE_UNAUTHORIZED = ws_close_code(401)
+CLOSE_NO_CREDITS = ws_close_code(402)
+CLOSE_IDLE = ws_close_code(408)
+CLOSE_LIMIT = ws_close_code(429)
+CLOSE_UNAVAILABLE = ws_close_code(503)
 CLOSE_CODES = {
     CLOSE_NORMAL: "stream complete (after is_final)",
     CLOSE_INTERNAL: "server error",
@@ -59,15 +60,11 @@ CLOSE_CODES = {
     CLOSE_UNAVAILABLE: "too many open streams or model unavailable",
 }
 
-UNIT_S = 60  # one credit / minute covers this much audio
-INGEST_CHUNK = SAMPLE_RATE * 2  # bytes handed to the policy at a time (1 s), for backpressure
+BYTES_PER_S = SAMPLE_RATE * 2  # PCM int16 mono
+INGEST_CHUNK = BYTES_PER_S  # bytes handed to the policy at a time (1 s), for backpressure
 FINISH_TIMEOUT_S = 300.0  # after stop, the longest we wait for the last decodes
 MAX_READ_PAUSE_S = 5.0  # longest pause in reading a client (pings must get through)
 MAX_EXTRA_BACKLOG_S = 60.0  # backlog beyond stream_max_backlog_s that ends the stream
-
-
-class BacklogFull(Exception):
-    pass
 
 
 class StreamClosed(Exception):
@@ -91,13 +88,10 @@ class StreamSession:
         self.ws = ws
         self.services = services
         self.settings = services.settings
-        self.principal: Principal | None = None
         self.stream: StreamTranscriber | None = None
-        self.charges: list[Charge] = []
-        self.received_bytes = 0
+        self.meter: StreamMeter | None = None  # the stream's slot and charges, once admitted
         self.events: asyncio.Queue[list[Event]] = asyncio.Queue()
         self.send_lock = asyncio.Lock()
-        self.slot = False
         self.ending = False  # the stream ends on an error: no is_final
         self.released = False
 
@@ -109,23 +103,28 @@ class StreamSession:
             await self._close(end.message, end.code)
         except (WebSocketDisconnect, ConnectionError):
             pass  # the client left
-        except Exception:
-            log.exception("stream failed")
-            await self._close("Internal server error.", CLOSE_INTERNAL)
+        except Exception as exc:  # a refusal (domain error) or a failure: the errors table says
+            status, message, _ = describe(exc)
+            if status == 500:
+                log.exception("stream failed")
+            await self._close(message, ws_close_code(status))
         finally:
             await self._release()
 
     async def _serve(self) -> None:
-        self.principal = await self._authenticate()
-        model_id, language = await self._read_config()
-        await self._admit(model_id)
+        principal = await self._authenticate()
+        choice = await self._read_config()
+        # A slot and the first unit of audio, then a loaded model: "ready" means ready.
+        admission = self.services.admission
+        self.meter = await asyncio.to_thread(admission.stream, principal, BYTES_PER_S)
+        await asyncio.to_thread(self.services.speech.load, choice.model)
         scheduler = self.services.streaming
         loop = asyncio.get_running_loop()
 
         def deliver(events: list[Event]) -> None:  # called on the scheduler's thread
             loop.call_soon_threadsafe(self.events.put_nowait, events)
 
-        self.stream = scheduler.open(model_id, language, deliver)
+        self.stream = scheduler.open(choice.model, choice.decode_language, deliver)
         await self._send({"status": "ready"})
 
         reader = asyncio.create_task(self._read_audio())
@@ -163,40 +162,21 @@ class StreamSession:
         self.released = True
         if self.stream is not None:
             self.services.streaming.detach(self.stream)
-        principal, quota = self.principal, self.services.quota
-        if principal is None:
-            return
-        try:
-            if self.charges and self.received_bytes == 0:  # nothing streamed: nothing to pay
-                for charge in self.charges:
-                    await asyncio.to_thread(quota.refund, principal, charge)
-                self.charges = []
-            units = sum(c.units for c in self.charges)
-            await asyncio.to_thread(
-                quota.record, principal.account_id, "stream", requests=1,
-                transcriptions=1 if units else 0, minutes=units,
-                credits=sum(c.units for c in self.charges if c.kind == "credits"),
-            )
-        finally:
-            if self.slot:
-                await asyncio.to_thread(quota.release_slot, principal)
+        if self.meter is not None:  # refund a stream that sent nothing, record usage, free the slot
+            await asyncio.to_thread(self.meter.close)
 
     # -- setup ----------------------------------------------------------------------------------
     async def _authenticate(self) -> Principal:
+        """The caller (401 for a bad key) and one request of "stream" (its rate limit)."""
         ws = self.ws
-        try:
-            token = bearer_token(ws.headers.get("authorization")) or ws.query_params.get("token") or None
-            principal = await asyncio.to_thread(
-                resolve_principal, self.services, token, client_ip(ws, self.services)
-            )
-            self.services.rate_limiter.hit(principal, "stream")
-        except ApiError as exc:
-            raise StreamClosed(exc.message, CLOSE_UNAUTHORIZED)
-        except LimitReached as exc:
-            raise StreamClosed(str(exc), CLOSE_LIMIT)
+        token = bearer_token(ws.headers.get("authorization")) or ws.query_params.get("token") or None
+        principal = await asyncio.to_thread(
+            resolve_principal, self.services, token, client_ip(ws, self.services)
+        )
+        await asyncio.to_thread(self.services.admission.request, principal, "stream")
         return principal
 
-    async def _read_config(self) -> tuple[str, str | None]:
+    async def _read_config(self) -> SpeechChoice:
         example = 'e.g. {"language": "en", "model": "base"}'
         timeout = self.settings.stream_idle_timeout_s
         try:
@@ -218,45 +198,10 @@ class StreamSession:
         for name, value in (("language", language), ("model", model)):
             if value is not None and not isinstance(value, str):
                 raise StreamClosed(f"Invalid config: '{name}' must be a string.", CLOSE_BAD_REQUEST)
-        language = (language or "auto").strip().lower()
-        if language != "auto" and language not in WHISPER_LANGUAGES:
-            raise StreamClosed(
-                f"Invalid config: unknown language '{language}'; use an ISO 639-1 code from "
-                "/v1/languages or 'auto'.", CLOSE_BAD_REQUEST,
-            )
-        try:
-            model_id = self.services.whisper.resolve((model or "").strip() or None)
-        except ModelNotInstalled as exc:
-            raise StreamClosed(str(exc), CLOSE_BAD_REQUEST)
-        spec = self.services.registry.specs.get(model_id)
-        if spec is not None and spec.english_only and language not in ("auto", "en"):
-            raise StreamClosed(f"Model '{model_id}' only transcribes English.", CLOSE_BAD_REQUEST)
-        return model_id, (None if language == "auto" else language)
-
-    async def _admit(self, model_id: str) -> None:
-        """Capacity, a concurrency slot, the first unit of audio, and a loaded model."""
-        quota, principal = self.services.quota, self.principal
-        limit = self.settings.stream_max_active
-        if limit and self.services.streaming.active >= limit:
-            raise StreamClosed("The server is at its limit of open streams; try again shortly.",
-                               CLOSE_UNAVAILABLE)
-        try:
-            await asyncio.to_thread(quota.acquire_slot, principal)
-            self.slot = True
-            await self._reserve_unit()
-        except NoCreditsLeft as exc:
-            raise StreamClosed(str(exc), CLOSE_NO_CREDITS)
-        except LimitReached as exc:
-            raise StreamClosed(str(exc), CLOSE_LIMIT)
-        try:  # "ready" means ready: the first stream on a model waits for it to load here
-            await asyncio.to_thread(self.services.whisper.model, model_id)
-        except Exception:
-            log.exception("could not load the streaming model %s", model_id)
-            raise StreamClosed("The speech model is unavailable; try again later.", CLOSE_UNAVAILABLE)
-
-    async def _reserve_unit(self) -> None:
-        charge = await asyncio.to_thread(self.services.quota.reserve, self.principal, UNIT_S)
-        self.charges.append(charge)
+        try:  # an unknown or uninstalled model, an English-only one asked for French: refused
+            return self.services.speech.choose(model, language)
+        except UnknownLanguage as exc:
+            raise StreamClosed(f"Invalid config: {exc}.", close_code(exc))
 
     # -- streaming ------------------------------------------------------------------------------
     async def _read_audio(self) -> StreamClosed | None:
@@ -277,13 +222,9 @@ class StreamSession:
             if data is not None:
                 if stopped:
                     continue  # audio after stop is ignored
-                try:
-                    await self._ingest(data)
-                except QuotaError as exc:
-                    code = CLOSE_NO_CREDITS if isinstance(exc, NoCreditsLeft) else CLOSE_LIMIT
-                    return StreamClosed(str(exc), code, flush=True)
-                except BacklogFull as exc:
-                    return StreamClosed(str(exc), CLOSE_LIMIT)
+                end = await self._ingest(data)
+                if end is not None:
+                    return end
             elif text is not None:
                 action = _action(text)
                 if action != "stop":
@@ -296,24 +237,21 @@ class StreamSession:
                     stopped = True
                     self.stream.close_input()
 
-    async def _ingest(self, data: bytes) -> None:
-        """Hand audio to the policy in 1 s pieces, reserving a unit as each minute begins and
-        waiting while the stream's backlog is full (the socket is not read meanwhile)."""
-        stream, max_backlog = self.stream, self.settings.stream_max_backlog_s
+    async def _ingest(self, data: bytes) -> StreamClosed | None:
+        """Hand audio to the policy in 1 s pieces, as far as the meter has it paid for, waiting
+        while the stream's backlog is full (the socket is not read meanwhile). Returns why the
+        stream must end, if it must."""
+        stream, meter, max_backlog = self.stream, self.meter, self.settings.stream_max_backlog_s
         for offset in range(0, len(data), INGEST_CHUNK):
             piece = data[offset:offset + INGEST_CHUNK]
-            paid = sum(c.units for c in self.charges) * UNIT_S * SAMPLE_RATE * 2
-            if self.received_bytes + len(piece) > paid:
-                try:
-                    await self._reserve_unit()
-                except QuotaError:
-                    rest = max(0, paid - self.received_bytes)
-                    if rest:
-                        stream.push_pcm16(piece[:rest])
-                        self.received_bytes += rest
-                    raise
-            stream.push_pcm16(piece)
-            self.received_bytes += len(piece)
+            if meter.needs_unit(len(piece)):  # a minute begins: reserve it (a database call)
+                paid = await asyncio.to_thread(meter.take, len(piece))
+            else:
+                paid = meter.take(len(piece))
+            if paid:
+                stream.push_pcm16(piece[:paid])
+            if paid < len(piece):  # the allowance ran out: what was paid for is finalized
+                return StreamClosed(str(meter.refused), close_code(meter.refused), flush=True)
             # Not reading the socket is the backpressure, but it also leaves pings unanswered:
             # read again after MAX_READ_PAUSE_S whatever the backlog, and give up on a client
             # that stays far ahead of transcription.
@@ -322,10 +260,11 @@ class StreamSession:
                 await asyncio.sleep(0.02)
                 waited += 0.02
             if stream.backlog_s > max_backlog + MAX_EXTRA_BACKLOG_S:
-                raise BacklogFull(
+                return StreamClosed(
                     f"Audio arrives faster than it can be transcribed ({stream.backlog_s:.0f} s "
-                    "waiting); send it at real-time pace or slower."
+                    "waiting); send it at real-time pace or slower.", CLOSE_LIMIT,
                 )
+        return None
 
     async def _write_events(self) -> None:
         """Send what the policy produces; return after is_final, raise StreamClosed on failure."""

@@ -9,18 +9,18 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from vocable.accounts.keys import Principal
 from vocable.api.deps import PrincipalDep, ServicesDep
 from vocable.api.errors import ApiError
-from vocable.api.uploads import receive_multipart
-from vocable.audio import AudioError, probe
-from vocable.languages import WHISPER_LANGUAGES
+from vocable.api.uploads import UploadedFile, receive_multipart
+from vocable.audio import probe
+from vocable.services import Services
 from vocable.transcription import formats
 from vocable.transcription.jobs import to_transcription
 from vocable.transcription.pipeline import TranscribeOptions
+from vocable.transcription.speech_models import parse_language
 
 router = APIRouter(tags=["transcription"])
-
-MB = 1024 * 1024
 
 
 class TranscribeParams(BaseModel):
@@ -34,10 +34,7 @@ class TranscribeParams(BaseModel):
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
-        value = value.strip().lower() or "auto"
-        if value != "auto" and value not in WHISPER_LANGUAGES:
-            raise ValueError(f"unknown language '{value}'; use an ISO 639-1 code or 'auto'")
-        return value
+        return parse_language(value)
 
 
 def _params(fields: dict[str, str]) -> TranscribeParams:
@@ -57,15 +54,9 @@ def _params(fields: dict[str, str]) -> TranscribeParams:
     "response_format (json, txt, srt, vtt) and async (answer 202 with a job id at once).",
 )
 async def transcribe(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
-    await run_in_threadpool(services.rate_limiter.hit, principal, "transcribe")
-    await run_in_threadpool(services.quota.record, principal.account_id, "transcribe", requests=1)
-    plan = services.quota.plan(principal)
-    await run_in_threadpool(services.quota.check_allowance, principal)
-    if services.queue.backlog() >= services.settings.max_queued_jobs:
-        raise ApiError(503, "The transcription queue is full. Try again shortly.", {"Retry-After": "30"})
-
-    limit = min(plan.max_upload_mb, services.settings.max_upload_mb) * MB
-    form = await receive_multipart(request, services.settings.data_dir / "uploads", limit, plan.name)
+    # Refused before the upload is read: rate limit, allowance, a full queue.
+    limit = await run_in_threadpool(services.admission.admit_file, principal)
+    form = await receive_multipart(request, services.settings.data_dir / "uploads", limit.bytes, limit.plan)
     try:
         upload = form.files.get("file")
         if upload is None:
@@ -73,23 +64,13 @@ async def transcribe(request: Request, principal: PrincipalDep, services: Servic
         params = _params(form.fields)
         if params.async_ and principal.is_anonymous:
             raise ApiError(401, "Asynchronous transcription needs an API key, to read the result later.")
-        model_id = services.whisper.resolve(params.model)
-        try:
-            info = await run_in_threadpool(probe, upload.path)
-        except AudioError as exc:
-            raise ApiError(400, str(exc)) from exc
-        await run_in_threadpool(services.quota.acquire_slot, principal)
-        try:
-            charge = await run_in_threadpool(services.quota.reserve, principal, info.duration)
-        except Exception:
-            await run_in_threadpool(services.quota.release_slot, principal)
-            raise
+        choice = services.speech.choose(params.model, params.language)
+        info = await run_in_threadpool(probe, upload.path)
         options = TranscribeOptions(
-            model=model_id, language=params.language, diarize=params.diarize, speakers=params.speakers
+            model=choice.model, language=choice.language, diarize=params.diarize,
+            speakers=params.speakers,
         )
-        job_id = await run_in_threadpool(
-            services.jobs.create, principal, upload.path, upload.filename, options, charge
-        )
+        job_id = await run_in_threadpool(_create_job, services, principal, upload, options, info.duration)
     except BaseException:
         form.discard()
         raise
@@ -118,3 +99,13 @@ async def transcribe(request: Request, principal: PrincipalDep, services: Servic
         media_type=formats.CONTENT_TYPES[params.response_format],
         headers=headers,
     )
+
+
+def _create_job(
+    services: Services, principal: Principal, upload: UploadedFile, options: TranscribeOptions,
+    duration_s: float,
+) -> str:
+    """A concurrency slot and the reservation go with the job; if it is not created, they are
+    given back."""
+    with services.admission.job(principal, duration_s) as charge:
+        return services.jobs.create(principal, upload.path, upload.filename, options, charge)

@@ -3,36 +3,22 @@ an account's stored transcript. Another account's transcript is a 404, like an u
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from vocable.accounts.keys import Principal
-from vocable.api.deps import AccountDep, ServicesDep
-from vocable.api.errors import ApiError
+from vocable.api.deps import ServicesDep, account_rate_limited
 from vocable.api.routes.ai import GenerateResponse, generate_response
-from vocable.llm.chat import (
-    MAX_QUESTION_CHARS,
-    ChatInputError,
-    ChatNotFound,
-    TranscriptChat,
-    source_dict,
-)
-from vocable.llm.textgen import GenerateType, Source, TextInputError, Writer
-from vocable.storage.models import Transcript
+from vocable.llm.chat import MAX_QUESTION_CHARS, source_dict
+from vocable.llm.textgen import GenerateType, Source, Writer
+from vocable.transcription import store as transcripts
 
 router = APIRouter(prefix="/api/v1/transcripts", tags=["transcripts"])
 
-
-def _account_llm(principal: AccountDep, services: ServicesDep) -> Principal:
-    services.rate_limiter.hit(principal, "llm")
-    services.quota.record(principal.account_id, "llm", requests=1)
-    return principal
-
-
 # Keys only (a stored transcript belongs to an account); rate limited like the /v1 LLM endpoints.
-AccountLLMCaller = Annotated[Principal, Depends(_account_llm)]
+AccountLLMCaller = Annotated[Principal, Depends(account_rate_limited("llm"))]
 
 
 class ChatRequest(BaseModel):
@@ -74,18 +60,10 @@ class TranscriptGenerateResponse(GenerateResponse):
     "conversation; one is created and returned when absent.",
 )
 def chat(transcript_id: str, body: ChatRequest, principal: AccountLLMCaller, services: ServicesDep):
-    assistant = TranscriptChat(
-        services.db, services.llm, services.embedder, services.settings.chat_top_k
+    answer = services.chat.ask(
+        principal.account_id, transcript_id, body.question, body.session_id,
+        client=principal.limit_key,
     )
-    try:
-        answer = assistant.ask(
-            principal.account_id, transcript_id, body.question, body.session_id,
-            client=principal.limit_key,
-        )
-    except ChatNotFound as exc:
-        raise ApiError(404, str(exc)) from exc
-    except ChatInputError as exc:
-        raise ApiError(400, str(exc)) from exc
     return ChatResponse(
         answer=answer.answer, sources=[ChatSource(**source_dict(h)) for h in answer.sources],
         session_id=answer.session_id, answered=answer.answered, model=answer.model,
@@ -104,23 +82,10 @@ def generate(
     transcript_id: str, body: TranscriptGenerateRequest, principal: AccountLLMCaller,
     services: ServicesDep,
 ):
-    segments = _completed_segments(services, principal.account_id, transcript_id)
-    try:
-        source = Source.from_segments(segments)
-    except TextInputError as exc:
-        raise ApiError(400, str(exc)) from exc
+    segments = transcripts.completed_segments(services.db, principal.account_id, transcript_id)
+    source = Source.from_segments(segments)
     writer = Writer(
         services.llm, services.embedder, client=principal.limit_key, settings=services.settings
     )
     response = generate_response(writer.generate(source, body.type))
     return TranscriptGenerateResponse(**response.model_dump(), transcript_id=transcript_id)
-
-
-def _completed_segments(services, account_id: int | None, transcript_id: str) -> list[dict[str, Any]]:
-    with services.db.session() as s:
-        transcript = s.get(Transcript, transcript_id)
-        if transcript is None or transcript.account_id != account_id:
-            raise ApiError(404, "No such transcript.")
-        if transcript.status != "completed":
-            raise ApiError(400, f"The transcript is {transcript.status}; it must be completed first.")
-        return list(transcript.segments or [])

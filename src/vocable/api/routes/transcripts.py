@@ -12,7 +12,6 @@ from fastapi.responses import Response
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 from vocable.api.errors import ApiError
 from vocable.languages import WHISPER_LANGUAGES
-from vocable.storage.models import Transcript
 from vocable.transcription import exports, formats
 from vocable.transcription import store as transcripts
 from vocable.transcription.jobs import to_transcription
@@ -101,14 +100,14 @@ def list_transcripts(
     }
 
 
-def _own(services, principal, transcript_id: str) -> Transcript:
+def _own(services, principal, transcript_id: str):
     row = transcripts.get_transcript(services.db, principal.account_id, transcript_id)
     if row is None:
         raise ApiError(404, NOT_FOUND)
     return row
 
 
-def detail(row: Transcript) -> dict[str, Any]:
+def detail(row) -> dict[str, Any]:
     """The transcribe endpoint's JSON (the shared formatter), plus the job's own fields."""
     body = formats.response_dict(to_transcription(row))
     return {
@@ -130,10 +129,9 @@ def get_transcript(transcript_id: str, principal: AccountDep, services: Services
 
 @router.delete("/{transcript_id}/", summary="Delete a transcript and everything derived from it")
 def delete_transcript(transcript_id: str, principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
-    try:
-        deleted = transcripts.delete_transcript(services.db, principal.account_id, transcript_id)
-    except transcripts.TranscriptBusy as exc:
-        raise ApiError(409, str(exc)) from exc
+    deleted = transcripts.delete_transcript(  # a job still queued or running: TranscriptBusy (409)
+        services.db, principal.account_id, transcript_id, blobs=services.blobs
+    )
     if not deleted:
         raise ApiError(404, NOT_FOUND)
     return {"id": transcript_id, "deleted": True}
@@ -147,7 +145,7 @@ def delete_transcript(transcript_id: str, principal: AccountDep, services: Servi
 def export_transcript(transcript_id: str, fmt: str, principal: AccountDep, services: ServicesDep) -> Response:
     fmt = fmt.lower()
     if fmt not in exports.EXPORT_FORMATS:
-        raise ApiError(400, str(exports.UnknownFormat(fmt)))
+        raise exports.UnknownFormat(fmt)
     row = _own(services, principal, transcript_id)
     if row.status != "completed":
         raise ApiError(409, f"The transcript is {row.status}; only a completed transcript can be exported.")

@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 from vocable.accounts.keys import Principal
 from vocable.api.deps import ServicesDep, rate_limited
 from vocable.api.errors import ApiError
-from vocable.translation.translator import TranslationFailed, UnsupportedPair
 
 router = APIRouter(tags=["translation"])
 TranslateLimited = Annotated[Principal, Depends(rate_limited("translate"))]
@@ -46,14 +45,9 @@ def translate(
             raise ApiError(400, f"{where} is {len(text)} characters long (at most {settings.translate_max_chars}).")
     source = body.source.strip().lower() or "en"
     target = body.target.strip().lower()
-    try:
-        result = services.translator.translate(
-            texts, source, target, backend=body.backend, client=principal.limit_key
-        )
-    except UnsupportedPair as exc:
-        raise ApiError(400, str(exc)) from None
-    except TranslationFailed as exc:
-        raise ApiError(503, str(exc)) from None
+    result = services.translator.translate(
+        texts, source, target, backend=body.backend, client=principal.limit_key
+    )
     meta = {"source_language": result.source, "target_language": result.target,
             "backend": result.backend, "model": result.model}
     if body.text is not None:

@@ -123,7 +123,10 @@ function filenameFrom(disposition, fallback) {
 }
 
 export const api = {
-  models: () => getJSON('v1/models'),
+  // /v1/models lists every model family; the pages choose among the speech (Whisper) models.
+  speechModels: () => getJSON('v1/models').then((body) => ({
+    ...body, models: body.models.filter((m) => (m.family || 'speech') === 'speech'),
+  })),
   languages: () => getJSON('v1/languages'),
   health: () => getJSON('health'),
   account: (key) => getJSON('api/v1/account/', { key }),

@@ -67,7 +67,7 @@ export async function render(main) {
       h('h2', { id: 'live-title' }, 'Transcript'), output),
   );
 
-  Promise.all([api.models(), api.languages()]).then(([{ models }, { languages }]) => {
+  Promise.all([api.speechModels(), api.languages()]).then(([{ models }, { languages }]) => {
     const installed = models.filter((m) => m.installed);
     model.replaceChildren(...installed.map((m) =>
       h('option', { value: m.id, selected: m.default }, `${m.name} (${m.id})${m.default ? ' — default' : ''}`)));

@@ -303,7 +303,7 @@ export async function render(main) {
   );
 
   // Options from the server (no key needed).
-  Promise.all([api.models(), api.languages()]).then(
+  Promise.all([api.speechModels(), api.languages()]).then(
     ([{ models }, { languages }]) => {
       modelField.querySelector('select').replaceWith(modelSelect(models, saved.model));
       languageField.querySelector('select').replaceWith(languageSelect(languages, saved.language));

@@ -1,4 +1,4 @@
-"""Summaries and generated content from transcripts, on the local LLM.
+"""Summaries and generated content from transcripts, on the local LLM: ``Writer``.
 
 ``summarize(...)`` (styles brief, detailed, bullet_points, action_items) and ``generate(...)``
 (blog_post ... chapter_markers) take a ``Source``: plain text, or a stored transcript's segments
@@ -25,10 +25,10 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from vocable.config import Settings
 from vocable.llm.embed import Embedder
@@ -41,265 +41,40 @@ from vocable.llm.grounding import (
     ungrounded_terms,
 )
 from vocable.llm.runtime import LLMExecutor, LLMOutputError, Message
-
-SummaryStyle = Literal["brief", "detailed", "action_items", "bullet_points"]
-GenerateType = Literal[
-    "blog_post", "social_media", "newsletter", "key_quotes", "show_notes", "meeting_notes",
-    "study_guide", "flashcards", "quiz", "chapter_markers",
-]
-SUMMARY_STYLES: tuple[str, ...] = SummaryStyle.__args__  # type: ignore[attr-defined]
-GENERATE_TYPES: tuple[str, ...] = GenerateType.__args__  # type: ignore[attr-defined]
-STRUCTURED_TYPES = ("key_quotes", "flashcards", "quiz", "chapter_markers", "action_items")
-
-
-class TextInputError(ValueError):
-    """Input the endpoints refuse (empty text...): a 400."""
-
-
-# -- the source ---------------------------------------------------------------------------------
-@dataclass
-class Passage:
-    text: str
-    start: float | None = None
-    speaker: str | None = None
-    order: int | None = None  # segment order in a stored transcript
-
-
-@dataclass
-class Source:
-    passages: list[Passage]
-    timed: bool = False  # passages carry times (stored transcript)
-    speakers: bool = False  # more than one speaker is labelled
-
-    @classmethod
-    def from_text(cls, text: str) -> Source:
-        text = text.strip()
-        if not text:
-            raise TextInputError("'text' must not be empty.")
-        return cls([Passage(s) for s in sentences(text)] or [Passage(text)])
-
-    @classmethod
-    def from_segments(cls, segments: Sequence[dict[str, Any]]) -> Source:
-        passages = [
-            Passage(
-                str(seg.get("text") or "").strip(),
-                float(seg.get("start") or 0.0),
-                seg.get("speaker") or None,
-                order,
-            )
-            for order, seg in enumerate(segments)
-            if str(seg.get("text") or "").strip()
-        ]
-        if not passages:
-            raise TextInputError("The transcript has no text.")
-        labelled = {p.speaker for p in passages if p.speaker}
-        return cls(passages, timed=True, speakers=len(labelled) > 1)
-
-    @property
-    def text(self) -> str:
-        return " ".join(p.text for p in self.passages)
-
-    def render(self, passages: Sequence[Passage] | None = None) -> str:
-        """The text the model reads: one line per segment with [mm:ss] and speaker when known."""
-        passages = self.passages if passages is None else passages
-        if not self.timed:
-            return " ".join(p.text for p in passages)
-        lines = []
-        for p in passages:
-            who = f"{p.speaker}: " if self.speakers and p.speaker else ""
-            lines.append(f"[{clock(p.start or 0.0)}] {who}{p.text}")
-        return "\n".join(lines)
-
-
-def clock(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m:02d}:{s:02d}"
-
-
-def parse_clock(value: str) -> float | None:
-    parts = value.strip().strip("[]").split(":")
-    try:
-        numbers = [float(p) for p in parts]
-    except ValueError:
-        return None
-    if not 2 <= len(numbers) <= 3:
-        return None
-    total = 0.0
-    for n in numbers:
-        total = total * 60 + n
-    return total
-
-
-# -- structured outputs --------------------------------------------------------------------------
-class ActionItem(BaseModel):
-    task: str = Field(min_length=3, max_length=300, description="what is to be done")
-    owner: str | None = Field(default=None, max_length=80, description="who will do it, if said")
-    due: str | None = Field(default=None, max_length=80, description="when, if said")
-
-
-class ActionItems(BaseModel):
-    action_items: list[ActionItem] = Field(max_length=15)
-
-
-class Flashcard(BaseModel):
-    front: str = Field(min_length=3, max_length=250, description="a question or term")
-    back: str = Field(min_length=1, max_length=300, description="the answer, from the transcript")
-
-
-class Flashcards(BaseModel):
-    flashcards: list[Flashcard] = Field(min_length=1, max_length=8)
-
-
-class QuizQuestion(BaseModel):
-    question: str = Field(min_length=5, max_length=300)
-    options: list[str] = Field(min_length=4, max_length=4)
-    answer_index: Literal[0, 1, 2, 3]
-    explanation: str = Field(max_length=200)
-
-
-class Quiz(BaseModel):
-    questions: list[QuizQuestion] = Field(min_length=1, max_length=5)
-
-
-class KeyQuote(BaseModel):
-    quote: str = Field(min_length=8, max_length=400, description="words copied exactly")
-    speaker: str | None = Field(default=None, max_length=80)
-    start: float | None = None  # seconds, filled from the transcript
-
-
-class KeyQuotes(BaseModel):
-    quotes: list[KeyQuote] = Field(min_length=1, max_length=8)
-
-
-class _ModelQuote(BaseModel):
-    quote: str = Field(min_length=8, max_length=400)
-
-
-class _ModelQuotes(BaseModel):
-    quotes: list[_ModelQuote] = Field(min_length=1, max_length=8)
-
-
-class Chapter(BaseModel):
-    title: str = Field(min_length=2, max_length=120)
-    summary: str = Field(max_length=400)
-    start: float | None = None  # seconds (stored transcripts)
-    timestamp: str | None = None  # "mm:ss" of ``start``
-
-
-class ChapterMarkers(BaseModel):
-    chapters: list[Chapter] = Field(min_length=1, max_length=20)
-
-
-class _TimedChapter(BaseModel):
-    start: str = Field(pattern=r"^\d{1,2}:\d{2}(:\d{2})?$", description="mm:ss from the transcript")
-    title: str = Field(min_length=2, max_length=80)
-    summary: str = Field(min_length=2, max_length=300)
-
-
-class _TimedChapters(BaseModel):
-    chapters: list[_TimedChapter] = Field(min_length=1, max_length=20)
-
-
-class _PlainChapter(BaseModel):
-    title: str = Field(min_length=2, max_length=80)
-    summary: str = Field(min_length=2, max_length=300)
-
-
-class _PlainChapters(BaseModel):
-    chapters: list[_PlainChapter] = Field(min_length=1, max_length=12)
-
-
-RESULT_MODELS: dict[str, type[BaseModel]] = {
-    "action_items": ActionItems, "flashcards": Flashcards, "quiz": Quiz,
-    "key_quotes": KeyQuotes, "chapter_markers": ChapterMarkers,
-}
-
-
-# -- prompts ------------------------------------------------------------------------------------
-# Tuned for Qwen2.5-Coder-1.5B-Instruct: it drifts into code and "example" data unless told
-# plainly, and it follows the last instruction it read best.
-SYSTEM = (
-    "You work on transcripts of recorded speech and write plain English prose for readers, never "
-    "code and never placeholders. Report only what the transcript states: every name, place, "
-    "number and quotation you write must appear in the transcript. Do not add opinions, guesses, "
-    "or remarks about what the transcript does not say."
+from vocable.llm.textgen.prompts import (
+    GENERATE_TASKS,
+    MAP_MAX_TOKENS,
+    MAP_TASK,
+    MAX_TOKENS,
+    NAMED_KINDS,
+    STYLE_TASKS,
+    SYSTEM,
+    TIMED_CHAPTERS,
 )
-
-_GROUND = " Use only names, places and numbers from the transcript."
-# A coder model refuses creative tasks on short input ("not enough information"): it must not.
-_WRITE = " However short the transcript, write it from what the transcript says; never refuse."
-
-STYLE_TASKS: dict[str, str] = {
-    "brief": "Summarize the transcript in 2 or 3 sentences. Say who speaks (by name when the "
-             "transcript gives names), and the main things they say, naming the places mentioned."
-             + _GROUND,
-    "detailed": "Write a detailed summary of the transcript in 2 to 4 short paragraphs of plain "
-                "prose (no headings, no lists, no bold text, no copied transcript lines). Cover "
-                "the topics in the order they come up: who takes part, what each person says, "
-                "and the facts, numbers, decisions and conclusions." + _GROUND,
-    "bullet_points": "Summarize the transcript as 3 to 8 bullet points. Start every line with "
-                     "'- ' and state one fact per bullet." + _GROUND,
-    "action_items": "List the action items agreed or requested in the transcript: the task, "
-                    "the owner if named, and the due date if said. If nobody commits to or asks "
-                    "for anything, return an empty list.",
-}
-
-GENERATE_TASKS: dict[str, str] = {
-    "blog_post": "Write a blog post based on the transcript: a title on the first line starting "
-                 "with '# ', then 3 to 5 paragraphs of prose. Stay faithful to what was said."
-                 + _GROUND + _WRITE,
-    "social_media": "Write one social media post (at most 280 characters) that shares the most "
-                    "interesting point of the transcript, ending with 1 to 3 hashtags." + _GROUND + _WRITE,
-    "newsletter": "Write a newsletter section about the transcript: a first line starting with "
-                  "'Subject: ', a one-line greeting, 2 or 3 short paragraphs on the highlights, "
-                  "and a one-line sign-off." + _GROUND + _WRITE,
-    "show_notes": "Write podcast show notes for the transcript: one paragraph summarizing the "
-                  "episode, then a line 'Topics covered:' followed by bullet points ('- ')."
-                  + _GROUND + _WRITE,
-    "meeting_notes": "Write meeting notes with these markdown headings: '## Participants', "
-                     "'## Discussion', '## Decisions', '## Action items'. Use bullet points "
-                     "('- ') under each heading. Write 'None recorded.' under a heading the "
-                     "transcript gives nothing for." + _GROUND,
-    "study_guide": "Write a study guide for the transcript with these markdown headings: "
-                   "'## Overview' (one paragraph), '## Key concepts' (bullet points, each with a "
-                   "short explanation), '## Review questions' (3 to 5 questions the transcript "
-                   "answers)." + _GROUND + _WRITE,
-    "key_quotes": "Pick the 1 to 5 most memorable or important sentences of the transcript and "
-                  "copy each one word for word, exactly as written in the transcript.",
-    "flashcards": "Write 3 to 8 study flashcards about the facts in the transcript: the front "
-                  "asks a question, the back answers it with facts from the transcript.",
-    "quiz": "Write a multiple-choice quiz of 3 to 5 questions about the facts in the transcript. "
-            "Each question has 4 options; exactly one is correct according to the transcript; "
-            "answer_index is the position (0 to 3) of the correct option.",
-    "chapter_markers": "Divide the transcript into chapters, one per topic, in order (1 chapter "
-                       "for a short transcript, more for a long one). Give each a short title and "
-                       "a one-sentence summary.",
-}
-
-_TIMED_CHAPTERS = (
-    " The start of each chapter is the [mm:ss] time of the transcript line where it begins; the "
-    "first chapter starts at the first line."
+from vocable.llm.textgen.renderers import (
+    render_action_items,
+    render_chapters,
+    render_flashcards,
+    render_quiz,
+    render_quotes,
 )
-
-MAP_TASK = (
-    "This is part {part} of {parts} of a long transcript. Write concise notes on this part as "
-    "4 to 8 short bullet points ('- '): who speaks, names, places, numbers, facts, decisions, questions, "
-    "action items with owners, and any sentence worth quoting (copied exactly, in quotes). "
-    "{times}Use only what this part says."
+from vocable.llm.textgen.schemas import (
+    GENERATE_TYPES,
+    STRUCTURED_TYPES,
+    SUMMARY_STYLES,
+    ActionItems,
+    Chapter,
+    ChapterMarkers,
+    Flashcards,
+    KeyQuote,
+    KeyQuotes,
+    ModelQuotes,
+    PlainChapters,
+    Quiz,
+    TimedChapter,
+    TimedChapters,
 )
-
-# Output bounds per task (tokens); short input gets less (see ``_budget``).
-MAX_TOKENS: dict[str, int] = {
-    "brief": 160, "detailed": 600, "bullet_points": 350, "action_items": 500,
-    "blog_post": 900, "social_media": 160, "newsletter": 700, "show_notes": 600,
-    "meeting_notes": 600, "study_guide": 800, "key_quotes": 500, "flashcards": 700,
-    "quiz": 900, "chapter_markers": 700,
-}
-MAP_MAX_TOKENS = 220
-NAMED_KINDS = ("brief", "detailed", "bullet_points", "blog_post", "newsletter", "show_notes",
-               "meeting_notes", "study_guide")
+from vocable.llm.textgen.source import Passage, Source, TextInputError, clock, parse_clock
 
 
 @dataclass
@@ -345,7 +120,7 @@ class Writer:
             raise TextInputError(f"Unknown type '{kind}'. Use one of: {', '.join(GENERATE_TYPES)}.")
         task = GENERATE_TASKS[kind]
         if kind == "chapter_markers" and source.timed:
-            task += _TIMED_CHAPTERS
+            task += TIMED_CHAPTERS
         if kind == "show_notes" and source.timed:
             task += " Start each topic bullet with the [mm:ss] time where it begins."
         return self._run(source, kind, task)
@@ -498,15 +273,15 @@ class Writer:
             result = Quiz(questions=grounded or questions[:1])
             return TextResult(kind, render_quiz(result), result.model_dump())
         if kind == "key_quotes":
-            quotes = self._json(messages, _ModelQuotes, max_tokens).quotes
+            quotes = self._json(messages, ModelQuotes, max_tokens).quotes
             result = self._ground_quotes(source, [q.quote for q in quotes])
             return TextResult(kind, render_quotes(result), result.model_dump())
         # chapter_markers
         if source.timed:
-            timed = self._json(messages, _TimedChapters, max_tokens).chapters
+            timed = self._json(messages, TimedChapters, max_tokens).chapters
             result = self._place_chapters(source, timed)
         else:
-            plain = self._json(messages, _PlainChapters, max_tokens).chapters
+            plain = self._json(messages, PlainChapters, max_tokens).chapters
             result = ChapterMarkers(
                 chapters=[Chapter(title=c.title, summary=c.summary) for c in plain]
             )
@@ -540,7 +315,7 @@ class Writer:
                                   start=passage.start if source.timed else None))
         return KeyQuotes(quotes=found)
 
-    def _place_chapters(self, source: Source, chapters: list[_TimedChapter]) -> ChapterMarkers:
+    def _place_chapters(self, source: Source, chapters: list[TimedChapter]) -> ChapterMarkers:
         """Snap each chapter start to the transcript line at or before the time the model gave."""
         starts = [p.start or 0.0 for p in source.passages]
         placed: list[Chapter] = []
@@ -600,7 +375,7 @@ class Writer:
             return self.llm.complete_json(shorter, model, max_tokens, client=self.client)
 
 
-# -- rendering ----------------------------------------------------------------------------------
+# -- helpers ------------------------------------------------------------------------------------
 def _sentence_spans(source: Source) -> list[tuple[str, Passage]]:
     """The sentences of the whole text (segments cut sentences anywhere), each with the passage
     it starts in."""
@@ -620,45 +395,6 @@ def _sentence_spans(source: Source) -> list[tuple[str, Passage]]:
         owner = next(p for start, p in reversed(owners) if start <= at)
         spans.append((sentence, owner))
     return spans
-
-
-def render_action_items(items: ActionItems) -> str:
-    if not items.action_items:
-        return "No action items were identified in the transcript."
-    lines = []
-    for item in items.action_items:
-        extra = ", ".join(filter(None, [item.owner and f"owner: {item.owner}",
-                                        item.due and f"due: {item.due}"]))
-        lines.append(f"- {item.task}" + (f" ({extra})" if extra else ""))
-    return "\n".join(lines)
-
-
-def render_flashcards(cards: Flashcards) -> str:
-    return "\n\n".join(f"Q: {c.front}\nA: {c.back}" for c in cards.flashcards)
-
-
-def render_quiz(quiz: Quiz) -> str:
-    blocks = []
-    for n, q in enumerate(quiz.questions, start=1):
-        options = "\n".join(f"   {'ABCD'[i]}. {o}" for i, o in enumerate(q.options))
-        blocks.append(f"{n}. {q.question}\n{options}\n   Answer: {'ABCD'[q.answer_index]}")
-    return "\n\n".join(blocks)
-
-
-def render_quotes(quotes: KeyQuotes) -> str:
-    lines = []
-    for q in quotes.quotes:
-        when = f"[{clock(q.start)}] " if q.start is not None else ""
-        who = f" — {q.speaker}" if q.speaker else ""
-        lines.append(f"{when}\"{q.quote}\"{who}")
-    return "\n".join(lines)
-
-
-def render_chapters(chapters: ChapterMarkers) -> str:
-    return "\n".join(
-        (f"{c.timestamp} " if c.timestamp else "") + f"{c.title}: {c.summary}"
-        for c in chapters.chapters
-    )
 
 
 def _clean(text: str) -> str:

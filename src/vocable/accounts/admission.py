@@ -1,0 +1,235 @@
+"""Admission: everything a paid endpoint does before and after its work, in one place.
+
+* ``request``: one request of a family against the caller's per-minute limit, and its usage row
+  (every rate-limited endpoint calls it, paid or not).
+* ``admit_file``: before a file is received: the request, some allowance left, room in the queue;
+  answers how large the upload may be.
+* ``job``: a concurrency slot and the reservation for the file's declared duration, both given
+  back if the job cannot be created. The job's end calls ``settle`` (charge the real duration,
+  record usage) or ``refund``, and ``release`` (the slot) on every path.
+* ``stream``: an open stream's ``StreamMeter``: a slot, one unit reserved before the stream is
+  ready and one more as each started minute of audio begins; a stream that sent no audio is
+  refunded.
+
+Refusals are domain errors (``QuotaError`` and ``AtCapacity`` below); ``vocable.api.errors``
+maps them to HTTP statuses and WebSocket close codes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from vocable.accounts.keys import Principal
+from vocable.accounts.quota import UNIT_S, Charge, Quota, QuotaError, audio_units
+from vocable.accounts.ratelimit import RequestRateLimiter
+from vocable.config import Plan
+
+log = logging.getLogger("vocable.accounts.admission")
+
+MB = 1024 * 1024
+
+
+class AtCapacity(Exception):
+    """The server (not the caller's allowance) has no room for the work now."""
+
+
+class QueueFull(AtCapacity):
+    def __init__(self) -> None:
+        super().__init__("The transcription queue is full. Try again shortly.")
+
+
+class StreamsFull(AtCapacity):
+    def __init__(self) -> None:
+        super().__init__("The server is at its limit of open streams; try again shortly.")
+
+
+@dataclass(frozen=True)
+class UploadLimit:
+    bytes: int
+    plan: str  # the plan's name, for the refusal's message
+
+
+@dataclass(frozen=True)
+class Slots:
+    active: int
+    limit: int
+
+
+class Admission:
+    def __init__(
+        self,
+        quota: Quota,
+        rate_limiter: RequestRateLimiter,
+        *,
+        max_upload_mb: int,
+        max_queued_jobs: int,
+        queued_jobs: Callable[[], int],
+        max_open_streams: int = 0,
+        open_streams: Callable[[], int] = lambda: 0,
+    ):
+        self.quota = quota
+        self.rate_limiter = rate_limiter
+        self.max_upload_mb = max_upload_mb
+        self.max_queued_jobs = max_queued_jobs
+        self.max_open_streams = max_open_streams  # 0: no limit
+        # How busy the server is, asked at each admission (the queue and the stream scheduler).
+        self._queued_jobs = queued_jobs
+        self._open_streams = open_streams
+
+    def plan(self, principal: Principal) -> Plan:
+        return self.quota.plan(principal)
+
+    def slots(self, principal: Principal) -> Slots:
+        return Slots(self.quota.active_jobs(principal), self.plan(principal).concurrent_jobs)
+
+    # -- every limited request --------------------------------------------------------------------
+    def request(self, principal: Principal, family: str) -> None:
+        """Count one request of ``family``: the per-minute limit (``LimitReached``), then usage."""
+        self.rate_limiter.hit(principal, family)
+        self.quota.record(principal.account_id, family, requests=1)
+
+    # -- files --------------------------------------------------------------------------------------
+    def admit_file(self, principal: Principal, family: str = "transcribe") -> UploadLimit:
+        """Before a file is received: refuse early (before a large upload) when nothing is left or
+        the queue is full."""
+        self.request(principal, family)
+        plan = self.plan(principal)
+        self.quota.check_allowance(principal)
+        if self._queued_jobs() >= self.max_queued_jobs:
+            raise QueueFull()
+        return UploadLimit(min(plan.max_upload_mb, self.max_upload_mb) * MB, plan.name)
+
+    @contextmanager
+    def job(self, principal: Principal, duration_s: float) -> Iterator[Charge]:
+        """A concurrency slot and the reservation for ``duration_s`` of audio, for the body to hand
+        over to a job. If the body raises (no job was created), both are given back; once it
+        returns, the job owns them and its end calls ``settle`` or ``refund``, then ``release``."""
+        charge = self._slot_and_reservation(principal, duration_s)
+        try:
+            yield charge
+        except BaseException:
+            self.refund(principal, charge)
+            self.release(principal)
+            raise
+
+    def settle(
+        self, principal: Principal, charge: Charge, duration_s: float, family: str = "transcribe"
+    ) -> Charge:
+        """The work is done: charge what ``duration_s`` of audio costs (the reservation came from
+        the container's declared duration) and record the usage. Returns the final charge."""
+        units = audio_units(duration_s) if duration_s > 0 else charge.units
+        charge = self._adjust(principal, charge, units)
+        self.quota.record(
+            principal.account_id, family, transcriptions=1, minutes=charge.units,
+            credits=charge.units if charge.kind == "credits" else 0,
+        )
+        return charge
+
+    def refund(self, principal: Principal, charge: Charge) -> None:
+        self.quota.refund(principal, charge)
+
+    def release(self, principal: Principal) -> None:
+        """Give back the concurrency slot of ``job`` (on every path, after settle or refund)."""
+        self.quota.release_slot(principal)
+
+    def _adjust(self, principal: Principal, charge: Charge, units: int) -> Charge:
+        if principal.is_anonymous or units == charge.units or charge.kind == "daily":
+            return charge
+        if units < charge.units:
+            self.quota.refund(principal, Charge(charge.kind, charge.units - units, charge.period))
+            return Charge(charge.kind, units, charge.period)
+        # The audio was longer than declared: charge the rest if the allowance still has it.
+        try:
+            extra = self.quota.reserve(principal, (units - charge.units) * UNIT_S)
+        except Exception:  # noqa: BLE001 - the work is done; it is never undone for this
+            log.warning("could not charge %d extra unit(s) to %s", units - charge.units, principal)
+            return charge
+        return Charge(charge.kind, charge.units + extra.units, charge.period)
+
+    def _slot_and_reservation(self, principal: Principal, duration_s: float) -> Charge:
+        self.quota.acquire_slot(principal)
+        try:
+            return self.quota.reserve(principal, duration_s)
+        except BaseException:
+            self.quota.release_slot(principal)
+            raise
+
+    # -- streams ------------------------------------------------------------------------------------
+    def stream(self, principal: Principal, bytes_per_s: int, family: str = "stream") -> StreamMeter:
+        """Open a stream's meter: room for one more stream, a concurrency slot, the first unit.
+        ``bytes_per_s``: how many bytes of the stream make one second of audio."""
+        if self.max_open_streams and self._open_streams() >= self.max_open_streams:
+            raise StreamsFull()
+        first = self._slot_and_reservation(principal, UNIT_S)
+        return StreamMeter(self, principal, family, UNIT_S * bytes_per_s, first)
+
+
+class StreamMeter:
+    """The bill of one open stream. Audio is ``take``-n as it arrives and paid a unit (``UNIT_S``
+    of audio) at a time, reserved as each started unit begins. ``close`` settles: a stream that
+    took no audio is refunded, the usage is recorded and the slot released.
+
+    Thread-safe: the transport may call ``take`` from a worker thread while it closes."""
+
+    def __init__(
+        self, admission: Admission, principal: Principal, family: str, unit_bytes: int, first: Charge
+    ):
+        self._quota = admission.quota
+        self.principal = principal
+        self.family = family
+        self.unit_bytes = unit_bytes
+        self.charges = [first]
+        self.taken = 0  # bytes of audio metered
+        self.refused: QuotaError | None = None  # why the last ``take`` was cut short
+        self._closed = False
+        self._lock = threading.Lock()
+
+    @property
+    def units(self) -> int:
+        return sum(c.units for c in self.charges)
+
+    def needs_unit(self, nbytes: int) -> bool:
+        """Whether taking ``nbytes`` more starts an unpaid unit (``take`` then asks the database)."""
+        return self.taken + nbytes > self.units * self.unit_bytes
+
+    def take(self, nbytes: int) -> int:
+        """Meter ``nbytes`` more audio and answer how many of them are paid for: all of them, or
+        fewer when the allowance ran out (``refused`` then says why; the stream must end)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the stream's meter is closed")
+            while self.needs_unit(nbytes):
+                try:
+                    self.charges.append(self._quota.reserve(self.principal, UNIT_S))
+                except QuotaError as exc:
+                    self.refused = exc
+                    paid = max(0, self.units * self.unit_bytes - self.taken)
+                    self.taken += paid
+                    return paid
+            self.taken += nbytes
+            return nbytes
+
+    def close(self) -> None:
+        """Settle the stream (idempotent): refund a stream that sent nothing, record what was
+        paid, release the slot."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        principal, quota = self.principal, self._quota
+        try:
+            if self.taken == 0:  # nothing streamed: nothing to pay
+                for charge in self.charges:
+                    quota.refund(principal, charge)
+                self.charges = []
+            if self.units:  # the request itself was counted when the stream was admitted
+                quota.record(
+                    principal.account_id, self.family, transcriptions=1, minutes=self.units,
+                    credits=sum(c.units for c in self.charges if c.kind == "credits"),
+                )
+        finally:
+            quota.release_slot(principal)

@@ -1,17 +1,22 @@
-"""A small client for WS /v1/stream: plays PCM to a server (at real-time speed by default) and
-collects what comes back. Used by ``vocable stream``, the streaming benchmark and the tests."""
+"""Play PCM to ``WS /v1/stream`` and keep every message with the time it came: the CLI's
+``vocable stream``, the streaming benchmark and the tests use it.
+
+The transport is the Python SDK's (``vocable_sdk.streaming.AsyncStreamSession``): there is one
+WebSocket client in this project, and this module only paces the audio and records timings.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import numpy as np
+from vocable_sdk.errors import VocableError
+from vocable_sdk.streaming import AsyncStreamSession
 
 from vocable.audio import SAMPLE_RATE
 
@@ -92,58 +97,46 @@ async def stream_pcm(
     """Send ``pcm`` in ``chunk_s`` frames (or exactly ``frame_bytes``, odd sizes included) at
     ``speed`` × real time (0 = as fast as the server reads), then stop; return every message
     received. Raises ``StreamRefused`` if the server refuses the stream before it is ready."""
-    from websockets.asyncio.client import connect
-    from websockets.exceptions import ConnectionClosed
-
-    headers = {"Authorization": f"Bearer {key}"} if key and not key_in_query else {}
-    target = stream_url(url, key if key_in_query else None)
     out = StreamOutcome()
-    config = {k: v for k, v in (("language", language), ("model", model)) if v}
-    async with connect(target, additional_headers=headers, max_size=None,
-                       open_timeout=30, close_timeout=10) as ws:
-        await ws.send(json.dumps(config))
-        try:
-            first = json.loads(await asyncio.wait_for(ws.recv(), timeout=120))
-        except ConnectionClosed as exc:
-            raise StreamRefused("connection closed before ready", exc.rcvd.code if exc.rcvd else None)
-        if first.get("status") != "ready":
-            code = None
-            try:
-                await asyncio.wait_for(ws.wait_closed(), 10)
-            finally:
-                code = ws.close_code
-            raise StreamRefused(first.get("error", str(first)), code)
 
-        async def send() -> None:
-            step = frame_bytes or max(2, int(chunk_s * BYTES_PER_SECOND) // 2 * 2)
-            out.started = time.monotonic()
-            for offset in range(0, len(pcm), step):
-                chunk = pcm[offset:offset + step]
-                audio_end = (offset + len(chunk)) / BYTES_PER_SECOND
-                if speed > 0:  # a microphone delivers a frame only once it has been spoken
-                    delay = out.started + audio_end / speed - time.monotonic()
-                    if delay > 0:
-                        await asyncio.sleep(delay)
-                await ws.send(chunk)
-                out.sent.append((audio_end, time.monotonic()))
-            await ws.send(json.dumps({"action": "stop"}))
+    def note(message: dict) -> None:
+        out.messages.append((time.monotonic(), message))
+        if on_message:
+            on_message(message)
 
-        async def receive() -> None:
-            async for raw in ws:
-                message = json.loads(raw)
-                out.messages.append((time.monotonic(), message))
-                if on_message:
-                    on_message(message)
+    session = AsyncStreamSession(
+        stream_url(url, key if key_in_query else None), None if key_in_query else key,
+        language, model, open_timeout=120,
+    )
+    try:
+        await session.open()
+    except VocableError as exc:
+        raise StreamRefused(str(exc), exc.close_code) from None
 
-        sender = asyncio.create_task(send())
-        try:
-            await asyncio.wait_for(receive(), timeout_s)
-        except ConnectionClosed:
-            pass
-        finally:
-            if not sender.done():
-                sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
-        out.close_code = ws.close_code
-        out.close_reason = ws.close_reason or ""
+    async def frames() -> AsyncIterator[bytes]:
+        step = frame_bytes or max(2, int(chunk_s * BYTES_PER_SECOND) // 2 * 2)
+        out.started = time.monotonic()
+        for offset in range(0, len(pcm), step):
+            chunk = pcm[offset:offset + step]
+            audio_end = (offset + len(chunk)) / BYTES_PER_SECOND
+            if speed > 0:  # a microphone delivers a frame only once it has been spoken
+                delay = out.started + audio_end / speed - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            yield chunk
+            out.sent.append((audio_end, time.monotonic()))  # resumed once the frame was sent
+
+    try:
+        async with asyncio.timeout(timeout_s):
+            async for event in session.transcribe(frames()):
+                note(event.raw)
+    except VocableError:
+        pass  # the server's reason is in session.error; a lost connection leaves none
+    except TimeoutError:
+        await session.close()
+    finally:
+        if session.error:
+            note({"error": session.error})
+        await session.wait_closed()
+        out.close_code, out.close_reason = session.close_code, session.close_reason
     return out

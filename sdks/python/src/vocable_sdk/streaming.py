@@ -432,6 +432,30 @@ class AsyncStreamSession:
         if self._ws is not None:
             await self._ws.close()
 
+    async def wait_closed(self, timeout: float = 10.0) -> None:
+        """Wait for the server to close the connection (it does after is_final or an error);
+        close it from this side if it has not within ``timeout`` seconds."""
+        if self._ws is None:
+            return
+        try:
+            await asyncio.wait_for(self._ws.wait_closed(), timeout)
+        except asyncio.TimeoutError:  # not the builtin TimeoutError before 3.11
+            await self._ws.close()
+
+    @property
+    def close_code(self) -> int | None:
+        """How the connection closed (1000 after is_final; 4000 + HTTP status on an error)."""
+        return self._ws.close_code if self._ws is not None else None
+
+    @property
+    def close_reason(self) -> str:
+        return (self._ws.close_reason or "") if self._ws is not None else ""
+
+    @property
+    def error(self) -> str | None:
+        """The server's ``{"error": ...}`` message, if it sent one."""
+        return self._reader.error
+
     async def __aenter__(self: _Self) -> _Self:
         await self.open()
         return self

@@ -14,10 +14,22 @@ import av
 import numpy as np
 
 SAMPLE_RATE = 16000
+# Shorter audio cannot hold a word (the shortest syllables last about 0.1 s): it is refused, and
+# costs nothing, rather than transcribed to an empty text for a credit. Files and streams alike.
+MIN_SPEECH_S = 0.1
 
 
 class AudioError(ValueError):
     """The input is not usable audio; the message says why, for the user."""
+
+
+class AudioTooShort(AudioError):
+    def __init__(self, duration_s: float):
+        super().__init__(
+            f"The audio is too short to hold speech ({duration_s * 1000:.3g} ms): send at least "
+            f"{MIN_SPEECH_S:g} s of audio."
+        )
+        self.duration_s = duration_s
 
 
 @dataclass(frozen=True)
@@ -32,7 +44,8 @@ def probe(path: str | Path) -> MediaInfo:
     """Check that a file holds decodable, complete audio and tell its duration, cheaply.
 
     Decodes only a few frames at the start and near the declared end: an empty file, a non-media
-    file, a container without audio and a truncated file are all refused here, before any work.
+    file, a container without audio, a truncated file and audio shorter than ``MIN_SPEECH_S`` are
+    all refused here, before any work (and before any charge).
     """
     path = Path(path)
     if path.stat().st_size == 0:
@@ -58,6 +71,8 @@ def probe(path: str | Path) -> MediaInfo:
                         f"The file is truncated: it declares {declared:.1f} s of audio but the "
                         f"audio ends at {end or 0:.1f} s."
                     )
+        if round(duration, 4) < MIN_SPEECH_S:  # 1600 samples are 0.1 s, whatever the rounding
+            raise AudioTooShort(duration)
         return MediaInfo(
             duration=float(duration),
             container=container.format.name,

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 import pytest
 
-from vocable.accounts.admission import MB, Admission, QueueFull, StreamsFull
+from vocable.accounts.admission import (
+    FORM_ENVELOPE_BYTES,
+    MB,
+    Admission,
+    FileTooLarge,
+    QueueFull,
+    StreamsFull,
+)
 from vocable.accounts.keys import Principal, create_account
 from vocable.accounts.quota import UNIT_S, Charge, LimitReached, NoCreditsLeft, Quota
 from vocable.accounts.ratelimit import RequestRateLimiter
@@ -91,35 +98,103 @@ def test_admit_file_refuses_early(admission, busy):
     with pytest.raises(NoCreditsLeft):
         admission.admit_file(broke)
     rich = paid(admission, credits=10)
-    limit = admission.admit_file(rich)
-    assert (limit.bytes, limit.plan) == (1024 * MB, "paid")  # the server's cap is below the plan's
+    upload = admission.admit_file(rich)
+    assert (upload.limit.bytes, upload.limit.plan) == (1024 * MB, "paid")  # the server's cap
+    upload.close()
     busy.queued = 2
     with pytest.raises(QueueFull):
         admission.admit_file(rich)
     assert usage(admission, rich, "transcribe")["requests"] == 2  # refused or not, each was a request
+    assert account(admission, rich).active_jobs == 0
+
+
+def test_declared_body_over_the_limit_is_refused_before_reading(admission):
+    principal = paid(admission, credits=10, plan="free")  # 500 MB
+    envelope_room = 500 * MB + FORM_ENVELOPE_BYTES
+    with pytest.raises(FileTooLarge, match="the free plan accepts files up to 500 MB"):
+        admission.admit_file(principal, body_bytes=envelope_room + 1)
+    assert account(admission, principal).active_jobs == 0  # refused before the slot is taken
+    admission.admit_file(principal, body_bytes=envelope_room).close()
+    admission.admit_file(principal, body_bytes=None).close()  # chunked: counted as it arrives
+    assert account(admission, principal).active_jobs == 0
+
+
+def test_upload_in_progress_holds_the_slot(admission):
+    principal = paid(admission, credits=10, plan="free")  # 2 concurrent jobs
+    first, second = admission.admit_file(principal), admission.admit_file(principal)
+    assert account(admission, principal).active_jobs == 2
+    with pytest.raises(LimitReached, match="2 job"):  # before the third body is read
+        admission.admit_file(principal)
+    first.close()
+    first.close()  # idempotent: one slot back, not two
+    assert account(admission, principal).active_jobs == 1
+    third = admission.admit_file(principal)
+    for upload in (second, third):
+        upload.close()
+    assert account(admission, principal).active_jobs == 0
+
+
+def test_anonymous_upload_holds_its_one_slot(admission):
+    anon = Principal(plan="anonymous", ip="198.51.100.7")
+    upload = admission.admit_file(anon)
+    with pytest.raises(LimitReached):
+        admission.admit_file(anon)
+    upload.close()
+    assert admission.slots(anon).active == 0
+    with admission.quota.db.session() as s:
+        assert s.get(AnonymousClient, anon.ip).transcriptions == 0  # nothing charged by admission
+
+
+def test_job_takes_the_slot_over(admission):
+    principal = paid(admission, credits=10)
+    upload = admission.admit_file(principal)
+    with admission.job(upload, 90.0) as charge:
+        assert charge == Charge("credits", 2)
+    assert not upload.holds_slot
+    upload.close()  # the job's now: closing the upload leaves it alone
+    assert account(admission, principal).active_jobs == 1
+    with pytest.raises(RuntimeError), admission.job(upload, 10.0):
+        pytest.fail("an upload's slot goes to one job only")
+    admission.settle(principal, charge, 90.0)
+    admission.release(principal)
+    row = account(admission, principal)
+    assert (row.credits, row.active_jobs) == (8, 0)
 
 
 def test_job_that_is_not_created_gives_everything_back(admission):
     principal = paid(admission, credits=5)
-    with pytest.raises(RuntimeError), admission.job(principal, 90.0) as charge:
+    upload = admission.admit_file(principal)
+    with pytest.raises(RuntimeError), admission.job(upload, 90.0) as charge:
         assert charge == Charge("credits", 2)
         assert (account(admission, principal).credits, account(admission, principal).active_jobs) == (3, 1)
         raise RuntimeError("the job row could not be written")
+    assert upload.holds_slot  # the reservation is back; the slot is the upload's to give back
+    upload.close()
     row = account(admission, principal)
     assert (row.credits, row.active_jobs) == (5, 0)
 
 
-def test_refused_reservation_releases_the_slot(admission):
+def test_refused_reservation_keeps_the_slot_with_the_upload(admission):
     principal = paid(admission, credits=1)
-    with pytest.raises(NoCreditsLeft), admission.job(principal, 61.0):
+    upload = admission.admit_file(principal)
+    with pytest.raises(NoCreditsLeft), admission.job(upload, 61.0):
         pytest.fail("two credits are not there: the body never runs")
-    assert account(admission, principal).active_jobs == 0
+    assert account(admission, principal).active_jobs == 1
+    upload.close()
+    row = account(admission, principal)
+    assert (row.credits, row.active_jobs) == (1, 0)
+
+
+def job(admission: Admission, principal: Principal, duration_s: float) -> Charge:
+    """A job created for an upload of ``duration_s``: its charge (it holds the slot)."""
+    upload = admission.admit_file(principal)
+    with admission.job(upload, duration_s) as charge:
+        return charge
 
 
 def test_job_settles_on_the_real_duration(admission):
     principal = paid(admission, credits=10)
-    with admission.job(principal, 150.0) as declared:  # 3 units reserved; the job owns them now
-        pass
+    declared = job(admission, principal, 150.0)  # 3 units reserved; the job owns them now
     assert account(admission, principal).active_jobs == 1
     final = admission.settle(principal, declared, 59.0)  # the audio was shorter: 1 unit
     admission.release(principal)
@@ -127,10 +202,9 @@ def test_job_settles_on_the_real_duration(admission):
     row = account(admission, principal)
     assert (row.credits, row.active_jobs) == (9, 0)
     assert usage(admission, principal, "transcribe") == {
-        "requests": 0, "transcriptions": 1, "minutes": 1, "credits": 1,
+        "requests": 1, "transcriptions": 1, "minutes": 1, "credits": 1,
     }
-    with admission.job(principal, 10.0) as declared:
-        pass
+    declared = job(admission, principal, 10.0)
     longer = admission.settle(principal, declared, 125.0)  # longer than declared: 3 units
     admission.release(principal)
     assert longer == Charge("credits", 3) and account(admission, principal).credits == 6
@@ -138,8 +212,7 @@ def test_job_settles_on_the_real_duration(admission):
 
 def test_failed_job_is_refunded(admission):
     principal = paid(admission, credits=4)
-    with admission.job(principal, 30.0) as charge:
-        pass
+    charge = job(admission, principal, 30.0)
     admission.refund(principal, charge)
     admission.release(principal)
     row = account(admission, principal)
@@ -175,6 +248,26 @@ def test_stream_that_sent_nothing_is_refunded(admission):
     row = account(admission, principal)
     assert (row.credits, row.active_jobs) == (3, 0)
     assert usage(admission, principal, "stream")["minutes"] == 0
+
+
+def test_stream_with_too_little_audio_for_speech_is_refunded(admission):
+    principal = paid(admission, credits=3)
+    meter = admission.stream(principal, BYTES_PER_S)
+    assert meter.min_bytes == BYTES_PER_S // 10  # MIN_SPEECH_S = 0.1 s
+    assert not meter.too_short  # nothing sent is not "too short": such a stream ends normally
+    meter.take(2)  # one sample
+    assert meter.too_short
+    meter.take(meter.min_bytes - 2 - 1)
+    assert meter.too_short
+    meter.close()
+    row = account(admission, principal)
+    assert (row.credits, row.active_jobs) == (3, 0)
+    assert usage(admission, principal, "stream")["minutes"] == 0
+    enough = admission.stream(principal, BYTES_PER_S)
+    enough.take(enough.min_bytes)
+    assert not enough.too_short
+    enough.close()
+    assert account(admission, principal).credits == 2
 
 
 def test_stream_allowance_runs_out_mid_minute(admission):

@@ -2,17 +2,19 @@
 
 * ``request``: one request of a family against the caller's per-minute limit, and its usage row
   (every rate-limited endpoint calls it, paid or not).
-* ``admit_file``: before a file is received: the request, some allowance left, room in the queue;
-  answers how large the upload may be.
-* ``job``: a concurrency slot and the reservation for the file's declared duration, both given
-  back if the job cannot be created. The job's end calls ``settle`` (charge the real duration,
-  record usage) or ``refund``, and ``release`` (the slot) on every path.
+* ``admit_file``: before a byte of the file is read: the request, some allowance left, a declared
+  size within the plan's limit, room in the queue, and the caller's concurrency slot, which the
+  upload holds while it arrives (``AdmittedUpload``: how large the file may be, and the slot).
+* ``job``: the reservation for the file's declared duration; with it the upload's slot goes to
+  the job. If the job cannot be created the reservation is refunded and the slot stays with the
+  upload, whose ``close`` (on every path) gives it back. The job's end calls ``settle`` (charge
+  the real duration, record usage) or ``refund``, and ``release`` (the slot) on every path.
 * ``stream``: an open stream's ``StreamMeter``: a slot, one unit reserved before the stream is
-  ready and one more as each started minute of audio begins; a stream that sent no audio is
-  refunded.
+  ready and one more as each started minute of audio begins; a stream that sent less audio than
+  can hold speech (``MIN_SPEECH_S``) is refunded.
 
-Refusals are domain errors (``QuotaError`` and ``AtCapacity`` below); ``vocable.api.errors``
-maps them to HTTP statuses and WebSocket close codes.
+Refusals are domain errors (``QuotaError``, ``FileTooLarge`` and ``AtCapacity`` below);
+``vocable.api.errors`` maps them to HTTP statuses and WebSocket close codes.
 """
 
 from __future__ import annotations
@@ -26,11 +28,15 @@ from dataclasses import dataclass
 from vocable.accounts.keys import Principal
 from vocable.accounts.quota import UNIT_S, Charge, Quota, QuotaError, audio_units
 from vocable.accounts.ratelimit import RequestRateLimiter
+from vocable.audio import MIN_SPEECH_S
 from vocable.config import Plan
 
 log = logging.getLogger("vocable.accounts.admission")
 
 MB = 1024 * 1024
+# A multipart body carries its file between part headers and form fields: a body declared this
+# much over the file limit may still hold a file within it (and is read, and counted, to be sure).
+FORM_ENVELOPE_BYTES = 64 * 1024
 
 
 class AtCapacity(Exception):
@@ -51,6 +57,43 @@ class StreamsFull(AtCapacity):
 class UploadLimit:
     bytes: int
     plan: str  # the plan's name, for the refusal's message
+
+
+class FileTooLarge(Exception):
+    """A file (or a body declared) over the caller's upload limit."""
+
+    def __init__(self, limit: UploadLimit):
+        super().__init__(
+            f"File too large: the {limit.plan} plan accepts files up to {limit.bytes // MB} MB."
+        )
+        self.limit = limit
+
+
+class AdmittedUpload:
+    """A file request let in before its body is read: how large its file may be, and the
+    caller's concurrency slot, held while the upload arrives. ``Admission.job`` hands the slot to
+    the job; ``close`` gives it back if no job took it (idempotent: call it on every path)."""
+
+    def __init__(self, admission: Admission, principal: Principal, limit: UploadLimit):
+        self._admission = admission
+        self.principal = principal
+        self.limit = limit
+        self._holds_slot = True
+        self._lock = threading.Lock()
+
+    @property
+    def holds_slot(self) -> bool:
+        return self._holds_slot
+
+    def _give_up_slot(self) -> bool:
+        """Whether the slot was still held here (it is not any more)."""
+        with self._lock:
+            held, self._holds_slot = self._holds_slot, False
+            return held
+
+    def close(self) -> None:
+        if self._give_up_slot():
+            self._admission.release(self.principal)
 
 
 @dataclass(frozen=True)
@@ -93,28 +136,38 @@ class Admission:
         self.quota.record(principal.account_id, family, requests=1)
 
     # -- files --------------------------------------------------------------------------------------
-    def admit_file(self, principal: Principal, family: str = "transcribe") -> UploadLimit:
-        """Before a file is received: refuse early (before a large upload) when nothing is left or
-        the queue is full."""
+    def admit_file(
+        self, principal: Principal, body_bytes: int | None = None, family: str = "transcribe"
+    ) -> AdmittedUpload:
+        """Before the body is read, refuse what is already known to fail: the rate limit, nothing
+        left to spend, a body declared (``body_bytes``, its Content-Length) over the limit, a full
+        queue, no free concurrency slot. The slot taken last is the upload's until a job takes it."""
         self.request(principal, family)
         plan = self.plan(principal)
         self.quota.check_allowance(principal)
+        limit = UploadLimit(min(plan.max_upload_mb, self.max_upload_mb) * MB, plan.name)
+        if body_bytes is not None and body_bytes > limit.bytes + FORM_ENVELOPE_BYTES:
+            raise FileTooLarge(limit)
         if self._queued_jobs() >= self.max_queued_jobs:
             raise QueueFull()
-        return UploadLimit(min(plan.max_upload_mb, self.max_upload_mb) * MB, plan.name)
+        self.quota.acquire_slot(principal)
+        return AdmittedUpload(self, principal, limit)
 
     @contextmanager
-    def job(self, principal: Principal, duration_s: float) -> Iterator[Charge]:
-        """A concurrency slot and the reservation for ``duration_s`` of audio, for the body to hand
-        over to a job. If the body raises (no job was created), both are given back; once it
-        returns, the job owns them and its end calls ``settle`` or ``refund``, then ``release``."""
-        charge = self._slot_and_reservation(principal, duration_s)
+    def job(self, upload: AdmittedUpload, duration_s: float) -> Iterator[Charge]:
+        """The reservation for ``duration_s`` of audio and the upload's slot, for the body to hand
+        over to a job. If the body raises (no job was created), the reservation is refunded and
+        the slot stays with the upload (its ``close`` gives it back); once the body returns, the
+        job owns both and its end calls ``settle`` or ``refund``, then ``release``."""
+        if not upload.holds_slot:
+            raise RuntimeError("the upload's slot was already given back or handed to a job")
+        charge = self.quota.reserve(upload.principal, duration_s)
         try:
             yield charge
         except BaseException:
-            self.refund(principal, charge)
-            self.release(principal)
+            self.refund(upload.principal, charge)
             raise
+        upload._give_up_slot()  # the job's now: its end releases it
 
     def settle(
         self, principal: Principal, charge: Charge, duration_s: float, family: str = "transcribe"
@@ -165,23 +218,29 @@ class Admission:
         if self.max_open_streams and self._open_streams() >= self.max_open_streams:
             raise StreamsFull()
         first = self._slot_and_reservation(principal, UNIT_S)
-        return StreamMeter(self, principal, family, UNIT_S * bytes_per_s, first)
+        return StreamMeter(
+            self, principal, family, UNIT_S * bytes_per_s, first,
+            min_bytes=round(MIN_SPEECH_S * bytes_per_s),
+        )
 
 
 class StreamMeter:
     """The bill of one open stream. Audio is ``take``-n as it arrives and paid a unit (``UNIT_S``
     of audio) at a time, reserved as each started unit begins. ``close`` settles: a stream that
-    took no audio is refunded, the usage is recorded and the slot released.
+    took less than ``min_bytes`` (too little to hold speech) is refunded, the usage is recorded
+    and the slot released.
 
     Thread-safe: the transport may call ``take`` from a worker thread while it closes."""
 
     def __init__(
-        self, admission: Admission, principal: Principal, family: str, unit_bytes: int, first: Charge
+        self, admission: Admission, principal: Principal, family: str, unit_bytes: int,
+        first: Charge, min_bytes: int = 1,
     ):
         self._quota = admission.quota
         self.principal = principal
         self.family = family
         self.unit_bytes = unit_bytes
+        self.min_bytes = min_bytes
         self.charges = [first]
         self.taken = 0  # bytes of audio metered
         self.refused: QuotaError | None = None  # why the last ``take`` was cut short
@@ -191,6 +250,11 @@ class StreamMeter:
     @property
     def units(self) -> int:
         return sum(c.units for c in self.charges)
+
+    @property
+    def too_short(self) -> bool:
+        """Some audio was sent, but too little to hold speech: refused at the end (and refunded)."""
+        return 0 < self.taken < self.min_bytes
 
     def needs_unit(self, nbytes: int) -> bool:
         """Whether taking ``nbytes`` more starts an unpaid unit (``take`` then asks the database)."""
@@ -214,15 +278,15 @@ class StreamMeter:
             return nbytes
 
     def close(self) -> None:
-        """Settle the stream (idempotent): refund a stream that sent nothing, record what was
-        paid, release the slot."""
+        """Settle the stream (idempotent): refund a stream that sent too little audio to hold
+        speech (or none), record what was paid, release the slot."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         principal, quota = self.principal, self._quota
         try:
-            if self.taken == 0:  # nothing streamed: nothing to pay
+            if self.taken < self.min_bytes:  # no speech can have been streamed: nothing to pay
                 for charge in self.charges:
                     quota.refund(principal, charge)
                 self.charges = []

@@ -22,6 +22,7 @@ from vocable.api.routes import (
     translate,
     usage,
 )
+from vocable.api.uploads import UploadReceiver
 from vocable.api.web import install_web
 from vocable.config import Settings
 from vocable.services import Services
@@ -45,6 +46,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=lifespan,
     )
     app.state.services = services
+    # Uploads in progress; built here, at start-up, it removes what a crashed process left.
+    app.state.uploads = UploadReceiver(services.settings.data_dir / "uploads")
     install_error_handlers(app)
     app.include_router(meta.router)
     app.include_router(keys.router)

@@ -1,4 +1,5 @@
-"""Request dependencies: the shared services, the calling principal, admission of a request."""
+"""Request dependencies: the shared services, the upload receiver, the calling principal, admission
+of a request."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import Depends, Request
 
 from vocable.accounts.keys import Principal, authenticate
 from vocable.api.errors import ApiError
+from vocable.api.uploads import UploadReceiver
 from vocable.services import Services
 
 
@@ -16,6 +18,13 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_uploads(request: Request) -> UploadReceiver:
+    return request.app.state.uploads
+
+
+UploadsDep = Annotated[UploadReceiver, Depends(get_uploads)]
 
 
 def client_ip(request: Request, services: Services) -> str:

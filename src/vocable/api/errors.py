@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from vocable.accounts.admission import AtCapacity, QueueFull
+from vocable.accounts.admission import AtCapacity, FileTooLarge, QueueFull
 from vocable.accounts.profile import EmailTaken, ProfileError
 from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
@@ -40,6 +40,7 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     LimitReached: (429, None),
     AtCapacity: (503, None),
     QueueFull: (503, 30),
+    FileTooLarge: (413, None),
     # speech input
     AudioError: (400, None),
     UnknownLanguage: (400, None),

@@ -15,8 +15,10 @@ Errors are one ``{"error": "..."}`` message followed by a close with one of ``CL
 
 Streamed audio is charged like file audio: one unit (credit or free minute; for anonymous
 clients one of the daily transcriptions) is reserved before ``ready`` and one more as each
-started minute of audio begins; a stream that sent no audio is refunded. A stream holds one of
-the plan's concurrency slots while open.
+started minute of audio begins. A stream that ends with less audio than can hold speech
+(``vocable.audio.MIN_SPEECH_S``, 0.1 s) is refunded; one stopped with some audio, but that
+little, gets a 400 error (close 4400) instead of ``is_final``; one with none ends normally. A
+stream holds one of the plan's concurrency slots while open.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from vocable.accounts.admission import StreamMeter
 from vocable.accounts.keys import Principal
 from vocable.api.deps import bearer_token, client_ip, resolve_principal
 from vocable.api.errors import WS_CLOSE_INTERNAL, close_code, describe, ws_close_code
-from vocable.audio import SAMPLE_RATE
+from vocable.audio import SAMPLE_RATE, AudioTooShort
 from vocable.services import Services
 from vocable.streaming.policy import Done, Event, Failed, StreamTranscriber
 from vocable.transcription.speech_models import SpeechChoice, UnknownLanguage
@@ -234,6 +236,9 @@ class StreamSession:
                         CLOSE_BAD_REQUEST,
                     )
                 if not stopped:
+                    if self.meter.too_short:  # refused like a too short file (and refunded)
+                        refusal = AudioTooShort(self.meter.taken / BYTES_PER_S)
+                        return StreamClosed(str(refusal), close_code(refusal))
                     stopped = True
                     self.stream.close_input()
 

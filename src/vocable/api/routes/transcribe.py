@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Literal
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from vocable.accounts.admission import AdmittedUpload
 from vocable.accounts.keys import Principal
-from vocable.api.deps import PrincipalDep, ServicesDep
+from vocable.api.deps import PrincipalDep, ServicesDep, UploadsDep
 from vocable.api.errors import ApiError
-from vocable.api.uploads import UploadedFile, receive_multipart
+from vocable.api.uploads import UploadedFile, UploadReceiver, declared_length
 from vocable.audio import probe
 from vocable.services import Services
 from vocable.transcription import formats
@@ -53,27 +55,18 @@ def _params(fields: dict[str, str]) -> TranscribeParams:
     description="multipart/form-data with `file` and optional model, language, diarize, speakers, "
     "response_format (json, txt, srt, vtt) and async (answer 202 with a job id at once).",
 )
-async def transcribe(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
-    # Refused before the upload is read: rate limit, allowance, a full queue.
-    limit = await run_in_threadpool(services.admission.admit_file, principal)
-    form = await receive_multipart(request, services.settings.data_dir / "uploads", limit.bytes, limit.plan)
+async def transcribe(
+    request: Request, principal: PrincipalDep, services: ServicesDep, uploads: UploadsDep
+) -> Response:
+    # Refused before a byte of the body is read: rate limit, allowance, declared size, a full
+    # queue, no free concurrency slot. The upload holds the slot until its job takes it.
+    admitted = await run_in_threadpool(
+        services.admission.admit_file, principal, declared_length(request)
+    )
     try:
-        upload = form.files.get("file")
-        if upload is None:
-            raise ApiError(400, "Missing file: send the audio or video as the 'file' form field.")
-        params = _params(form.fields)
-        if params.async_ and principal.is_anonymous:
-            raise ApiError(401, "Asynchronous transcription needs an API key, to read the result later.")
-        choice = services.speech.choose(params.model, params.language)
-        info = await run_in_threadpool(probe, upload.path)
-        options = TranscribeOptions(
-            model=choice.model, language=choice.language, diarize=params.diarize,
-            speakers=params.speakers,
-        )
-        job_id = await run_in_threadpool(_create_job, services, principal, upload, options, info.duration)
-    except BaseException:
-        form.discard()
-        raise
+        job_id, params = await _receive_job(request, principal, services, uploads, admitted)
+    finally:
+        await _give_back(admitted)
 
     services.queue.submit(job_id)
     if params.async_:
@@ -101,11 +94,44 @@ async def transcribe(request: Request, principal: PrincipalDep, services: Servic
     )
 
 
+async def _receive_job(
+    request: Request, principal: Principal, services: Services, uploads: UploadReceiver,
+    admitted: AdmittedUpload,
+) -> tuple[str, TranscribeParams]:
+    """Receive the upload and make it a queued job; on any refusal every received file is gone."""
+    form = await uploads.receive(request, admitted.limit)
+    try:
+        upload = form.files.get("file")
+        if upload is None:
+            raise ApiError(400, "Missing file: send the audio or video as the 'file' form field.")
+        params = _params(form.fields)
+        if params.async_ and principal.is_anonymous:
+            raise ApiError(401, "Asynchronous transcription needs an API key, to read the result later.")
+        choice = services.speech.choose(params.model, params.language)
+        info = await run_in_threadpool(probe, upload.path)  # too short, corrupt...: before any charge
+        options = TranscribeOptions(
+            model=choice.model, language=choice.language, diarize=params.diarize,
+            speakers=params.speakers,
+        )
+        job_id = await run_in_threadpool(_create_job, services, admitted, upload, options, info.duration)
+    except BaseException:
+        form.discard()
+        raise
+    return job_id, params
+
+
 def _create_job(
-    services: Services, principal: Principal, upload: UploadedFile, options: TranscribeOptions,
+    services: Services, admitted: AdmittedUpload, upload: UploadedFile, options: TranscribeOptions,
     duration_s: float,
 ) -> str:
-    """A concurrency slot and the reservation go with the job; if it is not created, they are
-    given back."""
-    with services.admission.job(principal, duration_s) as charge:
-        return services.jobs.create(principal, upload.path, upload.filename, options, charge)
+    """The reservation and the upload's slot go with the job; if it is not created, the
+    reservation is refunded (and the slot stays with the upload)."""
+    with services.admission.job(admitted, duration_s) as charge:
+        return services.jobs.create(admitted.principal, upload.path, upload.filename, options, charge)
+
+
+async def _give_back(admitted: AdmittedUpload) -> None:
+    """The slot, unless a job took it: on every path, a cancelled request's included."""
+    if admitted.holds_slot:
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(admitted.close)

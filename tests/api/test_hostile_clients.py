@@ -25,7 +25,9 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import MODEL_DIR, free_port
-from vocable.accounts.keys import Principal
+from vocable.accounts.keys import Principal, create_account, create_key
+from vocable.storage.db import Database
+from vocable.storage.models import Account
 from vocable.streaming.client import stream_url
 
 CONFIG = json.dumps({"language": "en"})
@@ -170,3 +172,117 @@ def test_forwarded_for_off_means_off(start_server):
     server = start_server(trust_forwarded_for=False)
     exhaust(server, "127.0.0.1")
     assert refused_as(server, {"X-Forwarded-For": FORGED})
+
+
+# -- item 3: keys never reach a log line; stream tickets -----------------------------------------
+def new_key(db, email: str, credits: int = 10) -> tuple[int, str]:
+    account = create_account(db, email, plan="paid", credits=credits)
+    return account.id, create_key(db, account.id)[1]
+
+
+def credits_of(db, account_id: int) -> int:
+    with db.session() as s:
+        return s.get(Account, account_id).credits
+
+
+def test_no_key_or_ticket_reaches_the_log(served):
+    """A browser's ``?token=<key>`` (old clients; still served), a ticket, a key pasted into a path
+    or behind an encoded parameter name: `vocable serve`'s log shows none of them."""
+    db = Database(f"sqlite:///{served.data_dir / 'vocable.db'}")
+    account_id, key = new_key(db, "logged@example.com")
+    messages, code = asyncio.run(stream(served.url, query=f"token={key}"))
+    assert code == 1000 and messages[-1].get("is_final"), messages  # old clients keep working
+    messages, code = asyncio.run(stream(served.url, query=f"tok%65n={key}"))
+    assert code == 1000, messages
+    ticket = httpx.post(f"{served.url}/v1/stream/ticket", headers={"Authorization": f"Bearer {key}"},
+                        timeout=30).json()["ticket"]
+    messages, code = asyncio.run(stream(served.url, query=f"ticket={ticket}"))
+    assert code == 1000, messages
+    assert httpx.get(f"{served.url}/v1/models", params={"token": key}, timeout=30).status_code == 200
+    assert httpx.get(f"{served.url}/api/v1/transcripts/{key}/", timeout=30).status_code == 401
+    assert credits_of(db, account_id) == 7  # three streams of 0.2 s
+    db.dispose()
+    time.sleep(0.5)  # the access log is written after the response
+    log = served.log()
+    assert key not in log and key[4:] not in log and ticket not in log
+    assert 'WebSocket /v1/stream?token=[redacted]" [accepted]' in log
+    assert "/v1/stream?ticket=[redacted]" in log and "tok%65n=[redacted]" in log
+    assert '"GET /v1/models?token=[redacted] HTTP/1.1" 200' in log
+    assert '"GET /api/v1/transcripts/voc_[redacted]/ HTTP/1.1" 401' in log
+
+
+def ticket_for(server, key: str) -> httpx.Response:
+    with server.client(key) as http:
+        return http.post("/v1/stream/ticket")
+
+
+def test_a_ticket_opens_one_stream(start_server):
+    server = start_server()
+    db = server.services.db
+    account_id, key = new_key(db, "ticket@example.com")
+    for bad in (None, "voc_wrong"):
+        refused = ticket_for(server, bad)
+        assert refused.status_code == 401 and "error" in refused.json()
+    issued = ticket_for(server, key)
+    assert issued.status_code == 200, issued.text
+    body = issued.json()
+    assert set(body) == {"ticket", "expires_in"} and body["expires_in"] == 60
+    ticket = body["ticket"]
+    assert key not in ticket
+
+    messages, code = asyncio.run(stream(server.url, query=f"ticket={ticket}"))
+    assert code == 1000 and messages[0] == {"status": "ready"} and messages[-1]["is_final"]
+    assert credits_of(db, account_id) == 9  # the key's account pays
+    for query, error in ((f"ticket={ticket}", "already used"),
+                         ("ticket=vst_forged", "Invalid stream ticket"),
+                         ("ticket=", "Invalid stream ticket")):
+        messages, code = asyncio.run(stream(server.url, query=query))
+        assert code == 4401 and len(messages) == 1 and error in messages[0]["error"], messages
+    # A ticket is not a key, anywhere.
+    with server.client(ticket) as http:
+        assert http.get("/api/v1/account/").status_code == 401
+    messages, code = asyncio.run(stream(server.url, headers={"Authorization": f"Bearer {ticket}"}))
+    assert code == 4401 and "Invalid or revoked API key" in messages[0]["error"]
+    assert credits_of(db, account_id) == 9
+    assert server.services.streaming.active == 0
+
+
+def test_expired_and_revoked_tickets(start_server):
+    server = start_server(stream_ticket_ttl_s=1)
+    db = server.services.db
+    account_id, key = new_key(db, "late@example.com")
+    late = ticket_for(server, key).json()["ticket"]
+    time.sleep(1.2)
+    messages, code = asyncio.run(stream(server.url, query=f"ticket={late}"))
+    assert code == 4401 and "expired" in messages[0]["error"], messages
+
+    server.services.settings.stream_ticket_ttl_s = 60
+    orphan = ticket_for(server, key).json()["ticket"]
+    with server.client(key) as http:
+        (listed,) = http.get("/api/v1/keys/").json()["keys"]
+        assert http.delete(f"/api/v1/keys/{listed['id']}/").status_code == 200
+    messages, code = asyncio.run(stream(server.url, query=f"ticket={orphan}"))
+    assert code == 4401 and "revoked" in messages[0]["error"], messages
+    assert credits_of(db, account_id) == 10
+
+
+def test_one_ticket_raced_over_two_api_nodes(start_server, database_url):
+    """Two API processes on one database (SQLite and PostgreSQL): a ticket issued by one is
+    good on the other, and of two connections racing with it, exactly one streams."""
+    first = start_server(database_url)
+    second = start_server(database_url)
+    account_id, key = new_key(first.services.db, "race@example.com")
+    for _ in range(3):
+        ticket = ticket_for(first, key).json()["ticket"]
+
+        async def race(ticket=ticket):
+            return await asyncio.gather(*(
+                stream(node.url, query=f"ticket={ticket}") for node in (first, second)
+            ))
+
+        outcomes = asyncio.run(race())
+        codes = sorted(code for _, code in outcomes)
+        assert codes == [1000, 4401], outcomes
+    assert credits_of(first.services.db, account_id) == 7
+    for node in (first, second):
+        assert node.services.streaming.active == 0

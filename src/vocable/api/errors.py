@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vocable.accounts.admission import AtCapacity, QueueFull
 from vocable.accounts.profile import EmailTaken, ProfileError
 from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
+from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
 from vocable.llm.chat import ChatInputError, ChatNotFound
@@ -40,6 +41,7 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     LimitReached: (429, None),
     AtCapacity: (503, None),
     QueueFull: (503, 30),
+    TicketRefused: (401, None),
     # speech input
     AudioError: (400, None),
     UnknownLanguage: (400, None),

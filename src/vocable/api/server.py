@@ -17,10 +17,12 @@ import copy
 import logging
 import re
 from typing import Any
+from urllib.parse import unquote_plus
 
 from uvicorn.config import LOGGING_CONFIG
 
 from vocable.accounts.keys import KEY_PREFIX
+from vocable.accounts.tickets import TICKET_PREFIX
 from vocable.config import Settings
 
 # The transport's own ceiling on a WebSocket message; at least this much reaches the app so it
@@ -28,17 +30,34 @@ from vocable.config import Settings
 WS_TRANSPORT_MAX_SIZE = 16 * 1024 * 1024
 
 REDACTED = "[redacted]"
-# Query parameters that carry a credential, in a URL or a logged request line.
-_SECRET_PARAM = re.compile(r"(?i)\b(token|ticket|api_key|key)=[^&\s\"']*")
-# A raw API key wherever it appears (a key pasted into a path, an error message...).
-_RAW_KEY = re.compile(re.escape(KEY_PREFIX) + r"[A-Za-z0-9_\-]{16,}")
+# Query parameters that carry a credential (``token`` and ``ticket`` are the ones the server reads).
+SECRET_PARAMS = frozenset({"token", "ticket", "api_key", "key"})
+_QUERY = re.compile(r"\?([^\s\"'#]*)")
+_SECRET_PARAM = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAMS)) + r")=[^&\s\"']*")
+# A raw API key or ticket wherever it appears (pasted into a path, an error message...).
+_RAW_SECRET = re.compile(
+    f"({re.escape(KEY_PREFIX)}|{re.escape(TICKET_PREFIX)})" + r"[A-Za-z0-9_\-]{16,}"
+)
+
+
+def _redact_query(match: re.Match) -> str:
+    """Each secret parameter of a query string, its name decoded as the server decodes it (so
+    ``?tok%65n=`` is masked too)."""
+    parts = []
+    for part in match.group(1).split("&"):
+        name, sep, _ = part.partition("=")
+        if sep and unquote_plus(name).strip().lower() in SECRET_PARAMS:
+            part = f"{name}={REDACTED}"
+        parts.append(part)
+    return "?" + "&".join(parts)
 
 
 def redact(text: str) -> str:
-    if "=" not in text and KEY_PREFIX not in text:
+    if "=" not in text and KEY_PREFIX not in text and TICKET_PREFIX not in text:
         return text
+    text = _QUERY.sub(_redact_query, text)
     text = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)
-    return _RAW_KEY.sub(KEY_PREFIX + REDACTED, text)
+    return _RAW_SECRET.sub(lambda m: m.group(1) + REDACTED, text)
 
 
 def _redact_value(value: Any) -> Any:

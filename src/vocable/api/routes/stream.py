@@ -1,7 +1,9 @@
 """WS /v1/stream: real-time transcription (protocol glue; the policy is ``vocable.streaming.policy``).
 
-1. Connect (``Authorization: Bearer <key>`` header, or ``?token=<key>`` for browsers; no key is an
-   anonymous client). 2. Send a JSON config ``{"language": "en", "model": "base"}`` (both
+1. Connect with ``Authorization: Bearer <key>``, or (browsers, which cannot set headers) with
+   ``?ticket=<ticket>`` from ``POST /v1/stream/ticket``: one stream, within ``expires_in``
+   seconds; no key is an anonymous client. ``?token=<key>`` still works for old clients (it is
+   masked in logs) but puts the long-lived key in a URL. 2. Send a JSON config ``{"language": "en", "model": "base"}`` (both
    optional; language ``auto`` or absent detects it). 3. Receive ``{"status": "ready"}``.
 4. Send binary frames of PCM int16 little-endian, 16 kHz, mono, of any size up to
    ``stream_max_frame_bytes`` (1 MiB, about 33 s; 20-200 ms frames are usual).
@@ -25,13 +27,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Depends, WebSocket
+from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from vocable.accounts.admission import StreamMeter
 from vocable.accounts.keys import Principal
-from vocable.api.deps import bearer_token, client_ip, resolve_principal
+from vocable.accounts.tickets import issue_ticket, redeem_ticket
+from vocable.api.deps import (
+    ServicesDep,
+    account_rate_limited,
+    bearer_token,
+    client_ip,
+    resolve_principal,
+)
 from vocable.api.errors import WS_CLOSE_INTERNAL, close_code, describe, ws_close_code
 from vocable.audio import SAMPLE_RATE
 from vocable.services import Services
@@ -57,7 +68,7 @@ CLOSE_CODES = {
     CLOSE_TRANSPORT_TOO_LARGE: "a message over the transport's limit (16 MiB), cut unread",
     CLOSE_INTERNAL: "server error",
     CLOSE_BAD_REQUEST: "malformed config, invalid parameter or protocol violation",
-    CLOSE_UNAUTHORIZED: "invalid or revoked API key",
+    CLOSE_UNAUTHORIZED: "invalid or revoked API key; unknown, expired or used stream ticket",
     CLOSE_NO_CREDITS: "no credits or minutes remaining",
     CLOSE_IDLE: "idle timeout: nothing received for stream_idle_timeout_s",
     CLOSE_TOO_LARGE: "a message over stream_max_frame_bytes",
@@ -80,6 +91,25 @@ class StreamClosed(Exception):
         self.message = message
         self.code = code
         self.flush = flush  # finalize the audio received so far before closing
+
+
+TicketBuyer = Annotated[Principal, Depends(account_rate_limited("account"))]
+
+
+class StreamTicketOut(BaseModel):
+    ticket: str
+    expires_in: int  # seconds
+
+
+@router.post(
+    "/v1/stream/ticket",
+    summary="A one-use ticket for WS /v1/stream",
+    description="Trade the API key (Authorization header) for a ticket that opens one stream "
+    "(`WS /v1/stream?ticket=...`) within `expires_in` seconds, so the key never goes in a URL.",
+)
+def stream_ticket(principal: TicketBuyer, services: ServicesDep) -> StreamTicketOut:
+    ttl = services.settings.stream_ticket_ttl_s
+    return StreamTicketOut(ticket=issue_ticket(services.db, principal, ttl), expires_in=ttl)
 
 
 @router.websocket("/v1/stream")
@@ -172,12 +202,15 @@ class StreamSession:
 
     # -- setup ----------------------------------------------------------------------------------
     async def _authenticate(self) -> Principal:
-        """The caller (401 for a bad key) and one request of "stream" (its rate limit)."""
+        """The caller (401 for a bad key or ticket) and one request of "stream" (its rate limit)."""
         ws = self.ws
-        token = bearer_token(ws.headers.get("authorization")) or ws.query_params.get("token") or None
-        principal = await asyncio.to_thread(
-            resolve_principal, self.services, token, client_ip(ws, self.services)
-        )
+        ip = client_ip(ws, self.services)
+        ticket = ws.query_params.get("ticket")
+        if ticket is not None:
+            principal = await asyncio.to_thread(redeem_ticket, self.services.db, ticket, ip)
+        else:
+            token = bearer_token(ws.headers.get("authorization")) or ws.query_params.get("token")
+            principal = await asyncio.to_thread(resolve_principal, self.services, token or None, ip)
         await asyncio.to_thread(self.services.admission.request, principal, "stream")
         return principal
 

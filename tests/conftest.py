@@ -22,6 +22,7 @@ import uvicorn
 
 from vocable.analysis import Analyzer
 from vocable.api.app import create_app
+from vocable.api.server import uvicorn_options
 from vocable.config import Settings, default_plans
 from vocable.llm.embed import Embedder
 from vocable.llm.runtime import LLMExecutor
@@ -128,16 +129,18 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """A real uvicorn server in a thread, so tests speak real HTTP (and WebSocket) to the app."""
+    """A real uvicorn server in a thread, so tests speak real HTTP (and WebSocket) to the app. It
+    runs with the options of `vocable serve` (``uvicorn_options``): only the address and the log
+    level differ."""
 
     def __init__(self, services: Services):
         self.services = services
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            create_app(services=services), host="127.0.0.1", port=self.port,
-            log_level="warning", ws="websockets-sansio",
-        )
+        options = uvicorn_options(services.settings) | {
+            "host": "127.0.0.1", "port": self.port, "log_level": "warning",
+        }
+        config = uvicorn.Config(create_app(services=services), **options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -161,14 +164,16 @@ class LiveServer:
 
 
 def make_settings(tmp_path: Path, database_url: str = "", **overrides) -> Settings:
-    return Settings(
-        data_dir=tmp_path / "data",
-        model_dir=MODEL_DIR,
-        database_url=database_url,
-        default_model="base",
-        trust_forwarded_for=True,
-        **overrides,
-    )
+    values = {
+        "data_dir": tmp_path / "data",
+        "model_dir": MODEL_DIR,
+        "database_url": database_url,
+        "default_model": "base",
+        # Tests pose as many clients from loopback: the test client is a trusted proxy.
+        "trust_forwarded_for": True,
+        "trusted_proxies": ["127.0.0.1"],
+    }
+    return Settings(**(values | overrides))
 
 
 @pytest.fixture(scope="session")

@@ -52,13 +52,14 @@ def serve(
     import uvicorn
 
     from vocable.api.app import create_app
+    from vocable.api.server import uvicorn_options
 
     settings = settings_for(
         data_dir, host=host, port=port, database_url=database_url, workers=workers,
         device=device, default_model=default_model,
     )
     console.print(f"Vocable on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+    uvicorn.run(create_app(settings), **uvicorn_options(settings))
 
 
 @models_app.command("list")

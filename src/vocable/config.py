@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from platformdirs import user_data_dir
-from pydantic import BaseModel, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Plan(BaseModel):
@@ -70,8 +71,11 @@ class Settings(BaseSettings):
     plans: dict[str, Plan] = Field(default_factory=default_plans)
     # Hard cap for any upload, whatever the plan says.
     max_upload_mb: int = 2048
-    # Behind a reverse proxy, take the client IP from X-Forwarded-For.
+    # Behind a reverse proxy, take the client IP from X-Forwarded-For, and only when the peer is
+    # one of ``trusted_proxies`` (IPs or CIDRs; VOCABLE_TRUSTED_PROXIES="10.0.0.0/8,127.0.0.1"):
+    # the client is the right-most address of X-Forwarded-For that is not a trusted proxy.
     trust_forwarded_for: bool = False
+    trusted_proxies: Annotated[list[str], NoDecode] = ["127.0.0.1", "::1"]
     # WS /v1/stream: close a stream that sends nothing for this long (config or audio).
     stream_idle_timeout_s: float = 30.0
     # Stop reading a stream's socket while this much of its audio awaits transcription.
@@ -79,6 +83,11 @@ class Settings(BaseSettings):
     # Streams decoded together in one batch; open streams allowed at once (0 = unlimited).
     stream_max_batch: int = 4
     stream_max_active: int = 16
+    # Largest WebSocket message a stream accepts (audio or text); larger ones end the stream with
+    # 4413 and an {"error"}. 1 MiB is about 33 s of PCM; clients send 20-200 ms frames.
+    stream_max_frame_bytes: int = 1024 * 1024
+    # POST /v1/stream/ticket: how long a ticket may wait before WS /v1/stream?ticket= uses it.
+    stream_ticket_ttl_s: int = 60
 
     # -- local language model (GGUF via llama.cpp) and embeddings --------------------------------
     # Empty means "best installed LLM" (the bundled one unless the operator added a better one).
@@ -107,6 +116,18 @@ class Settings(BaseSettings):
     embed_max_batch: int = 256
     embed_max_chars: int = 8000
     chat_top_k: int = 4
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        """A comma- or space-separated string (the environment) or a list; each an IP or CIDR."""
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        if isinstance(value, list | tuple):
+            for item in value:
+                ipaddress.ip_network(str(item).strip(), strict=False)  # ValueError: not an IP/CIDR
+            return [str(item).strip() for item in value]
+        return value
 
     @property
     def resolved_model_dir(self) -> Path:

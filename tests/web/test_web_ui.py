@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 import srt
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
@@ -28,6 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from tests.conftest import LiveServer, make_settings
 from vocable.accounts.keys import create_account, create_key
 from vocable.services import Services
+from vocable.storage.models import ApiKey, StreamTicket
 
 CHROMIUM = os.environ.get("VOCABLE_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("VOCABLE_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -267,7 +269,7 @@ def live_finals_text(driver: WebDriver) -> str:
 
 
 def test_live_microphone_shows_partials_and_finals(browser, server):
-    _, key = new_account(server, "live@example.com")
+    account_id, key = new_account(server, "live@example.com")
     open_page(browser, server, "live", key=key)
     assert browser.find_element(By.CSS_SELECTOR, "[data-nav='live']").is_displayed()
     wait(browser).until(lambda d: d.find_element(By.ID, "live-model").is_enabled())
@@ -297,4 +299,9 @@ def test_live_microphone_shows_partials_and_finals(browser, server):
     assert not browser.find_elements(By.CSS_SELECTOR, "main .alert-error:not([hidden])")
     with server.client(key) as http:  # streamed audio is charged like file audio
         assert http.get("/api/v1/account/").json()["credits"] < 60
+    with server.services.db.session() as s:  # the page opened the stream with a ticket, not ?token=
+        used = s.scalars(
+            sa.select(StreamTicket.used_at).join(ApiKey).where(ApiKey.account_id == account_id)
+        ).all()
+    assert len(used) == 1 and used[0] is not None
     no_script_errors(browser)

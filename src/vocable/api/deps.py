@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
 
 from vocable.accounts.keys import Principal, authenticate
 from vocable.api.errors import ApiError
+from vocable.api.forwarded import forwarded_client, trusted_networks
 from vocable.api.uploads import UploadReceiver
 from vocable.services import Services
 
@@ -27,12 +29,17 @@ def get_uploads(request: Request) -> UploadReceiver:
 UploadsDep = Annotated[UploadReceiver, Depends(get_uploads)]
 
 
-def client_ip(request: Request, services: Services) -> str:
-    if services.settings.trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+def client_ip(conn: HTTPConnection, services: Services) -> str:
+    """The caller's IP (anonymous limits are per IP), for requests and WebSockets alike: the
+    socket's peer, or, when the operator turned forwarded headers on, the client that the trusted
+    proxies in front of us name (``vocable.api.forwarded``). The server runner never rewrites the
+    peer itself (``vocable.api.server``): this is the one place that decides."""
+    peer = conn.client.host if conn.client else "unknown"
+    settings = services.settings
+    if not settings.trust_forwarded_for:
+        return peer
+    networks = trusted_networks(tuple(settings.trusted_proxies))
+    return forwarded_client(peer, conn.headers.getlist("x-forwarded-for"), networks)
 
 
 def bearer_token(authorization: str | None) -> str | None:

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vocable.accounts.admission import AtCapacity, FileTooLarge, QueueFull
 from vocable.accounts.profile import EmailTaken, ProfileError
 from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
+from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
 from vocable.llm.chat import ChatInputError, ChatNotFound
@@ -41,6 +42,7 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     AtCapacity: (503, None),
     QueueFull: (503, 30),
     FileTooLarge: (413, None),
+    TicketRefused: (401, None),
     # speech input
     AudioError: (400, None),
     UnknownLanguage: (400, None),

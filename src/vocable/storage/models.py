@@ -70,6 +70,20 @@ class ApiKey(Base):
     account: Mapped[Account] = relationship(back_populates="keys")
 
 
+class StreamTicket(Base):
+    """A one-use pass for WS /v1/stream, bought with an API key (POST /v1/stream/ticket), so the
+    long-lived key never rides in a URL. Kept in the database: any API node may redeem it."""
+
+    __tablename__ = "stream_tickets"
+
+    # SHA-256 of the raw ticket, as for keys.
+    ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class AnonymousClient(Base):
     """Per-IP counters for clients without a key."""
 

@@ -33,14 +33,18 @@ def pcm16_from_file(path: str | Path) -> bytes:
     return b"".join(chunks)
 
 
-def stream_url(base: str, token: str | None = None) -> str:
-    """``http://host:port`` (or ws://, or a full /v1/stream URL) → the WebSocket URL."""
+def stream_url(base: str, token: str | None = None, ticket: str | None = None) -> str:
+    """``http://host:port`` (or ws://, or a full /v1/stream URL) → the WebSocket URL, with a
+    stream ticket (``POST /v1/stream/ticket``) or, for old servers, the key as ``?token=``."""
     parts = urlsplit(base if "://" in base else f"http://{base}")
     scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
     path = parts.path.rstrip("/")
     if not path.endswith("/v1/stream"):
         path += "/v1/stream"
-    query = urlencode({"token": token}) if token else parts.query
+    if ticket:
+        query = urlencode({"ticket": ticket})
+    else:
+        query = urlencode({"token": token}) if token else parts.query
     return urlunsplit((scheme, parts.netloc, path, query, ""))
 
 

@@ -1,9 +1,12 @@
 """WS /v1/stream: real-time transcription (protocol glue; the policy is ``vocable.streaming.policy``).
 
-1. Connect (``Authorization: Bearer <key>`` header, or ``?token=<key>`` for browsers; no key is an
-   anonymous client). 2. Send a JSON config ``{"language": "en", "model": "base"}`` (both
+1. Connect with ``Authorization: Bearer <key>``, or (browsers, which cannot set headers) with
+   ``?ticket=<ticket>`` from ``POST /v1/stream/ticket``: one stream, within ``expires_in``
+   seconds; no key is an anonymous client. ``?token=<key>`` still works for old clients (it is
+   masked in logs) but puts the long-lived key in a URL. 2. Send a JSON config ``{"language": "en", "model": "base"}`` (both
    optional; language ``auto`` or absent detects it). 3. Receive ``{"status": "ready"}``.
-4. Send binary frames of PCM int16 little-endian, 16 kHz, mono, of any size.
+4. Send binary frames of PCM int16 little-endian, 16 kHz, mono, of any size up to
+   ``stream_max_frame_bytes`` (1 MiB, about 33 s; 20-200 ms frames are usual).
 5. Receive ``{"partial": "..."}`` (the interim text after the last final; each replaces the
    previous one) and ``{"text": "...", "start": s, "end": s, "words": [...]}`` (a finalized
    segment, never revised; it replaces the partial it covers).
@@ -26,13 +29,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from typing import Annotated
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Depends, WebSocket
+from pydantic import BaseModel
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from vocable.accounts.admission import StreamMeter
 from vocable.accounts.keys import Principal
-from vocable.api.deps import bearer_token, client_ip, resolve_principal
+from vocable.accounts.tickets import issue_ticket, redeem_ticket
+from vocable.api.deps import (
+    ServicesDep,
+    account_rate_limited,
+    bearer_token,
+    client_ip,
+    resolve_principal,
+)
 from vocable.api.errors import WS_CLOSE_INTERNAL, close_code, describe, ws_close_code
 from vocable.audio import SAMPLE_RATE, AudioTooShort
 from vocable.services import Services
@@ -49,15 +61,19 @@ CLOSE_BAD_REQUEST = ws_close_code(400)
 CLOSE_UNAUTHORIZED = ws_close_code(401)
 CLOSE_NO_CREDITS = ws_close_code(402)
 CLOSE_IDLE = ws_close_code(408)
+CLOSE_TOO_LARGE = ws_close_code(413)
 CLOSE_LIMIT = ws_close_code(429)
 CLOSE_UNAVAILABLE = ws_close_code(503)
+CLOSE_TRANSPORT_TOO_LARGE = 1009  # sent by the transport itself, without an {"error"}
 CLOSE_CODES = {
     CLOSE_NORMAL: "stream complete (after is_final)",
+    CLOSE_TRANSPORT_TOO_LARGE: "a message over the transport's limit (16 MiB), cut unread",
     CLOSE_INTERNAL: "server error",
     CLOSE_BAD_REQUEST: "malformed config, invalid parameter or protocol violation",
-    CLOSE_UNAUTHORIZED: "invalid or revoked API key",
+    CLOSE_UNAUTHORIZED: "invalid or revoked API key; unknown, expired or used stream ticket",
     CLOSE_NO_CREDITS: "no credits or minutes remaining",
     CLOSE_IDLE: "idle timeout: nothing received for stream_idle_timeout_s",
+    CLOSE_TOO_LARGE: "a message over stream_max_frame_bytes",
     CLOSE_LIMIT: "rate or concurrency limit reached, or audio sent far faster than transcribed",
     CLOSE_UNAVAILABLE: "too many open streams or model unavailable",
 }
@@ -65,7 +81,7 @@ CLOSE_CODES = {
 BYTES_PER_S = SAMPLE_RATE * 2  # PCM int16 mono
 INGEST_CHUNK = BYTES_PER_S  # bytes handed to the policy at a time (1 s), for backpressure
 FINISH_TIMEOUT_S = 300.0  # after stop, the longest we wait for the last decodes
-MAX_READ_PAUSE_S = 5.0  # longest pause in reading a client (pings must get through)
+MAX_READ_PAUSE_S = 5.0  # longest pause in reading a client, per message (pings must get through)
 MAX_EXTRA_BACKLOG_S = 60.0  # backlog beyond stream_max_backlog_s that ends the stream
 
 
@@ -77,6 +93,25 @@ class StreamClosed(Exception):
         self.message = message
         self.code = code
         self.flush = flush  # finalize the audio received so far before closing
+
+
+TicketBuyer = Annotated[Principal, Depends(account_rate_limited("account"))]
+
+
+class StreamTicketOut(BaseModel):
+    ticket: str
+    expires_in: int  # seconds
+
+
+@router.post(
+    "/v1/stream/ticket",
+    summary="A one-use ticket for WS /v1/stream",
+    description="Trade the API key (Authorization header) for a ticket that opens one stream "
+    "(`WS /v1/stream?ticket=...`) within `expires_in` seconds, so the key never goes in a URL.",
+)
+def stream_ticket(principal: TicketBuyer, services: ServicesDep) -> StreamTicketOut:
+    ttl = services.settings.stream_ticket_ttl_s
+    return StreamTicketOut(ticket=issue_ticket(services.db, principal, ttl), expires_in=ttl)
 
 
 @router.websocket("/v1/stream")
@@ -169,12 +204,15 @@ class StreamSession:
 
     # -- setup ----------------------------------------------------------------------------------
     async def _authenticate(self) -> Principal:
-        """The caller (401 for a bad key) and one request of "stream" (its rate limit)."""
+        """The caller (401 for a bad key or ticket) and one request of "stream" (its rate limit)."""
         ws = self.ws
-        token = bearer_token(ws.headers.get("authorization")) or ws.query_params.get("token") or None
-        principal = await asyncio.to_thread(
-            resolve_principal, self.services, token, client_ip(ws, self.services)
-        )
+        ip = client_ip(ws, self.services)
+        ticket = ws.query_params.get("ticket")
+        if ticket is not None:
+            principal = await asyncio.to_thread(redeem_ticket, self.services.db, ticket, ip)
+        else:
+            token = bearer_token(ws.headers.get("authorization")) or ws.query_params.get("token")
+            principal = await asyncio.to_thread(resolve_principal, self.services, token or None, ip)
         await asyncio.to_thread(self.services.admission.request, principal, "stream")
         return principal
 
@@ -218,6 +256,8 @@ class StreamSession:
                 return StreamClosed(
                     f"Idle timeout: no audio received for {timeout:g} s.", CLOSE_IDLE, flush=True
                 )
+            except StreamClosed as too_large:  # refused unread; what came before is finalized
+                return too_large
             if message is None:
                 return None
             data, text = message.get("bytes"), message.get("text")
@@ -247,6 +287,8 @@ class StreamSession:
         while the stream's backlog is full (the socket is not read meanwhile). Returns why the
         stream must end, if it must."""
         stream, meter, max_backlog = self.stream, self.meter, self.settings.stream_max_backlog_s
+        loop = asyncio.get_running_loop()
+        read_again_at = loop.time() + MAX_READ_PAUSE_S  # for the whole message, however long
         for offset in range(0, len(data), INGEST_CHUNK):
             piece = data[offset:offset + INGEST_CHUNK]
             if meter.needs_unit(len(piece)):  # a minute begins: reserve it (a database call)
@@ -258,12 +300,11 @@ class StreamSession:
             if paid < len(piece):  # the allowance ran out: what was paid for is finalized
                 return StreamClosed(str(meter.refused), close_code(meter.refused), flush=True)
             # Not reading the socket is the backpressure, but it also leaves pings unanswered:
-            # read again after MAX_READ_PAUSE_S whatever the backlog, and give up on a client
-            # that stays far ahead of transcription.
-            waited = 0.0
-            while stream.backlog_s > max_backlog and not stream.done and waited < MAX_READ_PAUSE_S:
+            # read again MAX_READ_PAUSE_S after the message came whatever the backlog (the rest of
+            # a long message is taken without waiting), and give up on a client that stays far
+            # ahead of transcription.
+            while stream.backlog_s > max_backlog and not stream.done and loop.time() < read_again_at:
                 await asyncio.sleep(0.02)
-                waited += 0.02
             if stream.backlog_s > max_backlog + MAX_EXTRA_BACKLOG_S:
                 return StreamClosed(
                     f"Audio arrives faster than it can be transcribed ({stream.backlog_s:.0f} s "
@@ -288,10 +329,20 @@ class StreamSession:
 
     # -- transport --------------------------------------------------------------------------------
     async def _receive(self, timeout: float | None) -> dict | None:
-        """The next text/bytes message, None if the client disconnected."""
+        """The next text/bytes message, None if the client disconnected; StreamClosed (4413) for
+        one over ``stream_max_frame_bytes``."""
         message = await asyncio.wait_for(self.ws.receive(), timeout)
         if message["type"] == "websocket.disconnect":
             return None
+        size = len(message.get("bytes") or message.get("text") or "")
+        limit = self.settings.stream_max_frame_bytes
+        if size > limit:
+            raise StreamClosed(
+                f"Message too large: {size} bytes; a stream takes messages of at most {limit} "
+                f"bytes ({limit / BYTES_PER_S:.1f} s of audio). Send audio in short frames, "
+                "e.g. 100 ms (3200 bytes).",
+                CLOSE_TOO_LARGE, flush=True,
+            )
         return message
 
     async def _send(self, payload: dict) -> None:

@@ -150,6 +150,8 @@ export const api = {
     const filename = filenameFrom(response.headers.get('Content-Disposition'), `transcript.${format}`);
     return { blob, filename };
   },
+  // A one-use ticket for WS /v1/stream (within a minute): the key itself never goes in a URL.
+  streamTicket: () => getJSON('v1/stream/ticket', { method: 'POST' }),
   summarize: (text, style) => getJSON('v1/summarize', { method: 'POST', json: { text, style } }),
   chat: (id, question, sessionId) =>
     getJSON(`api/v1/transcripts/${encodeURIComponent(id)}/chat/`, {

@@ -9,7 +9,7 @@ const CLOSE_MESSAGES = {
   1006: 'The connection to the server was lost.',
   1011: 'The server failed while transcribing.',
   4400: 'The server refused the stream configuration.',
-  4401: 'Your API key was refused.',
+  4401: 'Your API key (or its stream ticket) was refused.',
   4402: 'No credits or minutes remaining. Upgrade your plan.',
   4408: 'The stream was closed after a period without audio.',
   4429: 'Too many streams or requests right now. Try again shortly.',
@@ -153,7 +153,26 @@ export async function render(main) {
       .connect(current.context.destination);
 
     setState('connecting', 'Connecting…');
-    const ws = new WebSocket(wsUrl('v1/stream', { token: keyStore.get() }));
+    // With a key, trade it for a one-use stream ticket: a WebSocket URL is no place for the key
+    // (browsers cannot send the Authorization header there, and URLs end up in logs).
+    const params = {};
+    if (keyStore.get()) {
+      try {
+        params.ticket = (await api.streamTicket()).ticket;
+      } catch (error) {
+        stopAudio(current);
+        if (session !== current) return;
+        errors.show(`Could not start the stream: ${error.message}`);
+        session = null;
+        setState('idle', 'Not recording');
+        return;
+      }
+      if (session !== current) {
+        stopAudio(current); // the visitor left meanwhile
+        return;
+      }
+    }
+    const ws = new WebSocket(wsUrl('v1/stream', params));
     ws.binaryType = 'arraybuffer';
     current.ws = ws;
     ws.addEventListener('open', () => {

@@ -88,7 +88,10 @@ async def transcribe(request: Request, principal: PrincipalDep, services: Servic
     if job.status != "completed":
         raise ApiError(job.error_status or 500, job.error or "Transcription failed.")
     result = to_transcription(job)
-    headers = {"X-Transcript-Id": job_id} if not principal.is_anonymous else {}
+    # The model that did the work: another one than asked for when that one is not installed.
+    headers = {"X-Vocable-Model": result.model}
+    if not principal.is_anonymous:
+        headers["X-Transcript-Id"] = job_id
     if params.response_format == "json":
         body = formats.response_dict(result)
         if not principal.is_anonymous:

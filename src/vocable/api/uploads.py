@@ -29,8 +29,10 @@ class UploadedFile:
 
 @dataclass
 class MultipartForm:
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # the last value of each field
     files: dict[str, UploadedFile] = field(default_factory=dict)
+    # Every value of each field, in order (a list is sent as repeated fields, e.g. `name[]`).
+    values: dict[str, list[str]] = field(default_factory=dict)
 
     def discard(self) -> None:
         for upload in self.files.values():
@@ -95,7 +97,9 @@ async def receive_multipart(request: Request, dest_dir: Path, limit_bytes: int, 
     def on_part_end():
         sink = state["sink"]
         if sink is None:
-            form.fields[state["name"]] = state["value"].decode("utf-8", "replace")
+            value = state["value"].decode("utf-8", "replace")
+            form.fields[state["name"]] = value
+            form.values.setdefault(state["name"], []).append(value)
         else:
             sink[0].close()
         state["sink"] = None

@@ -6,17 +6,12 @@ from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, ValidationError, field_validator
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field, field_validator
 
-from vocable.accounts.keys import Principal
+from vocable.api import transcription
 from vocable.api.deps import PrincipalDep, ServicesDep
 from vocable.api.errors import ApiError
-from vocable.api.uploads import UploadedFile, receive_multipart
-from vocable.audio import probe
-from vocable.services import Services
 from vocable.transcription import formats
-from vocable.transcription.jobs import to_transcription
 from vocable.transcription.pipeline import TranscribeOptions
 from vocable.transcription.speech_models import parse_language
 
@@ -37,40 +32,27 @@ class TranscribeParams(BaseModel):
         return parse_language(value)
 
 
-def _params(fields: dict[str, str]) -> TranscribeParams:
-    try:
-        return TranscribeParams.model_validate({k: v for k, v in fields.items() if v != ""})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ApiError(400, f"Invalid parameter: {problems}") from exc
-
-
 @router.post(
     "/v1/transcribe",
     summary="Transcribe an audio or video file",
     description="multipart/form-data with `file` and optional model, language, diarize, speakers, "
-    "response_format (json, txt, srt, vtt) and async (answer 202 with a job id at once).",
+    "response_format (json, txt, srt, vtt) and async (answer 202 with a job id at once). A model "
+    "the registry knows but this server lacks is served by the best installed one "
+    "(`model` and `X-Vocable-Model` name it) unless VOCABLE_MODEL_FALLBACK=strict.",
 )
 async def transcribe(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
-    # Refused before the upload is read: rate limit, allowance, a full queue.
-    limit = await run_in_threadpool(services.admission.admit_file, principal)
-    form = await receive_multipart(request, services.settings.data_dir / "uploads", limit.bytes, limit.plan)
+    form = await transcription.receive(request, principal, services)
     try:
-        upload = form.files.get("file")
-        if upload is None:
-            raise ApiError(400, "Missing file: send the audio or video as the 'file' form field.")
-        params = _params(form.fields)
+        upload = transcription.uploaded_file(form)
+        params = transcription.parse_fields(TranscribeParams, form.fields)
         if params.async_ and principal.is_anonymous:
             raise ApiError(401, "Asynchronous transcription needs an API key, to read the result later.")
         choice = services.speech.choose(params.model, params.language)
-        info = await run_in_threadpool(probe, upload.path)
         options = TranscribeOptions(
             model=choice.model, language=choice.language, diarize=params.diarize,
             speakers=params.speakers,
         )
-        job_id = await run_in_threadpool(_create_job, services, principal, upload, options, info.duration)
+        job_id = await transcription.create_job(services, principal, upload, options)
     except BaseException:
         form.discard()
         raise
@@ -81,13 +63,7 @@ async def transcribe(request: Request, principal: PrincipalDep, services: Servic
             {"id": job_id, "status": "queued", "url": f"/api/v1/transcripts/{job_id}/"},
             status_code=202,
         )
-    await services.queue.wait(job_id)
-    job = await run_in_threadpool(services.jobs.get, job_id)
-    if principal.is_anonymous:  # nothing of an anonymous caller is kept once answered
-        await run_in_threadpool(services.jobs.delete, job_id)
-    if job.status != "completed":
-        raise ApiError(job.error_status or 500, job.error or "Transcription failed.")
-    result = to_transcription(job)
+    result = await transcription.finish(services, principal, job_id)
     # The model that did the work: another one than asked for when that one is not installed.
     headers = {"X-Vocable-Model": result.model}
     if not principal.is_anonymous:
@@ -102,13 +78,3 @@ async def transcribe(request: Request, principal: PrincipalDep, services: Servic
         media_type=formats.CONTENT_TYPES[params.response_format],
         headers=headers,
     )
-
-
-def _create_job(
-    services: Services, principal: Principal, upload: UploadedFile, options: TranscribeOptions,
-    duration_s: float,
-) -> str:
-    """A concurrency slot and the reservation go with the job; if it is not created, they are
-    given back."""
-    with services.admission.job(principal, duration_s) as charge:
-        return services.jobs.create(principal, upload.path, upload.filename, options, charge)

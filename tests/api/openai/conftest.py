@@ -3,6 +3,10 @@ account (paid, with credits) and its key, and the SDK's client pointed at the se
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from pathlib import Path
+
 import openai
 import pytest
 
@@ -12,6 +16,8 @@ from vocable.services import Services
 from vocable.storage.models import Account
 
 CREDITS = 50
+# A few German sentences for espeak-ng (Debian's speech synthesizer): a non-English clip made here.
+GERMAN = "Guten Morgen. Das Wetter ist heute sehr schön. Ich trinke gern Kaffee mit Milch."
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +54,14 @@ def sdk(server: LiveServer, key: str) -> openai.OpenAI:
 def client(openai_server, account) -> openai.OpenAI:
     with sdk(openai_server, account[1]) as client:
         yield client
+
+
+@pytest.fixture
+def german_wav(tmp_path) -> Path:
+    """GERMAN, spoken by espeak-ng into a WAV file of this test."""
+    espeak = shutil.which("espeak-ng")
+    if espeak is None:
+        pytest.fail("espeak-ng is not installed (make test installs it: apt-get install espeak-ng)")
+    path = tmp_path / "german.wav"
+    subprocess.run([espeak, "-v", "de", "-s", "140", "-w", str(path), GERMAN], check=True)
+    return path

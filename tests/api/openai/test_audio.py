@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import io
 import itertools
-import shutil
-import subprocess
 
 import httpx
 import openai
@@ -19,11 +17,6 @@ import webvtt
 from tests.accuracy import FILE_WER_MAX
 from tests.api.openai.conftest import credits_left, new_account, sdk
 from tests.evaluation import wer
-
-# A few German sentences for espeak-ng (Debian's speech synthesizer): a non-English clip made here.
-GERMAN = (
-    "Guten Morgen. Das Wetter ist heute sehr schön. Ich trinke gern Kaffee mit Milch."
-)
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +30,8 @@ def reference(manifest) -> str:
 
 
 @pytest.fixture
-def german_clip(tmp_path) -> tuple[str, bytes]:
-    espeak = shutil.which("espeak-ng")
-    if espeak is None:
-        pytest.fail("espeak-ng is not installed (make test installs it: apt-get install espeak-ng)")
-    path = tmp_path / "german.wav"
-    subprocess.run([espeak, "-v", "de", "-s", "140", "-w", str(path), GERMAN], check=True)
-    return ("german.wav", path.read_bytes())
+def german_clip(german_wav) -> tuple[str, bytes]:
+    return (german_wav.name, german_wav.read_bytes())
 
 
 def test_every_response_format(client, openai_server, account, jfk, reference):

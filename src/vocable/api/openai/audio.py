@@ -10,8 +10,9 @@ plans and credits, a job on the same queue (a keyed caller's transcript is store
   Whisper's fallback schedule (0, OpenAI's default, is Whisper's usual 0.0, 0.2 ... 1.0).
 * ``response_format``: ``json``, ``text``, ``srt``, ``vtt``, ``verbose_json`` (``segments``; ``words``
   with ``timestamp_granularities[]=word``), ``diarized_json`` (transcriptions only).
-* ``stream=true``: server-sent events, ``transcript.text.delta`` as each segment is recognized,
-  then ``transcript.text.done`` (with ``diarized_json``, ``transcript.text.segment`` events first).
+* ``stream=true``: server-sent events, ``transcript.text.delta`` as each segment is recognized
+  (a file over 30 s is decoded in batches: a batch's segments come together), then
+  ``transcript.text.done`` (with ``diarized_json``, ``transcript.text.segment`` events first).
 * Vocable's extensions: ``diarize=true`` adds ``speaker`` to verbose_json's segments and words;
   ``speakers=N`` expects N speakers.
 

@@ -23,20 +23,27 @@ setup: $(STAMP)
 serve: setup
 	$(VENV)/bin/vocable serve
 
-# The web interface's tests drive Debian's headless Chromium (never a downloaded browser build).
+# The web interface's tests drive Debian's headless Chromium (never a downloaded browser build);
+# the OpenAI translation tests speak German with Debian's espeak-ng.
 browser:
-	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && [ -x /usr/bin/espeak-ng ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		echo "==> installing chromium and chromium-driver (browser tests of the web interface)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+		echo "==> installing chromium, chromium-driver and espeak-ng (browser and OpenAI API tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver espeak-ng; \
 	else \
-		echo "make test needs Chromium for the web interface's browser tests:" >&2; \
-		echo "  sudo apt-get install chromium chromium-driver" >&2; \
+		echo "make test needs Chromium (web interface tests) and espeak-ng (OpenAI API tests):" >&2; \
+		echo "  sudo apt-get install chromium chromium-driver espeak-ng" >&2; \
 		exit 1; \
 	fi
 
+# The official openai npm package, for tests/api/openai/test_node_openai.py (pinned by its lockfile).
+OPENAI_NODE := tests/api/openai/node
+$(OPENAI_NODE)/node_modules/.installed: $(OPENAI_NODE)/package-lock.json
+	cd $(OPENAI_NODE) && npm ci --no-audit --no-fund
+	@touch $@
+
 # The layering contracts (pyproject.toml [tool.importlinter]) are part of the suite.
-test: setup browser
+test: setup browser $(OPENAI_NODE)/node_modules/.installed
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest
 

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     model_dir: Path | None = None
     # Empty means "best installed model".
     default_model: str = ""
+    # A request for a model the registry knows but this server lacks (e.g. large-v3-turbo offline):
+    # "best" serves it with the best installed model and names that model in the answer;
+    # "strict" refuses it (400, listing the installed models).
+    model_fallback: Literal["best", "strict"] = "best"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     compute_type: str = "default"  # "default" = int8 on CPU, float16 on CUDA
     cpu_threads: int = 0  # 0 = let CTranslate2 decide

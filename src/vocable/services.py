@@ -91,7 +91,7 @@ class Services:
         )
         parts.update(shared)
         whisper = parts.setdefault("whisper", WhisperExecutor(registry, settings, pool))
-        parts.setdefault("speech", SpeechModels(whisper))
+        parts.setdefault("speech", SpeechModels(whisper, settings.model_fallback))
         streaming = parts.setdefault(
             "streaming", StreamScheduler(whisper.model, max_batch=settings.stream_max_batch)
         )

@@ -16,7 +16,14 @@ def test_health_reports_real_device(sqlite_server):
 
 
 def test_models_lists_registry_with_installed_flag(sqlite_server):
-    models = {m["id"]: m for m in sqlite_server.client().get("/v1/models").json()["models"]}
+    body = sqlite_server.client().get("/v1/models").json()
+    models = {m["id"]: m for m in body["models"]}
+    # The same answer in OpenAI's shape: the installed models its routes can use.
+    assert body["object"] == "list"
+    data = {m["id"]: m for m in body["data"]}
+    assert {"base", "tiny.en"} <= set(data) and "large-v3" not in data
+    assert set(data["base"]) >= {"id", "object", "owned_by", "created"}
+    assert data["base"]["object"] == "model"
     assert {"large-v3-turbo", "large-v3", "medium", "small", "base", "tiny.en"} <= set(models)
     assert models["base"]["installed"] and models["tiny.en"]["installed"]
     assert not models["large-v3"]["installed"]

@@ -212,7 +212,7 @@ def test_refusals_before_ready(start_server):
         (["[1, 2]"], {"key": key}, CLOSE_BAD_REQUEST, "must be a JSON object"),
         ([json.dumps({"language": 5})], {"key": key}, CLOSE_BAD_REQUEST, "'language' must be a string"),
         ([json.dumps({"language": "xx"})], {"key": key}, CLOSE_BAD_REQUEST, "unknown language 'xx'"),
-        ([json.dumps({"model": "large-v9"})], {"key": key}, CLOSE_BAD_REQUEST, "Installed models"),
+        ([json.dumps({"model": "large-v9"})], {"key": key}, CLOSE_BAD_REQUEST, "Unknown model 'large-v9'. Installed models"),
         ([b"\x00\x01\x02"], {"key": key}, CLOSE_BAD_REQUEST, "Send the JSON config first"),
     ]
     for sends, kwargs, code, text in cases:
@@ -233,13 +233,35 @@ def test_english_only_model_refuses_other_languages(start_server):
     assert (row.credits, row.active_jobs) == (5, 0)
 
 
+def test_missing_model_falls_back_and_says_so(start_server, data_dir):
+    """The seed's examples ask for large-v3-turbo: known, not installed here. The best installed
+    model serves the stream and ready/is_final name it; strict mode keeps the refusal."""
+    server = start_server()
+    _, key = account_key(server, "fallback@example.com")
+    pcm = pcm16_from_file(data_dir / "jfk.wav")[: 3 * 2 * SR]
+    config = json.dumps({"language": "en", "model": "large-v3-turbo"})
+    messages, code = asyncio.run(session(server, [config, pcm, json.dumps({"action": "stop"})], key=key))
+    assert code == 1000, messages
+    assert messages[0] == {"status": "ready", "model": "base"}
+    assert messages[-1]["is_final"] is True and messages[-1]["model"] == "base"
+    assert "fellow" in " ".join(m.get("text", "") for m in messages).lower()
+
+    strict = start_server(model_fallback="strict")
+    _, strict_key = account_key(strict, "strict@example.com")
+    messages, code = asyncio.run(session(strict, [config], key=strict_key))
+    assert code == CLOSE_BAD_REQUEST
+    assert messages == [
+        {"error": "Model 'large-v3-turbo' is not installed. Installed models: base, tiny.en."}
+    ]
+
+
 def test_text_where_audio_is_expected(start_server):
     server = start_server()
     _, key = account_key(server, "text@example.com")
     config = json.dumps({"language": "en"})
     for bad in ["hello", json.dumps({"action": "pause"})]:
         messages, code = asyncio.run(session(server, [config, b"\x00" * 3200, bad], key=key))
-        assert messages[0] == {"status": "ready"}
+        assert messages[0] == {"status": "ready", "model": "base"}
         assert code == CLOSE_BAD_REQUEST
         assert "Expected binary PCM audio" in messages[-1]["error"]
     assert eventually(lambda: server.services.streaming.active == 0)
@@ -255,13 +277,13 @@ def test_concurrency_and_capacity_limits(start_server):
         url = stream_url(server.url)
         async with connect(url, additional_headers=ip) as first:
             await first.send(config)
-            assert json.loads(await first.recv()) == {"status": "ready"}
+            assert json.loads(await first.recv()) == {"status": "ready", "model": "base"}
             refused = await session(server, [config], headers=ip)
             # A second open stream from another client fits; a third exceeds the server's cap.
             other_ip = {"X-Forwarded-For": "10.9.0.2"}
             async with connect(url, additional_headers=other_ip) as second:
                 await second.send(config)
-                assert json.loads(await second.recv()) == {"status": "ready"}
+                assert json.loads(await second.recv()) == {"status": "ready", "model": "base"}
                 full = await session(server, [config], headers={"X-Forwarded-For": "10.9.0.3"})
                 await second.send(json.dumps({"action": "stop"}))
                 assert json.loads(await second.recv())["is_final"] is True
@@ -274,7 +296,7 @@ def test_concurrency_and_capacity_limits(start_server):
     (refused, refused_code), (full, full_code), (again, again_code) = asyncio.run(scenario())
     assert refused_code == CLOSE_LIMIT and "Concurrency limit" in refused[0]["error"]
     assert full_code == CLOSE_UNAVAILABLE and "limit of open streams" in full[0]["error"]
-    assert again[0] == {"status": "ready"} and again[-1]["is_final"] is True and again_code == 1000
+    assert again[0] == {"status": "ready", "model": "base"} and again[-1]["is_final"] is True and again_code == 1000
 
 
 def test_vanished_client_frees_everything(start_server, data_dir, manifest):
@@ -285,7 +307,7 @@ def test_vanished_client_frees_everything(start_server, data_dir, manifest):
     async def vanish():
         async with connect(stream_url(server.url), additional_headers={"Authorization": f"Bearer {key}"}) as ws:
             await ws.send(json.dumps({"language": "en"}))
-            assert json.loads(await ws.recv()) == {"status": "ready"}
+            assert json.loads(await ws.recv()) == {"status": "ready", "model": "base"}
             await ws.send(pcm[: 4 * 2 * SR])
             await asyncio.sleep(0.5)
             ws.transport.abort()  # no close frame: the client just disappears
@@ -309,7 +331,7 @@ def test_idle_timeout(start_server, data_dir):
     pcm = pcm16_from_file(data_dir / "jfk.wav")[: int(2.5 * 2 * SR)]
     messages, code = asyncio.run(session(server, [json.dumps({"language": "en"}), pcm], key=key))
     assert code == CLOSE_IDLE and "Idle timeout" in messages[-1]["error"]
-    assert messages[0] == {"status": "ready"}
+    assert messages[0] == {"status": "ready", "model": "base"}
     assert not any(m.get("is_final") for m in messages)
     assert "fellow" in " ".join(m.get("text", "") for m in messages).lower()
     assert eventually(lambda: server.services.streaming.active == 0)

@@ -214,7 +214,7 @@ def test_bad_parameters(shared_server, data_dir):
         ({"response_format": "docx"}, "response_format"),
         ({"language": "xx"}, "unknown language"),
         ({"speakers": "-1"}, "speakers"),
-        ({"model": "large-v3"}, "Installed models: "),
+        ({"model": "large-v9"}, "Unknown model 'large-v9'. Installed models: base, tiny.en."),
     ]:
         response = post(shared_server, path, data, ip="10.7.0.1")
         assert response.status_code == 400 and needle in response.json()["error"], response.text
@@ -230,3 +230,26 @@ def test_english_only_model_refuses_other_languages(shared_server, data_dir):
     assert refused.status_code == 400, refused.text
     assert refused.json() == {"error": "Model 'tiny.en' only transcribes English."}
     assert not uploads_left(shared_server)
+
+
+def test_missing_model_falls_back_and_says_so(shared_server, data_dir, manifest):
+    """A model the registry knows but this server lacks (the seed's large-v3-turbo) is served by
+    the best installed one, named in the answer's ``model`` and ``X-Vocable-Model``."""
+    response = post(shared_server, data_dir / "jfk.wav", {"model": "large-v3-turbo", "diarize": "false"},
+                    ip="10.9.0.1")
+    assert response.status_code == 200, response.text
+    assert response.json()["model"] == "base" and response.headers["X-Vocable-Model"] == "base"
+    assert wer(manifest["jfk.wav"]["reference"], response.json()["text"]) <= FILE_WER_MAX["jfk.wav"]
+    text = post(shared_server, data_dir / "jfk.wav", {"model": "tiny.en", "response_format": "txt", "diarize": "false"},
+                ip="10.9.0.2")
+    assert text.status_code == 200 and text.headers["X-Vocable-Model"] == "tiny.en"
+
+
+def test_strict_fallback_refuses_a_missing_model(start_server, data_dir):
+    server = start_server(model_fallback="strict")
+    response = post(server, data_dir / "jfk.wav", {"model": "large-v3-turbo"}, ip="10.9.1.1")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "Model 'large-v3-turbo' is not installed. Installed models: base, tiny.en."
+    }
+    assert not uploads_left(server)

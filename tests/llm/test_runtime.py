@@ -9,7 +9,7 @@ import time
 import pytest
 from pydantic import BaseModel, Field
 
-from vocable.llm.runtime import FairScheduler, LLMBusy
+from vocable.llm.runtime import Completion, FairScheduler, LLMBusy
 from vocable.registry.llm import BUNDLED_LLM, InvalidModelFile, LLMRegistry
 from vocable.registry.speech import ModelNotInstalled
 
@@ -98,3 +98,21 @@ def test_real_model_completes_and_follows_a_schema(llm):
     )
     assert answer.capital.lower() == "rome"
     assert llm.count_tokens("Hello world") in (2, 3)
+
+
+def test_streamed_generation_yields_pieces_then_the_completion(llm):
+    messages = [{"role": "user", "content": "Count from 1 to 5, digits separated by commas."}]
+    *pieces, done = list(llm.stream(messages, max_tokens=20, temperature=0.0))
+    assert isinstance(done, Completion) and len(pieces) >= 3
+    assert all(isinstance(p, str) for p in pieces)
+    assert "".join(pieces).strip() == done.text and "3" in done.text
+    assert done.prompt_tokens > 0 and done.completion_tokens >= len(pieces) - 1
+    # Closing the stream early stops the generation: the slot is free at once, not after 300 tokens.
+    stream = llm.stream([{"role": "user", "content": "Write a long story about a ship."}],
+                        max_tokens=300)
+    assert isinstance(next(stream), str)
+    stream.close()
+    deadline = time.monotonic() + 10
+    while llm.scheduler.running and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert llm.scheduler.running == 0

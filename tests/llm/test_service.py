@@ -7,12 +7,13 @@ import io
 import shutil
 import threading
 
+from sqlalchemy import select
+
 from tests.conftest import LiveServer, make_settings
 from tests.llm.conftest import new_key
 from vocable.llm.runtime import LLMExecutor
-from vocable.registry.speech import ModelRegistry
 from vocable.services import Services
-from vocable.transcription.whisper import WhisperExecutor
+from vocable.storage.models import Transcript
 
 # The Python example of the reference documentation, verbatim but for the first two assignments.
 SEED_EXAMPLE = '''
@@ -79,18 +80,11 @@ def test_full_queue_is_503_with_retry_after(tmp_path, registry, whisper, llm, em
     assert busy.loaded() == []
 
 
-def test_seed_python_example_runs_unchanged(tmp_path, data_dir, registry, llm, embedder,
+def test_seed_python_example_runs_unchanged(tmp_path, data_dir, registry, whisper, llm, embedder,
                                              monkeypatch):
-    # The example asks for large-v3-turbo, which needs a download; this server's operator has
-    # installed a model under that id (here: the bundled base weights), as `vocable models pull`
-    # would on a machine with a network.
-    models = tmp_path / "models"
-    (models / "large-v3-turbo").mkdir(parents=True)
-    for item in registry.path("base").iterdir():
-        (models / "large-v3-turbo" / item.name).symlink_to(item)
-    settings = make_settings(tmp_path).model_copy(update={"model_dir": models})
-    speech = ModelRegistry(models)
-    services = Services.create(settings, registry=speech, whisper=WhisperExecutor(speech, settings),
+    # The example asks for large-v3-turbo, which needs a download: the best installed model
+    # (base) serves it, and the answer names it.
+    services = Services.create(make_settings(tmp_path), registry=registry, whisper=whisper,
                                llm=llm, embedder=embedder)
     shutil.copy(data_dir / "jfk.mp3", tmp_path / "meeting.mp3")
     monkeypatch.chdir(tmp_path)
@@ -102,6 +96,8 @@ def test_seed_python_example_runs_unchanged(tmp_path, data_dir, registry, llm, e
         out = io.StringIO()
         with contextlib.redirect_stdout(out):
             exec(compile(code, "seed_example.py", "exec"), {})  # noqa: S102 - the docs example, verbatim
+        with services.db.session() as s:  # the stored transcript names the model that served it
+            assert list(s.scalars(select(Transcript.model))) == ["base"]
     printed = out.getvalue()
     assert "Language: en, Duration: 11.0s" in printed
     assert "ask not what your country can do for you" in printed.lower()

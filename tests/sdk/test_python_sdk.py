@@ -408,7 +408,7 @@ def test_stream_refusals_raise_http_error_classes(stack):
             client.stream(language="xx"),
         ):
             pass
-        with pytest.raises(BadRequestError, match="not installed"), client.stream(model="nope"):
+        with pytest.raises(BadRequestError, match="Unknown model 'nope'"), client.stream(model="nope"):
             pass
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import time
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
 from vocable import __version__
 from vocable.api.errors import install_error_handlers
+from vocable.api.openai import audio as openai_audio
+from vocable.api.openai import chat as openai_chat
+from vocable.api.openai import embeddings as openai_embeddings
+from vocable.api.openai import models as openai_models
 from vocable.api.routes import (
     account,
     ai,
@@ -48,6 +53,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     # Uploads in progress; built here, at start-up, it removes what a crashed process left.
     app.state.uploads = UploadReceiver(services.settings.data_dir / "uploads")
+    app.state.started_at = int(time.time())  # OpenAI's `created` of the models listed
     install_error_handlers(app)
     app.include_router(meta.router)
     app.include_router(keys.router)
@@ -61,5 +67,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(translate.router)
     app.include_router(ai.router)
     app.include_router(transcript_ai.router)
+    # The OpenAI-compatible surface (errors in OpenAI's shape on these routes only).
+    app.include_router(openai_audio.router)
+    app.include_router(openai_embeddings.router)
+    app.include_router(openai_chat.router)
+    app.include_router(openai_models.router)
     install_web(app)  # the web interface: GET / and /web/ (no catch-all: order does not matter)
     return app

@@ -38,8 +38,10 @@ class UploadedFile:
 
 @dataclass
 class MultipartForm:
-    fields: dict[str, str] = field(default_factory=dict)
+    fields: dict[str, str] = field(default_factory=dict)  # the last value of each field
     files: dict[str, UploadedFile] = field(default_factory=dict)
+    # Every value of each field, in order (a list is sent as repeated fields, e.g. `name[]`).
+    values: dict[str, list[str]] = field(default_factory=dict)
 
     def discard(self) -> None:
         """Remove every received file still here (one a job took over is gone already)."""
@@ -175,6 +177,7 @@ class _PartWriter:
     def on_part_end(self) -> None:
         if self.sink is None:
             self.form.fields[self.name] = self.value.decode("utf-8", "replace")
+            self.form.values.setdefault(self.name, []).append(self.form.fields[self.name])
         else:
             self.sink[0].close()
         self.sink = None

@@ -78,6 +78,18 @@ class Embedder:
                     f"(at most {self.settings.embed_max_chars})."
                 )
 
+    def count_tokens(self, texts: Sequence[str]) -> int:
+        """Tokens the model reads of ``texts`` (with its special tokens; each text cut at the
+        model's sequence length, as ``embed`` cuts it)."""
+        if not texts:
+            return 0
+        with (
+            self.pool.use(EMBEDDING.family, EMBEDDING.id, self._load) as model,
+            self._encode_lock,  # the tokenizer is not safe to share between threads either
+        ):
+            ids = model.tokenizer(list(texts), add_special_tokens=True)["input_ids"]
+        return sum(min(len(row), model.max_seq_length) for row in ids)
+
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """Unit-length float32 vectors, one row per text (internal callers: no size limits)."""
         if not texts:

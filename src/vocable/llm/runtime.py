@@ -9,6 +9,9 @@ The API other modules call (``services.llm``)::
         client=principal.limit_key,  # whose request: waiting requests are served round-robin by client
     )
     data = services.llm.complete_json(messages, MyPydanticModel, max_tokens=400)  # parsed + validated
+    result = services.llm.run(messages, ...)  # a Completion: text, token counts, finish reason
+    for piece in services.llm.stream(messages, ...):  # str pieces as generated, then the Completion
+        ...
     services.llm.check_capacity()  # 503 (LLMBusy) at once if the queue is full: call before
                                    # costly preparation of a multi-call request
     n = services.llm.count_tokens(text)
@@ -26,11 +29,12 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import secrets
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -336,7 +340,12 @@ class LLMExecutor:
         timeout: float | None = None,
         cache_prompt: bool = True,
         repeat_penalty: float = 1.05,
+        stop: list[str] | None = None,
+        on_text: Callable[[str], bool] | None = None,
     ) -> Completion:
+        """One generation. ``stop``: strings that end it (not included in the text). ``on_text``
+        sees each piece of text as it is generated; returning True stops the generation (the
+        Completion then holds what was generated so far)."""
         max_tokens = max(1, min(max_tokens, self.settings.llm_max_tokens))
         request: dict[str, Any] = {
             "messages": messages,
@@ -353,6 +362,8 @@ class LLMExecutor:
         }
         if json_schema is not None:
             request["json_schema"] = json_schema
+        if stop:
+            request["stop"] = list(stop)
         deadline_s = self.settings.llm_timeout_s if timeout is None else timeout
         with (
             self.scheduler.slot(client, self.settings.llm_queue_timeout_s) as queued,
@@ -362,15 +373,17 @@ class LLMExecutor:
             parts: list[str] = []
             final: dict[str, Any] = {}
             started = time.monotonic()
-            timed_out = False
+            timed_out = stopped = False
 
             def on_chunk(chunk: Any) -> bool:
-                nonlocal timed_out
+                nonlocal timed_out, stopped
                 if isinstance(chunk, dict):
                     for choice in chunk.get("choices") or ():
                         content = (choice.get("delta") or {}).get("content")
                         if content:
                             parts.append(content)
+                            if on_text is not None and on_text(content):
+                                stopped = True
                         if choice.get("finish_reason"):
                             final["finish_reason"] = choice["finish_reason"]
                     if "timings" in chunk:
@@ -380,7 +393,7 @@ class LLMExecutor:
                 if time.monotonic() - started > deadline_s:
                     timed_out = True
                     return True  # stops the generation
-                return False
+                return stopped
 
             try:
                 server.handle_chat_completions(request, on_chunk)
@@ -409,6 +422,50 @@ class LLMExecutor:
             generation_seconds=float(timings.get("predicted_ms", 0.0)) / 1000,
             queued_seconds=queued,
         )
+
+
+    def stream(
+        self,
+        messages: list[Message],
+        max_tokens: int = 512,
+        json_schema: dict | None = None,
+        *,
+        temperature: float = 0.2,
+        client: str = "",
+        timeout: float | None = None,
+        stop: list[str] | None = None,
+    ) -> Iterator[str | Completion]:
+        """``run``, streamed: yields each piece of the reply as it is generated, then the
+        ``Completion`` (token counts, finish reason). The errors of ``run`` raise from the
+        iteration (a full queue before any text). Closing the iterator stops the generation."""
+        pieces: queue.Queue[str | Completion | BaseException] = queue.Queue()
+        closed = threading.Event()
+
+        def on_text(text: str) -> bool:
+            pieces.put(text)
+            return closed.is_set()
+
+        def generate() -> None:
+            try:
+                pieces.put(self.run(
+                    messages, max_tokens, json_schema, temperature=temperature, client=client,
+                    timeout=timeout, stop=stop, on_text=on_text,
+                ))
+            except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+                pieces.put(exc)
+
+        # The generation runs on its own thread, holding its slot; this iterator only reads.
+        threading.Thread(target=generate, name="vocable-llm-stream", daemon=True).start()
+        try:
+            while True:
+                piece = pieces.get()
+                if isinstance(piece, BaseException):
+                    raise piece
+                yield piece
+                if isinstance(piece, Completion):
+                    return
+        finally:
+            closed.set()
 
 
 def schema_of(model: type[BaseModel]) -> dict:

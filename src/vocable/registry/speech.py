@@ -27,6 +27,7 @@ from vocable.registry.sources import (
 )
 
 FAMILY = "speech"  # these models' name in the model pool and the listings
+CUSTOM_RANK = 50  # a model dropped into the model dir: above the bundled ones, below a pulled one
 CT2_FILES = ("model.bin", "config.json")
 
 
@@ -112,7 +113,16 @@ class ModelRegistry:
         installed = self.installed()
         if not installed:
             raise ModelNotInstalled(preferred or "large-v3-turbo", [])
-        return max(installed, key=lambda m: self.specs[m].rank if m in self.specs else 50)
+        return max(installed, key=self.rank)
+
+    def rank(self, model_id: str) -> int:
+        """How good a default ``model_id`` makes (higher is better)."""
+        spec = self.specs.get(model_id)
+        return spec.rank if spec is not None else CUSTOM_RANK
+
+    def english_only(self, model_id: str) -> bool:
+        spec = self.specs.get(model_id)
+        return spec is not None and spec.english_only
 
     # -- resolution ------------------------------------------------------------------------------
     def path(self, model_id: str) -> Path:

@@ -13,8 +13,9 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -30,6 +31,7 @@ from vocable.storage.blobs import BlobStore, transcript_audio_key
 from vocable.storage.db import Database
 from vocable.storage.models import Account, Transcript, new_id, utcnow
 from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
+from vocable.transcription.recognize import SegmentFn
 from vocable.transcription.whisper import WhisperExecutor
 
 log = logging.getLogger("vocable.transcription.jobs")
@@ -74,6 +76,10 @@ class TranscriptionJobs:
         self.admission = admission
         self.whisper = whisper
         self.diarizer_factory = diarizer_factory
+        # Who wants a job's segments as they are recognized (a streamed response), by job id.
+        # Only jobs run by this process are seen; the result is the same either way.
+        self._watchers: dict[str, SegmentFn] = {}
+        self._watchers_lock = threading.Lock()
 
     def create(
         self,
@@ -104,6 +110,32 @@ class TranscriptionJobs:
             self.blobs.delete(key)
             raise
         return job_id
+
+    @contextmanager
+    def watch(self, job_id: str, on_segment: SegmentFn) -> Iterator[None]:
+        """Within the block, ``on_segment`` is called (on the worker's thread) with each segment of
+        the job as soon as it is recognized, if the job runs in this process."""
+        with self._watchers_lock:
+            self._watchers[job_id] = on_segment
+        try:
+            yield
+        finally:
+            with self._watchers_lock:
+                self._watchers.pop(job_id, None)
+
+    def _watcher(self, job_id: str) -> SegmentFn | None:
+        with self._watchers_lock:
+            watcher = self._watchers.get(job_id)
+        if watcher is None:
+            return None
+
+        def deliver(segment) -> None:
+            try:
+                watcher(segment)
+            except Exception:  # a watcher's failure is never the job's
+                log.exception("a watcher of job %s failed", job_id)
+
+        return deliver
 
     def get(self, job_id: str) -> Transcript | None:
         with self.db.session() as s:
@@ -153,7 +185,10 @@ class TranscriptionJobs:
         kept = False
         try:
             with self.blobs.local_path(audio_key) as upload:
-                result = transcribe_file(upload, options, self.whisper, self.diarizer_factory())
+                result = transcribe_file(
+                    upload, options, self.whisper, self.diarizer_factory(),
+                    on_segment=self._watcher(job_id),
+                )
         except AudioError as exc:
             self._fail(job_id, principal, charge, str(exc), 400)
         except Exception as exc:  # the job fails, the server lives on
@@ -271,14 +306,23 @@ class InProcessQueue:
 
 
 def _options_dict(options: TranscribeOptions) -> dict:
-    return {"model": options.model, "language": options.language, "diarize": options.diarize,
+    data = {"model": options.model, "language": options.language, "diarize": options.diarize,
             "speakers": options.speakers}
+    if options.task != "transcribe":  # only what differs from the defaults: older rows match
+        data["task"] = options.task
+    if options.prompt:
+        data["prompt"] = options.prompt
+    if options.temperature:
+        data["temperature"] = options.temperature
+    return data
 
 
 def _options(data: dict) -> TranscribeOptions:
     return TranscribeOptions(
         model=data.get("model"), language=data.get("language"),
         diarize=bool(data.get("diarize", True)), speakers=int(data.get("speakers") or 0),
+        task=data.get("task") or "transcribe", prompt=data.get("prompt"),
+        temperature=float(data.get("temperature") or 0.0),
     )
 
 

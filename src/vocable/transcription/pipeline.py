@@ -10,7 +10,12 @@ from pathlib import Path
 
 from vocable.audio import probe
 from vocable.results import Transcription
-from vocable.transcription.recognize import ProgressFn, RecognitionOptions, recognize_file
+from vocable.transcription.recognize import (
+    ProgressFn,
+    RecognitionOptions,
+    SegmentFn,
+    recognize_file,
+)
 from vocable.transcription.whisper import WhisperExecutor
 
 # Below this, one 30 s window holds the whole file: batching has nothing to batch.
@@ -24,6 +29,9 @@ class TranscribeOptions:
     diarize: bool = True
     speakers: int = 0  # expected speakers, 0 = automatic
     batched: bool | None = None  # None = batched for anything longer than one window
+    task: str = "transcribe"  # or "translate" (to English)
+    prompt: str | None = None  # Whisper's initial prompt
+    temperature: float = 0.0  # the first sampling temperature (see RecognitionOptions)
 
 
 def transcribe_file(
@@ -32,13 +40,19 @@ def transcribe_file(
     whisper: WhisperExecutor,
     diarizer=None,
     progress: ProgressFn | None = None,
+    on_segment: SegmentFn | None = None,
 ) -> Transcription:
+    """``on_segment`` sees each segment as soon as it is recognized (before speakers are known)."""
     info = probe(path)
     model_id = whisper.resolve(options.model)
     model = whisper.model(model_id)
     batched = options.batched if options.batched is not None else info.duration > BATCHED_FROM_S
     language = None if options.language in (None, "", "auto") else options.language
-    result = recognize_file(model, path, RecognitionOptions(language=language, batched=batched), progress)
+    recognition = RecognitionOptions(
+        language=language, batched=batched, task=options.task,
+        initial_prompt=options.prompt or None, temperature=options.temperature,
+    )
+    result = recognize_file(model, path, recognition, progress, on_segment)
     result.model = model_id
     if options.diarize:
         result = label_speakers(result, path, options.speakers, diarizer)

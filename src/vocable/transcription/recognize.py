@@ -21,6 +21,9 @@ from vocable.audio import SAMPLE_RATE, iter_audio
 from vocable.results import Segment, Transcription, Word
 
 ProgressFn = Callable[[float], None]  # called with seconds of audio done so far
+SegmentFn = Callable[[Segment], None]  # called with each segment as it is recognized
+
+TASKS = ("transcribe", "translate")  # Whisper's tasks: the speech's language, or English
 
 # A segment whose text compresses this well is a repetition loop, not speech.
 MAX_COMPRESSION_RATIO = 2.8
@@ -34,7 +37,11 @@ class RecognitionOptions:
     beam_size: int = 5
     word_timestamps: bool = True
     window_s: float = 600.0  # audio decoded and recognised at a time
-    initial_prompt: str | None = None
+    initial_prompt: str | None = None  # text the audio continues (style, spellings of names)
+    task: str = "transcribe"  # or "translate": English text whatever the language spoken
+    # The first sampling temperature; Whisper retries a failed window at higher ones (+0.2 up to
+    # 1.0), so 0 is its usual schedule. Batched decoding uses only the first.
+    temperature: float = 0.0
 
 
 def recognize_file(
@@ -42,9 +49,11 @@ def recognize_file(
     path: str | Path,
     options: RecognitionOptions,
     progress: ProgressFn | None = None,
+    on_segment: SegmentFn | None = None,
 ) -> Transcription:
     """Transcribe a file on disk, window by window."""
-    return recognize_windows(model, _silence_cut_windows(iter_audio(path), options.window_s), options, progress)
+    windows = _silence_cut_windows(iter_audio(path), options.window_s)
+    return recognize_windows(model, windows, options, progress, on_segment)
 
 
 def recognize_windows(
@@ -52,6 +61,7 @@ def recognize_windows(
     windows: Iterable[np.ndarray],
     options: RecognitionOptions,
     progress: ProgressFn | None = None,
+    on_segment: SegmentFn | None = None,
 ) -> Transcription:
     segments: list[Segment] = []
     language, language_probability = options.language, 1.0
@@ -60,7 +70,10 @@ def recognize_windows(
         window_segments, info = _recognize(model, audio, options, language)
         if language is None:  # detected on the first window, kept for the rest
             language, language_probability = info.language, info.language_probability
-        segments.extend(_shift(s, offset) for s in window_segments)
+        for segment in window_segments:  # decoded lazily: each one as soon as it is recognized
+            segments.append(_shift(segment, offset))
+            if on_segment:
+                on_segment(segment)
         offset += len(audio) / SAMPLE_RATE
         if progress:
             progress(offset)
@@ -84,6 +97,8 @@ def _recognize(model: WhisperModel, audio: np.ndarray, options: RecognitionOptio
         log_prob_threshold=-1.0,
         no_speech_threshold=0.6,
         initial_prompt=options.initial_prompt,
+        task=options.task,
+        temperature=temperatures(options.temperature),
     )
     if options.batched:
         # The pipeline holds per-call state: one per call.
@@ -91,7 +106,15 @@ def _recognize(model: WhisperModel, audio: np.ndarray, options: RecognitionOptio
         raw, info = pipeline.transcribe(audio, batch_size=options.batch_size, **common)
     else:
         raw, info = model.transcribe(audio, **common)
-    return [seg for seg in (_to_segment(r) for r in raw) if seg is not None], info
+    return (seg for seg in (_to_segment(r) for r in raw) if seg is not None), info
+
+
+def temperatures(first: float) -> tuple[float, ...]:
+    """Whisper's fallback schedule from ``first``: 0.0, 0.2, ... 1.0 for 0 (faster-whisper's own)."""
+    schedule = [first]
+    while schedule[-1] + 0.2 <= 1.0 + 1e-9:
+        schedule.append(round(schedule[-1] + 0.2, 2))
+    return tuple(schedule)
 
 
 def _on_cpu(model: WhisperModel) -> bool:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from vocable.api.deps import ServicesDep
+from vocable.api.openai.models import openai_listing
 from vocable.languages import WHISPER_LANGUAGES
 
 router = APIRouter()
@@ -27,9 +28,15 @@ def health(services: ServicesDep) -> dict:
 
 
 @router.get("/v1/models", tags=["meta"])
-def list_models(services: ServicesDep) -> dict:
-    """Every known model, speech (Whisper) first; ``family`` says what each one is for."""
-    return {"models": [entry.to_dict() for entry in services.catalog.entries()]}
+def list_models(request: Request, services: ServicesDep) -> dict:
+    """Every known model, speech (Whisper) first, in ``models`` (the seed's shape; ``family`` says
+    what each one is for), and the installed ones OpenAI's clients can use, in OpenAI's shape
+    (``object``, ``data``)."""
+    entries = services.catalog.entries()
+    return {
+        "models": [entry.to_dict() for entry in entries],
+        **openai_listing(entries, request.app.state.started_at),
+    }
 
 
 @router.get("/v1/languages", tags=["meta"])

@@ -4,14 +4,16 @@
    ``?ticket=<ticket>`` from ``POST /v1/stream/ticket``: one stream, within ``expires_in``
    seconds; no key is an anonymous client. ``?token=<key>`` still works for old clients (it is
    masked in logs) but puts the long-lived key in a URL. 2. Send a JSON config ``{"language": "en", "model": "base"}`` (both
-   optional; language ``auto`` or absent detects it). 3. Receive ``{"status": "ready"}``.
+   optional; language ``auto`` or absent detects it). 3. Receive ``{"status": "ready", "model": "<id>"}`` (the model
+   that serves the stream: the best installed one when the requested model is known but not
+   installed, see ``SpeechModels``).
 4. Send binary frames of PCM int16 little-endian, 16 kHz, mono, of any size up to
    ``stream_max_frame_bytes`` (1 MiB, about 33 s; 20-200 ms frames are usual).
 5. Receive ``{"partial": "..."}`` (the interim text after the last final; each replaces the
    previous one) and ``{"text": "...", "start": s, "end": s, "words": [...]}`` (a finalized
    segment, never revised; it replaces the partial it covers).
-6. Send ``{"action": "stop"}``: the rest is finalized, then ``{"is_final": true, "duration": s}``
-   and the server closes with 1000.
+6. Send ``{"action": "stop"}``: the rest is finalized, then ``{"is_final": true, "duration": s,
+   "model": "<id>"}`` and the server closes with 1000.
 
 Errors are one ``{"error": "..."}`` message followed by a close with one of ``CLOSE_CODES``
 (4000 + the HTTP status the same problem has on the REST surface).
@@ -162,7 +164,8 @@ class StreamSession:
             loop.call_soon_threadsafe(self.events.put_nowait, events)
 
         self.stream = scheduler.open(choice.model, choice.decode_language, deliver)
-        await self._send({"status": "ready"})
+        # The model that serves the stream (another one than asked for when that one is missing).
+        await self._send({"status": "ready", "model": choice.model})
 
         reader = asyncio.create_task(self._read_audio())
         writer = asyncio.create_task(self._write_events())
@@ -323,7 +326,7 @@ class StreamSession:
                     # stream as soon as it reads it.
                     await self._release()
                     if not self.ending:
-                        await self._send(event.message())
+                        await self._send({**event.message(), "model": self.stream.model_id})
                     return
                 await self._send(event.message())
 

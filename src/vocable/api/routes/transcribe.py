@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-import anyio
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, ValidationError, field_validator
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field, field_validator
 
-from vocable.accounts.admission import AdmittedUpload
-from vocable.accounts.keys import Principal
+from vocable.api import transcription
 from vocable.api.deps import PrincipalDep, ServicesDep, UploadsDep
 from vocable.api.errors import ApiError
-from vocable.api.uploads import UploadedFile, UploadReceiver, declared_length
-from vocable.audio import probe
-from vocable.services import Services
 from vocable.transcription import formats
-from vocable.transcription.jobs import to_transcription
 from vocable.transcription.pipeline import TranscribeOptions
 from vocable.transcription.speech_models import parse_language
 
@@ -39,34 +32,28 @@ class TranscribeParams(BaseModel):
         return parse_language(value)
 
 
-def _params(fields: dict[str, str]) -> TranscribeParams:
-    try:
-        return TranscribeParams.model_validate({k: v for k, v in fields.items() if v != ""})
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        raise ApiError(400, f"Invalid parameter: {problems}") from exc
-
-
 @router.post(
     "/v1/transcribe",
     summary="Transcribe an audio or video file",
     description="multipart/form-data with `file` and optional model, language, diarize, speakers, "
-    "response_format (json, txt, srt, vtt) and async (answer 202 with a job id at once).",
+    "response_format (json, txt, srt, vtt) and async (answer 202 with a job id at once). A model "
+    "the registry knows but this server lacks is served by the best installed one "
+    "(`model` and `X-Vocable-Model` name it) unless VOCABLE_MODEL_FALLBACK=strict.",
 )
 async def transcribe(
     request: Request, principal: PrincipalDep, services: ServicesDep, uploads: UploadsDep
 ) -> Response:
-    # Refused before a byte of the body is read: rate limit, allowance, declared size, a full
-    # queue, no free concurrency slot. The upload holds the slot until its job takes it.
-    admitted = await run_in_threadpool(
-        services.admission.admit_file, principal, declared_length(request)
-    )
-    try:
-        job_id, params = await _receive_job(request, principal, services, uploads, admitted)
-    finally:
-        await _give_back(admitted)
+    async with transcription.received(request, principal, services, uploads) as (form, admitted):
+        upload = transcription.uploaded_file(form)
+        params = transcription.parse_fields(TranscribeParams, form.fields)
+        if params.async_ and principal.is_anonymous:
+            raise ApiError(401, "Asynchronous transcription needs an API key, to read the result later.")
+        choice = services.speech.choose(params.model, params.language)
+        options = TranscribeOptions(
+            model=choice.model, language=choice.language, diarize=params.diarize,
+            speakers=params.speakers,
+        )
+        job_id = await transcription.create_job(services, admitted, upload, options)
 
     services.queue.submit(job_id)
     if params.async_:
@@ -74,14 +61,11 @@ async def transcribe(
             {"id": job_id, "status": "queued", "url": f"/api/v1/transcripts/{job_id}/"},
             status_code=202,
         )
-    await services.queue.wait(job_id)
-    job = await run_in_threadpool(services.jobs.get, job_id)
-    if principal.is_anonymous:  # nothing of an anonymous caller is kept once answered
-        await run_in_threadpool(services.jobs.delete, job_id)
-    if job.status != "completed":
-        raise ApiError(job.error_status or 500, job.error or "Transcription failed.")
-    result = to_transcription(job)
-    headers = {"X-Transcript-Id": job_id} if not principal.is_anonymous else {}
+    result = await transcription.finish(services, principal, job_id)
+    # The model that did the work: another one than asked for when that one is not installed.
+    headers = {"X-Vocable-Model": result.model}
+    if not principal.is_anonymous:
+        headers["X-Transcript-Id"] = job_id
     if params.response_format == "json":
         body = formats.response_dict(result)
         if not principal.is_anonymous:
@@ -92,46 +76,3 @@ async def transcribe(
         media_type=formats.CONTENT_TYPES[params.response_format],
         headers=headers,
     )
-
-
-async def _receive_job(
-    request: Request, principal: Principal, services: Services, uploads: UploadReceiver,
-    admitted: AdmittedUpload,
-) -> tuple[str, TranscribeParams]:
-    """Receive the upload and make it a queued job; on any refusal every received file is gone."""
-    form = await uploads.receive(request, admitted.limit)
-    try:
-        upload = form.files.get("file")
-        if upload is None:
-            raise ApiError(400, "Missing file: send the audio or video as the 'file' form field.")
-        params = _params(form.fields)
-        if params.async_ and principal.is_anonymous:
-            raise ApiError(401, "Asynchronous transcription needs an API key, to read the result later.")
-        choice = services.speech.choose(params.model, params.language)
-        info = await run_in_threadpool(probe, upload.path)  # too short, corrupt...: before any charge
-        options = TranscribeOptions(
-            model=choice.model, language=choice.language, diarize=params.diarize,
-            speakers=params.speakers,
-        )
-        job_id = await run_in_threadpool(_create_job, services, admitted, upload, options, info.duration)
-    except BaseException:
-        form.discard()
-        raise
-    return job_id, params
-
-
-def _create_job(
-    services: Services, admitted: AdmittedUpload, upload: UploadedFile, options: TranscribeOptions,
-    duration_s: float,
-) -> str:
-    """The reservation and the upload's slot go with the job; if it is not created, the
-    reservation is refunded (and the slot stays with the upload)."""
-    with services.admission.job(admitted, duration_s) as charge:
-        return services.jobs.create(admitted.principal, upload.path, upload.filename, options, charge)
-
-
-async def _give_back(admitted: AdmittedUpload) -> None:
-    """The slot, unless a job took it: on every path, a cancelled request's included."""
-    if admitted.holds_slot:
-        with anyio.CancelScope(shield=True):
-            await run_in_threadpool(admitted.close)

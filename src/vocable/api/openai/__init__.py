@@ -1,0 +1,1 @@
+"""The OpenAI-compatible surface: OpenAI's request and response shapes over Vocable's services."""

@@ -231,7 +231,7 @@ def test_a_ticket_opens_one_stream(start_server):
     assert key not in ticket
 
     messages, code = asyncio.run(stream(server.url, query=f"ticket={ticket}"))
-    assert code == 1000 and messages[0] == {"status": "ready"} and messages[-1]["is_final"]
+    assert code == 1000 and messages[0] == {"status": "ready", "model": "base"} and messages[-1]["is_final"]
     assert credits_of(db, account_id) == 9  # the key's account pays
     for query, error in ((f"ticket={ticket}", "already used"),
                          ("ticket=vst_forged", "Invalid stream ticket"),

@@ -63,7 +63,7 @@ class Client:
     async def ready(self, ws) -> None:
         await ws.send(CONFIG)
         message = json.loads(await ws.recv())
-        assert message == {"status": "ready"}, message
+        assert message == {"status": "ready", "model": "base"}, message
         self.messages.append(message)
 
     @property
@@ -176,7 +176,9 @@ def test_pings_are_answered_while_a_large_frame_is_transcribed(start_server, dat
     client = run(server, key, large, timeout=300)
     assert client.close_code == 1000 and not client.errors, client.messages
     assert client.final["duration"] == pytest.approx((len(frame) + len(tail)) / BYTES_PER_S, abs=0.01)
-    assert max(rtts) < 10, rtts  # 5 s and a little; unbounded before
+    # 5 s and a little on a quiet machine; unbounded before (the 20 s ping timeout gave up). The
+    # bound leaves room for a loaded CI machine without letting the old stall through.
+    assert max(rtts) < 20, rtts
     minutes = -(-(len(frame) + len(tail)) // (60 * BYTES_PER_S))
     assert_clean(server, account_id, credits=10 - minutes)
 

@@ -445,7 +445,7 @@ def test_stream_ending_with_too_little_audio_costs_nothing(start_server):
     one_sample, under = b"\x01\x00", b"\x01\x00" * (SR // 10 - 1)
     for audio in (one_sample, under):
         messages, code = asyncio.run(run(audio, "stop"))
-        assert messages[0] == {"status": "ready"} and code == CLOSE_BAD_REQUEST
+        assert messages[0] == {"status": "ready", "model": "base"} and code == CLOSE_BAD_REQUEST
         assert "too short to hold speech" in messages[-1]["error"]
         assert not any(m.get("is_final") for m in messages)
         assert_clean(server, account_id, credits=5)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from vocable.api.deps import ServicesDep
+from vocable.api.openapi import error_responses
 from vocable.languages import WHISPER_LANGUAGES
 
 router = APIRouter()
 
 
-@router.get("/health", tags=["meta"])
+@router.get("/health", tags=["meta"], responses=error_responses(400))
 def health(services: ServicesDep) -> dict:
     device = services.whisper.device
     return {
@@ -26,12 +27,12 @@ def health(services: ServicesDep) -> dict:
     }
 
 
-@router.get("/v1/models", tags=["meta"])
+@router.get("/v1/models", tags=["meta"], responses=error_responses(400))
 def list_models(services: ServicesDep) -> dict:
     """Every known model, speech (Whisper) first; ``family`` says what each one is for."""
     return {"models": [entry.to_dict() for entry in services.catalog.entries()]}
 
 
-@router.get("/v1/languages", tags=["meta"])
+@router.get("/v1/languages", tags=["meta"], responses=error_responses(400))
 def list_languages() -> dict:
     return {"languages": [{"code": c, "name": n} for c, n in WHISPER_LANGUAGES.items()]}

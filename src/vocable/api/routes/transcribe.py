@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from vocable.accounts.keys import Principal
 from vocable.api.deps import PrincipalDep, ServicesDep
 from vocable.api.errors import ApiError
+from vocable.api.openapi import content_responses, error_responses
 from vocable.api.uploads import UploadedFile, receive_multipart
 from vocable.audio import probe
 from vocable.services import Services
@@ -37,6 +38,22 @@ class TranscribeParams(BaseModel):
         return parse_language(value)
 
 
+# The multipart body, documented by hand: it is parsed as a stream (api/uploads.py), not by FastAPI.
+FORM_SCHEMA = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "audio or video file"},
+        "model": {"type": "string", "description": "model id (default: the best installed)"},
+        "language": {"type": "string", "description": "ISO 639-1 code or 'auto'"},
+        "diarize": {"type": "boolean", "default": True},
+        "speakers": {"type": "integer", "minimum": 0, "maximum": 32, "default": 0},
+        "response_format": {"type": "string", "enum": ["json", "txt", "srt", "vtt"]},
+        "async": {"type": "boolean", "default": False},
+    },
+}
+
+
 def _params(fields: dict[str, str]) -> TranscribeParams:
     try:
         return TranscribeParams.model_validate({k: v for k, v in fields.items() if v != ""})
@@ -52,6 +69,14 @@ def _params(fields: dict[str, str]) -> TranscribeParams:
     summary="Transcribe an audio or video file",
     description="multipart/form-data with `file` and optional model, language, diarize, speakers, "
     "response_format (json, txt, srt, vtt) and async (answer 202 with a job id at once).",
+    responses={
+        **content_responses("The transcription, in the response_format", formats.CONTENT_TYPES.values()),
+        **content_responses("async: the job, queued", ["application/json"], status=202),
+        **error_responses(400, 401, 402, 413, 429, 503),
+    },
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": FORM_SCHEMA}}}
+    },
 )
 async def transcribe(request: Request, principal: PrincipalDep, services: ServicesDep) -> Response:
     # Refused before the upload is read: rate limit, allowance, a full queue.

@@ -23,9 +23,9 @@ overlapping speech and misses most of it on meetings:
    local counts over the overlapping chunks; the that-many most active global speakers are kept.
    Overlapping speech therefore comes out as overlapping turns.
 
-Memory is bounded: audio is only read window by window (a memory-mapped array works), the
-per-chunk segmentation is stored as bytes (~1.8 kB per chunk), and the frame-level score arrays
-are ``frames x speakers`` (~60 frames per second).
+Memory is bounded: audio is only read window by window (``executor.RawAudioFile`` reads each
+from disk), the per-chunk segmentation is stored as bytes (~1.8 kB per chunk), and the
+frame-level score arrays are ``frames x speakers`` (~60 frames per second).
 """
 
 from __future__ import annotations
@@ -296,7 +296,7 @@ class DiarizationEngine:
         return turns
 
     def __call__(self, audio: np.ndarray, num_speakers: int = 0) -> list[tuple[float, float, int]]:
-        """Audio: 16 kHz mono float32 (ndarray or memmap). -> sorted (start, end, speaker index)."""
+        """Audio: 16 kHz mono float32 (an ndarray, or anything with ``len`` and slices). -> sorted (start, end, speaker index)."""
         if len(audio) < SAMPLE_RATE // 10:
             return []
         num_speakers = min(max(num_speakers, 0), self.params.max_speakers)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import MODEL_DIR, LiveServer, make_settings
 from vocable.accounts.keys import create_account, create_key
 from vocable.services import Services
 from vocable.storage.models import Transcript
@@ -103,6 +103,12 @@ def test_deeply_nested_json_is_a_400_not_a_crash(stack):
     assert server.client().get("/health").status_code == 200
 
 
+def test_malformed_json_says_so(stack):
+    server, key, _ = stack
+    response = _send(server, key, "POST", "/v1/embed", b'{"texts": ["a",]}')
+    _assert_error(response, 400, "not valid JSON", "at character 15")
+
+
 def test_valid_text_still_works_after_hostile_requests(stack):
     server, key, _ = stack
     for _ in range(3):
@@ -164,6 +170,18 @@ def test_documented_filters_still_work(stack):
     assert response.status_code == 200, response.text
     assert client.get("/api/v1/transcripts/?page=2147483647").json()["results"] == []
     assert client.get("/api/v1/usage/?days=7").status_code == 200
+
+
+@pytest.mark.parametrize("model", ["x" * 5000, f"../{MODEL_DIR.name}/base", "base/../base", "/etc"])
+def test_model_ids_are_names_not_paths(stack, data_dir, model):
+    """A model id longer than a file name was a 500; one with a path walked the file system."""
+    server, key, _ = stack
+    with server.client(key) as client:
+        response = client.post(
+            "/v1/transcribe", data={"model": model},
+            files={"file": ("jfk.wav", (data_dir / "jfk.wav").read_bytes(), "audio/wav")},
+        )
+    _assert_error(response, 400, "is not installed", "Installed models: base")
 
 
 # -- item 8: what the server says of itself ------------------------------------------------------

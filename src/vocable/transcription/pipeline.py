@@ -5,8 +5,6 @@ It knows nothing of HTTP or storage: the job runner, the CLI and benchmarks all 
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,23 +41,9 @@ def transcribe_file(
     result = recognize_file(model, path, RecognitionOptions(language=language, batched=batched), progress)
     result.model = model_id
     if options.diarize:
-        release_free_heap()  # the recognition's buffers, before the diarization worker's peak
         result = label_speakers(result, path, options.speakers, diarizer)
     return result
 
-
-def release_free_heap() -> None:
-    """Give the heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing).
-
-    Recognition frees hundreds of MB of window buffers, but glibc keeps freed heap memory for
-    reuse, so the process would go on holding it while the diarization worker reaches its own
-    peak: measured with bench/long_memory.py, that retained memory grew with the file's length.
-    """
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
 
 
 def label_speakers(result: Transcription, path, speakers: int, diarizer=None) -> Transcription:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from vocable import __version__
+from vocable.api.docs import install_docs
 from vocable.api.errors import install_error_handlers
 from vocable.api.openai import audio as openai_audio
 from vocable.api.openai import chat as openai_chat
 from vocable.api.openai import embeddings as openai_embeddings
 from vocable.api.openai import models as openai_models
+from vocable.api.openapi import install_openapi
 from vocable.api.routes import (
     account,
     ai,
@@ -28,6 +30,7 @@ from vocable.api.routes import (
     usage,
 )
 from vocable.api.uploads import UploadReceiver
+from vocable.api.validation import check_request
 from vocable.api.web import install_web
 from vocable.config import Settings
 from vocable.services import Services
@@ -49,12 +52,18 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         version=__version__,
         description="Self-hosted speech platform: transcription, streaming and AI on local models.",
         lifespan=lifespan,
+        # Undocumented query parameters, invalid text, unbounded integers: 400 before any route.
+        dependencies=[Depends(check_request)],
+        docs_url=None,  # /docs and /redoc come from install_docs: local assets and a CSP
+        redoc_url=None,
     )
     app.state.services = services
     # Uploads in progress; built here, at start-up, it removes what a crashed process left.
     app.state.uploads = UploadReceiver(services.settings.data_dir / "uploads")
     app.state.started_at = int(time.time())  # OpenAI's `created` of the models listed
     install_error_handlers(app)
+    install_openapi(app)
+    install_docs(app)
     app.include_router(meta.router)
     app.include_router(keys.router)
     app.include_router(transcribe.router)

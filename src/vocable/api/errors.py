@@ -115,6 +115,9 @@ def error_response(status_code: int, message: str, headers: dict[str, str] | Non
 def describe_validation(exc: RequestValidationError) -> str:
     parts = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":  # loc is ("body", character position)
+            detail = (err.get("ctx") or {}).get("error", "invalid JSON")
+            return f"The request body is not valid JSON: {detail} (at character {err['loc'][-1]})."
         where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path"))
         msg = err.get("msg", "invalid value")
         parts.append(f"{where}: {msg}" if where else msg)

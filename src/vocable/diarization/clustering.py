@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("vocable.diarization.clustering")
 
+PRUNE_ROWS = 256  # affinity rows pruned at a time (bounds the index array argpartition makes)
+
 
 def speaker_centroids(
     emb: np.ndarray,
@@ -100,26 +102,37 @@ def absorb_small(X: np.ndarray, labels: np.ndarray, min_cluster_size: int) -> np
 
 def spectral_labels(X: np.ndarray, num_speakers: int, p: DiarizationParams) -> np.ndarray:
     """Spectral clustering with p-pruned cosine affinity and the eigen-gap speaker count
-    (3D-Speaker's recipe for CAM++ embeddings)."""
+    (3D-Speaker's recipe for CAM++ embeddings).
+
+    Worked in place on one n x n matrix (n is at most ``max_train``): the affinity becomes the
+    Laplacian, rows are pruned in blocks, and only the eigenpairs the speaker count needs are
+    computed, so the peak is about two n x n matrices, not six.
+    """
+    from scipy.linalg import eigh
     from sklearn.cluster import KMeans
 
     A = X @ X.T
     n = len(A)
     drop = min(int((1 - p.pval) * n), n - 6)
     if drop > 0:
-        low = np.argsort(A, axis=1)[:, :drop]
-        np.put_along_axis(A, low, 0.0, axis=1)
-    A = 0.5 * (A + A.T)
+        for b in range(0, n, PRUNE_ROWS):  # each row keeps its n - drop largest affinities
+            rows = A[b:b + PRUNE_ROWS]
+            low = np.argpartition(rows, drop - 1, axis=1)[:, :drop]
+            np.put_along_axis(rows, low, 0.0, axis=1)
+    A += A.T  # numpy buffers the overlapping transpose
+    A *= 0.5
     np.fill_diagonal(A, 0.0)
-    L = np.diag(np.abs(A).sum(1)) - A
-    values, vectors = np.linalg.eigh(L)
+    degree = np.abs(A).sum(1)
+    L = np.negative(A, out=A)  # the Laplacian D - A, in A's memory
+    L[np.diag_indices(n)] += degree
+    top = min(p.max_speakers, n - 1)
+    k_max = min(max(top, num_speakers), n - 1)
+    values, vectors = eigh(L, subset_by_index=[0, k_max], overwrite_a=True, check_finite=False)
     if num_speakers > 0:
         k = min(num_speakers, n)
     else:
-        top = min(p.max_speakers, n - 1)
         gaps = np.diff(values[: top + 1])
         k = int(np.argmax(gaps)) + 1
     if k <= 1:
         return np.zeros(n, dtype=np.int64)
     return KMeans(n_clusters=k, random_state=0, n_init=10).fit_predict(vectors[:, :k])
-

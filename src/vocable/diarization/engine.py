@@ -23,9 +23,9 @@ overlapping speech and misses most of it on meetings:
    local counts over the overlapping chunks; the that-many most active global speakers are kept.
    Overlapping speech therefore comes out as overlapping turns.
 
-Memory is bounded: audio is only read window by window (a memory-mapped array works), the
-per-chunk segmentation is stored as bytes (~1.8 kB per chunk), and the frame-level score arrays
-are ``frames x speakers`` (~60 frames per second).
+Memory is bounded: audio is only read window by window (``executor.RawAudioFile`` reads each
+from disk), the per-chunk segmentation is stored as bytes (~1.8 kB per chunk), and the
+frame-level score arrays are ``frames x speakers`` (~60 frames per second).
 """
 
 from __future__ import annotations
@@ -71,6 +71,9 @@ class DiarizationParams:
     min_track_s: float = 1.0  # clean speech a local track needs to vote
 
 
+LABEL_BLOCK = 1 << 16  # frames ranked at a time (~18 minutes of audio)
+
+
 # -- pipeline ----------------------------------------------------------------------------------------
 @dataclass
 class _Frames:
@@ -93,7 +96,11 @@ class _Windows:
     emb: np.ndarray  # (N, 192) unit vectors
     clean: np.ndarray  # (N,) seconds of single-speaker speech pooled
     moments: np.ndarray  # (N, 1025) pooling sums (Models.moments)
-    tracks: np.ndarray  # (C, 3, 1025) pooling sums of each chunk's local speakers
+    # Each chunk's local speakers, embedded from their pooling sums once these are complete
+    # (the sums themselves, 1025 floats each, are not kept): (C, 3, 192) and which have enough
+    # clean speech to vote (``min_track_s``).
+    track_emb: np.ndarray
+    track_valid: np.ndarray
 
 
 class DiarizationEngine:
@@ -189,7 +196,17 @@ class DiarizationEngine:
             moments[mine] = m.moments(feats, weights)
             self._track_moments(frames, ws, feats, t, tracks)
         moments = moments[keep]
-        return _Windows(bounds[keep], m.embed(moments), clean[keep], moments, tracks)
+        emb = m.embed(moments)
+        sums = tracks.reshape(-1, tracks.shape[-1])
+        del tracks
+        valid = sums[:, 0] * 0.02 >= p.min_track_s
+        track_emb = np.zeros((len(sums), emb.shape[1]), dtype=np.float32)
+        if valid.any():
+            track_emb[valid] = m.embed(sums[valid])
+        del sums
+        C = len(frames.offsets)
+        return _Windows(bounds[keep], emb, clean[keep], moments,
+                        track_emb.reshape(C, 3, -1), valid.reshape(C, 3))
 
     def _track_moments(self, frames: _Frames, ws: int, feats, t, tracks) -> None:
         """Add this trunk window's share to the pooling sums of every chunk's local speakers.
@@ -248,13 +265,14 @@ class DiarizationEngine:
         idx = np.flatnonzero(has)
         nearest = idx[np.clip(np.searchsorted(idx, np.arange(G)), 0, len(idx) - 1)]
         score[~has] = score[nearest[~has]]
-        order = np.argsort(-score, axis=1)
         active = np.zeros((G, K), dtype=bool)
-        rows = np.flatnonzero(speech)
-        active[rows, order[rows, 0]] = True
-        if K > 1:
-            rows = np.flatnonzero(frames.speakers >= 2)
-            active[rows, order[rows, 1]] = True
+        for a in range(0, G, LABEL_BLOCK):  # ranks of frames x speakers, a block at a time
+            order = np.argsort(-score[a:a + LABEL_BLOCK], axis=1)[:, :2]
+            rows = np.flatnonzero(speech[a:a + LABEL_BLOCK])
+            active[a + rows, order[rows, 0]] = True
+            if K > 1:
+                rows = np.flatnonzero(frames.speakers[a:a + LABEL_BLOCK] >= 2)
+                active[a + rows, order[rows, 1]] = True
         return active
 
     def _track_scores(self, frames: _Frames, wins: _Windows, centroids: np.ndarray) -> np.ndarray:
@@ -262,15 +280,11 @@ class DiarizationEngine:
         per-chunk tracks) active at each frame. A track pools up to 10 s of one voice, so it
         resolves short turns (a 0.5 s "Hello?") that 1.5 s windows blur; where segmentation
         merged two voices into one track, its similarities are flat and the windows decide."""
-        m, p = self.models, self.params
+        m = self.models
         G, K, F = len(frames.speech), len(centroids), m.frames_per_chunk
-        sums = wins.tracks.reshape(-1, wins.tracks.shape[-1])
-        valid = sums[:, 0] * 0.02 >= p.min_track_s
-        sim = np.zeros((len(sums), K), dtype=np.float32)
-        if valid.any():
-            sim[valid] = m.embed(sums[valid]) @ centroids.T.astype(np.float32)
-        sim = sim.reshape(len(frames.offsets), 3, K)
-        valid = valid.reshape(len(frames.offsets), 3)
+        valid = wins.track_valid
+        sim = np.zeros((*valid.shape, K), dtype=np.float32)
+        sim[valid] = wins.track_emb[valid] @ centroids.T.astype(np.float32)
         out = np.zeros((G, K), dtype=np.float32)
         cnt = np.zeros(G, dtype=np.float32)
         for c, o in enumerate(frames.offsets):
@@ -296,7 +310,7 @@ class DiarizationEngine:
         return turns
 
     def __call__(self, audio: np.ndarray, num_speakers: int = 0) -> list[tuple[float, float, int]]:
-        """Audio: 16 kHz mono float32 (ndarray or memmap). -> sorted (start, end, speaker index)."""
+        """Audio: 16 kHz mono float32 (an ndarray, or anything with ``len`` and slices). -> sorted (start, end, speaker index)."""
         if len(audio) < SAMPLE_RATE // 10:
             return []
         num_speakers = min(max(num_speakers, 0), self.params.max_speakers)

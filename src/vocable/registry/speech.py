@@ -99,7 +99,8 @@ class ModelRegistry:
         return list(self.specs.values()) + custom
 
     def is_installed(self, model_id: str) -> bool:
-        if _is_ct2_dir(self.model_dir / model_id):
+        local = self._local_dir(model_id)
+        if local is not None and _is_ct2_dir(local):
             return True
         spec = self.specs.get(model_id)
         return spec is not None and first_offline(spec.sources) is not None
@@ -127,14 +128,22 @@ class ModelRegistry:
     # -- resolution ------------------------------------------------------------------------------
     def path(self, model_id: str) -> Path:
         """Directory of a CTranslate2 Whisper model, assembling bundled weights on first use."""
-        local = self.model_dir / model_id
-        if _is_ct2_dir(local):
+        local = self._local_dir(model_id)
+        if local is not None and _is_ct2_dir(local):
             return local
         spec = self.specs.get(model_id)
         source = first_offline(spec.sources) if spec is not None else None
-        if source is None:
+        if source is None or local is None:
             raise ModelNotInstalled(model_id, self.installed())
         return source.fetch(local)
+
+    def _local_dir(self, model_id: str) -> Path | None:
+        """The model's directory in the model dir; None for an id that is not one plain name
+        (a client's ``model`` must not walk the file system: ``../x``, ``a/b``, NUL, too long)."""
+        if (not model_id or model_id in (".", "..") or "/" in model_id or "\\" in model_id
+                or "\x00" in model_id or len(model_id.encode("utf-8", "replace")) > 255):
+            return None
+        return self.model_dir / model_id
 
     def pull(self, model_id: str) -> Path:
         """Download a model from the hub into the model dir (operator action; needs a network)."""

@@ -59,6 +59,7 @@ def transcribe_file(
     return result
 
 
+
 def label_speakers(result: Transcription, path, speakers: int, diarizer=None) -> Transcription:
     """Speaker labels for every segment and word. Without a diarizer, everything is Speaker 1."""
     if diarizer is not None:

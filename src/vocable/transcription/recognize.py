@@ -7,6 +7,8 @@ faster-whisper ships and decoded in batches (``BatchedInferencePipeline``) or se
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
 import zlib
 from collections.abc import Callable, Iterable, Iterator
@@ -75,6 +77,8 @@ def recognize_windows(
             if on_segment:
                 on_segment(segment)
         offset += len(audio) / SAMPLE_RATE
+        del audio, window_segments
+        release_free_heap()
         if progress:
             progress(offset)
     return Transcription(
@@ -205,3 +209,18 @@ def _silence_cut_windows(chunks: Iterable[np.ndarray], window_s: float) -> Itera
         carry = audio[cut:].copy()
     if len(carry):
         yield carry
+
+
+def release_free_heap() -> None:
+    """Give the heap's free pages back to the system (glibc's ``malloc_trim``; elsewhere nothing).
+
+    Each window frees hundreds of MB of buffers (decoded audio, features, VAD and decoder state),
+    but glibc keeps freed heap memory for reuse, fragmented over its per-thread arenas: without
+    this, a job process holds more memory the more windows its file has (bench/long_memory.py),
+    also while the diarization worker, after recognition, reaches its own peak.
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from vocable.accounts import profile
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 from vocable.api.errors import ApiError
+from vocable.api.openapi import error_responses
 
 router = APIRouter(prefix="/api/v1/account", tags=["account"], dependencies=[Depends(rate_limited("account"))])
 
@@ -26,12 +27,18 @@ class AccountUpdate(BaseModel):
     email_preferences: dict[str, Any] | None = None
 
 
-@router.get("/", summary="Your account: plan, credits, this month's minutes, email preferences")
+@router.get(
+    "/", summary="Your account: plan, credits, this month's minutes, email preferences",
+    responses=error_responses(400, 401, 429),
+)
 def get_account(principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
     return profile.profile(services.db, services.settings.plans, principal.account_id)
 
 
-@router.put("/", summary="Change your name, email address or email preferences")
+@router.put(
+    "/", summary="Change your name, email address or email preferences",
+    responses=error_responses(400, 401, 409, 429),
+)
 def put_account(
     principal: AccountDep, services: ServicesDep, body: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from vocable.accounts.keys import Principal
 from vocable.api.deps import ServicesDep, rate_limited
+from vocable.api.openapi import error_responses
 from vocable.llm.embed import DIMENSIONS
 from vocable.llm.textgen import (
     STRUCTURED_TYPES,
@@ -79,6 +80,7 @@ def generate_response(result: TextResult) -> GenerateResponse:
     response_model=SummarizeResponse,
     response_model_exclude_none=True,
     summary="Summarize text on the local LLM",
+    responses=error_responses(400, 401, 429, 503),
     description="Styles: brief (default), detailed, action_items, bullet_points. Long transcripts "
     "are summarized in parts (map-reduce). Names and numbers not in the text are removed.",
 )
@@ -99,6 +101,7 @@ def summarize(body: SummarizeRequest, principal: LLMCaller, services: ServicesDe
     response_model=GenerateResponse,
     response_model_exclude_none=True,
     summary="Generate content from a transcript on the local LLM",
+    responses=error_responses(400, 401, 429, 503),
     description="Types: blog_post, social_media, newsletter, key_quotes, show_notes, meeting_notes, "
     "study_guide, flashcards, quiz, chapter_markers. Structured types also return `result`, "
     "validated JSON.",
@@ -115,6 +118,7 @@ def generate(body: GenerateRequest, principal: LLMCaller, services: ServicesDep)
     "/v1/embed",
     response_model=EmbedResponse,
     summary="Sentence embeddings (all-MiniLM-L6-v2, 384 dimensions, L2-normalised)",
+    responses=error_responses(400, 401, 429, 503),
 )
 def embed(body: EmbedRequest, principal: EmbedCaller, services: ServicesDep):
     services.embedder.check(body.texts)

@@ -12,6 +12,7 @@ from vocable.analysis import ANALYSIS_TYPES, supported_languages, to_dict
 from vocable.analysis.document import Document
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 from vocable.api.errors import ApiError
+from vocable.api.openapi import error_responses
 from vocable.services import Services
 from vocable.transcription import store as transcripts
 
@@ -44,7 +45,7 @@ def _run(services: Services, kind: str, doc: Document, language: str | None, cli
     return {"type": kind, "language": lang, "result": to_dict(result)}
 
 
-@router.post("/v1/analyze")
+@router.post("/v1/analyze", responses=error_responses(400, 401, 429, 503))
 def analyze(
     body: AnalyzeRequest,
     services: ServicesDep,
@@ -60,7 +61,10 @@ def analyze(
     return _run(services, body.type, doc, body.language, principal.limit_key)
 
 
-@router.post("/api/v1/transcripts/{transcript_id}/analyze/", tags=["transcripts"])
+@router.post(
+    "/api/v1/transcripts/{transcript_id}/analyze/", tags=["transcripts"],
+    responses=error_responses(400, 401, 404, 429, 503),
+)
 def analyze_transcript(
     transcript_id: str,
     body: TranscriptAnalyzeRequest,
@@ -84,7 +88,7 @@ def analyze_transcript(
     return {"transcript_id": row.id, **out}
 
 
-@router.get("/v1/analyze/languages")
+@router.get("/v1/analyze/languages", responses=error_responses(400))
 def analyze_languages() -> dict[str, Any]:
     """Which languages each analysis type supports (no key needed)."""
     return {"types": supported_languages()}

@@ -7,11 +7,15 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
+from vocable.api.openapi import error_responses
 
 router = APIRouter(prefix="/api/v1/cloud", tags=["cloud"], dependencies=[Depends(rate_limited("account"))])
 
 
-@router.get("/", summary="Worker nodes serving your account, with their device, models and load")
+@router.get(
+    "/", summary="Worker nodes serving your account, with their device, models and load",
+    responses=error_responses(400, 401, 429),
+)
 def get_cloud(principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
     device = services.whisper.device
     workers = []

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from vocable.accounts import keys as accounts
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 from vocable.api.errors import ApiError
+from vocable.api.openapi import error_responses
 
 router = APIRouter(prefix="/api/v1/keys", tags=["keys"], dependencies=[Depends(rate_limited("account"))])
 
@@ -39,18 +40,18 @@ def _out(key) -> dict:
     )
 
 
-@router.get("/")
+@router.get("/", responses=error_responses(400, 401, 429))
 def list_keys(principal: AccountDep, services: ServicesDep) -> dict[str, list[KeyOut]]:
     return {"keys": [KeyOut(**_out(k)) for k in accounts.list_keys(services.db, principal.account_id)]}
 
 
-@router.post("/", status_code=201)
+@router.post("/", status_code=201, responses=error_responses(400, 401, 429))
 def create_key(principal: AccountDep, services: ServicesDep, body: KeyCreate | None = None) -> KeyCreated:
     key, raw = accounts.create_key(services.db, principal.account_id, name=(body.name if body else ""))
     return KeyCreated(**_out(key), key=raw)
 
 
-@router.delete("/{key_id}/")
+@router.delete("/{key_id}/", responses=error_responses(400, 401, 404, 429))
 def revoke_key(key_id: str, principal: AccountDep, services: ServicesDep) -> dict:
     if not accounts.revoke_key(services.db, principal.account_id, key_id):
         raise ApiError(404, "No such active API key.")

@@ -6,12 +6,13 @@ from fastapi import APIRouter, Request
 
 from vocable.api.deps import ServicesDep
 from vocable.api.openai.models import openai_listing
+from vocable.api.openapi import error_responses
 from vocable.languages import WHISPER_LANGUAGES
 
 router = APIRouter()
 
 
-@router.get("/health", tags=["meta"])
+@router.get("/health", tags=["meta"], responses=error_responses(400))
 def health(services: ServicesDep) -> dict:
     device = services.whisper.device
     return {
@@ -27,7 +28,7 @@ def health(services: ServicesDep) -> dict:
     }
 
 
-@router.get("/v1/models", tags=["meta"])
+@router.get("/v1/models", tags=["meta"], responses=error_responses(400))
 def list_models(request: Request, services: ServicesDep) -> dict:
     """Every known model, speech (Whisper) first, in ``models`` (the seed's shape; ``family`` says
     what each one is for), and the installed ones OpenAI's clients can use, in OpenAI's shape
@@ -39,6 +40,6 @@ def list_models(request: Request, services: ServicesDep) -> dict:
     }
 
 
-@router.get("/v1/languages", tags=["meta"])
+@router.get("/v1/languages", tags=["meta"], responses=error_responses(400))
 def list_languages() -> dict:
     return {"languages": [{"code": c, "name": n} for c, n in WHISPER_LANGUAGES.items()]}

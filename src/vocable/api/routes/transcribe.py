@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 from vocable.api import transcription
 from vocable.api.deps import PrincipalDep, ServicesDep, UploadsDep
 from vocable.api.errors import ApiError
+from vocable.api.openapi import content_responses, error_responses
 from vocable.transcription import formats
 from vocable.transcription.pipeline import TranscribeOptions
 from vocable.transcription.speech_models import parse_language
@@ -32,6 +33,22 @@ class TranscribeParams(BaseModel):
         return parse_language(value)
 
 
+# The multipart body, documented by hand: it is parsed as a stream (api/uploads.py), not by FastAPI.
+FORM_SCHEMA = {
+    "type": "object",
+    "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "audio or video file"},
+        "model": {"type": "string", "description": "model id (default: the best installed)"},
+        "language": {"type": "string", "description": "ISO 639-1 code or 'auto'"},
+        "diarize": {"type": "boolean", "default": True},
+        "speakers": {"type": "integer", "minimum": 0, "maximum": 32, "default": 0},
+        "response_format": {"type": "string", "enum": ["json", "txt", "srt", "vtt"]},
+        "async": {"type": "boolean", "default": False},
+    },
+}
+
+
 @router.post(
     "/v1/transcribe",
     summary="Transcribe an audio or video file",
@@ -39,6 +56,14 @@ class TranscribeParams(BaseModel):
     "response_format (json, txt, srt, vtt) and async (answer 202 with a job id at once). A model "
     "the registry knows but this server lacks is served by the best installed one "
     "(`model` and `X-Vocable-Model` name it) unless VOCABLE_MODEL_FALLBACK=strict.",
+    responses={
+        **content_responses("The transcription, in the response_format", formats.CONTENT_TYPES.values()),
+        **content_responses("async: the job, queued", ["application/json"], status=202),
+        **error_responses(400, 401, 402, 413, 429, 503),
+    },
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"multipart/form-data": {"schema": FORM_SCHEMA}}}
+    },
 )
 async def transcribe(
     request: Request, principal: PrincipalDep, services: ServicesDep, uploads: UploadsDep

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from vocable.accounts.keys import Principal
 from vocable.api.deps import ServicesDep, account_rate_limited
+from vocable.api.openapi import error_responses
 from vocable.api.routes.ai import GenerateResponse, generate_response
 from vocable.llm.chat import MAX_QUESTION_CHARS, source_dict
 from vocable.llm.textgen import GenerateType, Source, Writer
@@ -55,6 +56,7 @@ class TranscriptGenerateResponse(GenerateResponse):
     "/{transcript_id}/chat/",
     response_model=ChatResponse,
     summary="Ask a question about a stored transcript",
+    responses=error_responses(400, 401, 404, 429, 503),
     description="RAG over the transcript's segments: semantic search, then an answer from the local "
     "LLM using only the retrieved segments, cited in `sources`. Send `session_id` to continue a "
     "conversation; one is created and returned when absent.",
@@ -75,6 +77,7 @@ def chat(transcript_id: str, body: ChatRequest, principal: AccountLLMCaller, ser
     response_model=TranscriptGenerateResponse,
     response_model_exclude_none=True,
     summary="Generate content from a stored transcript",
+    responses=error_responses(400, 401, 404, 429, 503),
     description="As /v1/generate, on the transcript's segments: times and speakers are known, so "
     "chapter markers and key quotes carry timestamps.",
 )

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
 from vocable.api.errors import ApiError
+from vocable.api.openapi import content_responses, error_responses
 from vocable.languages import WHISPER_LANGUAGES
 from vocable.transcription import exports, formats
 from vocable.transcription import store as transcripts
@@ -25,13 +26,6 @@ NOT_FOUND = "No such transcript."
 MAX_PAGE_SIZE = 100
 
 
-def utc(value: datetime | None) -> datetime | None:
-    """Stored times are UTC; SQLite gives them back without a zone."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _moment(name: str, raw: str, end_of_day: bool) -> datetime:
     """A date (the whole day) or an ISO 8601 date-time; times without a zone are UTC."""
     raw = raw.strip()
@@ -44,7 +38,7 @@ def _moment(name: str, raw: str, end_of_day: bool) -> datetime:
             moment = datetime.fromisoformat(re.sub(r"(T[\d:.]+) (\d\d:?\d\d)$", r"\1+\2", raw))
     except ValueError:
         raise ApiError(400, f"Invalid {name} '{raw}': use a date (2025-01-31) or an ISO 8601 date-time.") from None
-    return utc(moment).astimezone(UTC)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _filter(status: str | None, language: str | None, created_after: str | None,
@@ -68,11 +62,9 @@ def _filter(status: str | None, language: str | None, created_after: str | None,
     return transcripts.TranscriptFilter(statuses, language or None, after, before)
 
 
-def summary(item: dict[str, Any]) -> dict[str, Any]:
-    return {**item, "created_at": utc(item["created_at"]), "completed_at": utc(item["completed_at"])}
-
-
-@router.get("/", summary="List your transcripts, newest first")
+@router.get(
+    "/", summary="List your transcripts, newest first", responses=error_responses(400, 401, 429)
+)
 def list_transcripts(
     request: Request,
     principal: AccountDep,
@@ -96,7 +88,7 @@ def list_transcripts(
         "previous": (
             str(request.url.include_query_params(page=min(page - 1, last_page))) if page > 1 else None
         ),
-        "results": [summary(item) for item in result.items],
+        "results": result.items,
     }
 
 
@@ -115,19 +107,25 @@ def detail(row) -> dict[str, Any]:
         "status": row.status,
         "error": row.error or None,
         "filename": row.filename,
-        "created_at": utc(row.created_at),
-        "completed_at": utc(row.completed_at),
+        "created_at": row.created_at,
+        "completed_at": row.completed_at,
         "options": {k: v for k, v in (row.options or {}).items() if k != "language_probability"},
         **body,
     }
 
 
-@router.get("/{transcript_id}/", summary="A transcript with its segments, words and speakers")
+@router.get(
+    "/{transcript_id}/", summary="A transcript with its segments, words and speakers",
+    responses=error_responses(400, 401, 404, 429),
+)
 def get_transcript(transcript_id: str, principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
     return detail(_own(services, principal, transcript_id))
 
 
-@router.delete("/{transcript_id}/", summary="Delete a transcript and everything derived from it")
+@router.delete(
+    "/{transcript_id}/", summary="Delete a transcript and everything derived from it",
+    responses=error_responses(400, 401, 404, 409, 429),
+)
 def delete_transcript(transcript_id: str, principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
     deleted = transcripts.delete_transcript(  # a job still queued or running: TranscriptBusy (409)
         services.db, principal.account_id, transcript_id, blobs=services.blobs
@@ -141,6 +139,10 @@ def delete_transcript(transcript_id: str, principal: AccountDep, services: Servi
     "/{transcript_id}/export/{fmt}/",
     summary="Download a transcript as txt, srt, vtt, json, csv, docx or pdf",
     response_class=Response,
+    responses={
+        **content_responses("The transcript as a file", exports.MEDIA_TYPES.values()),
+        **error_responses(400, 401, 404, 409, 429),
+    },
 )
 def export_transcript(transcript_id: str, fmt: str, principal: AccountDep, services: ServicesDep) -> Response:
     fmt = fmt.lower()
@@ -149,7 +151,7 @@ def export_transcript(transcript_id: str, fmt: str, principal: AccountDep, servi
     row = _own(services, principal, transcript_id)
     if row.status != "completed":
         raise ApiError(409, f"The transcript is {row.status}; only a completed transcript can be exported.")
-    info = exports.TranscriptInfo(row.id, row.filename, utc(row.created_at))
+    info = exports.TranscriptInfo(row.id, row.filename, row.created_at)
     result = exports.export(info, to_transcription(row), fmt)
     return Response(
         result.content, media_type=result.media_type,

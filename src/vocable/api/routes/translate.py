@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from vocable.accounts.keys import Principal
 from vocable.api.deps import ServicesDep, rate_limited
 from vocable.api.errors import ApiError
+from vocable.api.openapi import error_responses
 
 router = APIRouter(tags=["translation"])
 TranslateLimited = Annotated[Principal, Depends(rate_limited("translate"))]
@@ -25,7 +26,7 @@ class TranslateRequest(BaseModel):
     )
 
 
-@router.post("/v1/translate")
+@router.post("/v1/translate", responses=error_responses(400, 401, 429, 503))
 def translate(
     body: TranslateRequest,
     services: ServicesDep,
@@ -55,7 +56,7 @@ def translate(
     return {"translations": [{"translated_text": t} for t in result.texts], **meta}
 
 
-@router.get("/v1/translate/languages")
+@router.get("/v1/translate/languages", responses=error_responses(400))
 def translate_languages(services: ServicesDep) -> dict[str, Any]:
     """Which languages each translation backend supports (installed ones first). No key needed."""
     translator = services.translator

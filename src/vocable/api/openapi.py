@@ -89,3 +89,24 @@ def content_responses(description: str, media_types, status: int = 200) -> dict[
     """A success response that comes in several media types (``"text/vtt; charset=utf-8"``...)."""
     content = {mt.split(";")[0].strip(): {} for mt in media_types}
     return {status: {"description": description, "content": content}}
+
+
+class OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    code: str | int | None = None
+    param: str | None = None
+
+
+class OpenAIErrorBody(BaseModel):
+    """Errors of the OpenAI-compatible routes, in OpenAI's shape."""
+
+    error: OpenAIErrorDetail
+
+
+def openai_error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``error_responses`` for the OpenAI-compatible routes: the same statuses, OpenAI's body."""
+    out = error_responses(*statuses)
+    for entry in out.values():
+        entry["model"] = OpenAIErrorBody
+    return out

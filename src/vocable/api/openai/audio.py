@@ -40,6 +40,7 @@ from vocable.api import transcription
 from vocable.api.deps import PrincipalDep, ServicesDep, UploadsDep
 from vocable.api.errors import ApiError
 from vocable.api.openai.errors import OpenAIRoute, sse, sse_error
+from vocable.api.openapi import content_responses, openai_error_responses
 from vocable.api.uploads import MultipartForm, UploadReceiver
 from vocable.languages import WHISPER_LANGUAGES
 from vocable.results import Segment, Transcription
@@ -74,12 +75,22 @@ class AudioParams(BaseModel):
         return parse_language(value)
 
 
+AUDIO_RESPONSES = {
+    **content_responses(
+        "The transcript in the response_format (events when stream=true)",
+        ["application/json", *formats.CONTENT_TYPES.values(), "text/event-stream"],
+    ),
+    **openai_error_responses(400, 401, 402, 413, 429, 503),
+}
+
+
 @router.post(
     "/v1/audio/transcriptions",
     summary="OpenAI-compatible transcription",
     description="OpenAI's `audio.transcriptions.create`: multipart `file`, `model`, `language`, "
     "`prompt`, `temperature`, `response_format` (json, text, srt, vtt, verbose_json, "
     "diarized_json), `timestamp_granularities[]`, `stream`; extensions `diarize`, `speakers`.",
+    responses={**AUDIO_RESPONSES},
 )
 async def transcriptions(
     request: Request, principal: PrincipalDep, services: ServicesDep, uploads: UploadsDep
@@ -92,6 +103,7 @@ async def transcriptions(
     summary="OpenAI-compatible translation of speech to English text",
     description="OpenAI's `audio.translations.create` (Whisper's translate task): the same "
     "parameters and formats as /v1/audio/transcriptions, but diarized_json.",
+    responses={**AUDIO_RESPONSES},
 )
 async def translations(
     request: Request, principal: PrincipalDep, services: ServicesDep, uploads: UploadsDep

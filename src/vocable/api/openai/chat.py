@@ -29,6 +29,7 @@ from vocable.accounts.keys import Principal
 from vocable.api.deps import ServicesDep, rate_limited
 from vocable.api.errors import ApiError
 from vocable.api.openai.errors import OpenAIRoute, sse, sse_error
+from vocable.api.openapi import content_responses, openai_error_responses
 from vocable.llm.runtime import Completion, LLMExecutor
 
 router = APIRouter(tags=["openai"], route_class=OpenAIRoute)
@@ -146,7 +147,14 @@ def _usage(completion: Completion) -> dict[str, int]:
     }
 
 
-@router.post("/v1/chat/completions", summary="OpenAI-compatible chat completion on the local LLM")
+@router.post(
+    "/v1/chat/completions", summary="OpenAI-compatible chat completion on the local LLM",
+    responses={
+        **content_responses("The completion, or its chunks when stream=true",
+                            ["application/json", "text/event-stream"]),
+        **openai_error_responses(400, 401, 429, 503),
+    },
+)
 async def chat_completions(body: ChatRequest, principal: LLMCaller, services: ServicesDep):
     llm = services.llm
     messages = _messages(body)

@@ -20,6 +20,7 @@ from vocable.accounts.keys import Principal
 from vocable.api.deps import ServicesDep, rate_limited
 from vocable.api.errors import ApiError
 from vocable.api.openai.errors import OpenAIRoute
+from vocable.api.openapi import openai_error_responses
 from vocable.llm.embed import DIMENSIONS
 
 router = APIRouter(tags=["openai"], route_class=OpenAIRoute)
@@ -49,6 +50,7 @@ def _texts(value: str | list[Any]) -> list[str]:
 @router.post(
     "/v1/embeddings",
     summary="OpenAI-compatible embeddings (all-MiniLM-L6-v2, 384 dimensions)",
+    responses=openai_error_responses(400, 401, 429, 503),
 )
 def embeddings(body: EmbeddingsRequest, principal: EmbedCaller, services: ServicesDep):
     texts = _texts(body.input)

@@ -17,6 +17,7 @@ from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from vocable.api.errors import describe, describe_validation
 from vocable.registry.speech import ModelNotInstalled
@@ -47,6 +48,9 @@ def error_body(status: int, message: str, exc: BaseException | None = None) -> d
 def error_response(exc: BaseException) -> JSONResponse:
     if isinstance(exc, RequestValidationError):
         status, message, headers = 400, describe_validation(exc), {}
+    elif isinstance(exc, HTTPException):  # the framework's own, e.g. a body that is not JSON
+        detail = exc.detail if isinstance(exc.detail, str) else "Request failed."
+        status, message, headers = exc.status_code, detail, dict(exc.headers or {})
     else:
         status, message, headers = describe(exc)
     if status == 500:

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from vocable.api.deps import ServicesDep
 from vocable.api.errors import ApiError
 from vocable.api.openai.errors import OpenAIRoute
+from vocable.api.openapi import openai_error_responses
 from vocable.registry.catalog import CatalogEntry
 
 router = APIRouter(tags=["openai"], route_class=OpenAIRoute)
@@ -40,7 +41,10 @@ def openai_listing(entries: list[CatalogEntry], created: int) -> dict[str, Any]:
     }
 
 
-@router.get("/v1/models/{model_id:path}", summary="One model, in OpenAI's shape")
+@router.get(
+    "/v1/models/{model_id:path}", summary="One model, in OpenAI's shape",
+    responses=openai_error_responses(400, 404),
+)
 def retrieve_model(model_id: str, request: Request, services: ServicesDep) -> dict[str, Any]:
     created = request.app.state.started_at
     for entry in services.catalog.entries():

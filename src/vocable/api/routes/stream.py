@@ -48,6 +48,7 @@ from vocable.api.deps import (
     resolve_principal,
 )
 from vocable.api.errors import WS_CLOSE_INTERNAL, close_code, describe, ws_close_code
+from vocable.api.openapi import error_responses
 from vocable.audio import SAMPLE_RATE, AudioTooShort
 from vocable.services import Services
 from vocable.streaming.policy import Done, Event, Failed, StreamTranscriber
@@ -110,6 +111,7 @@ class StreamTicketOut(BaseModel):
     summary="A one-use ticket for WS /v1/stream",
     description="Trade the API key (Authorization header) for a ticket that opens one stream "
     "(`WS /v1/stream?ticket=...`) within `expires_in` seconds, so the key never goes in a URL.",
+    responses=error_responses(400, 401, 429),
 )
 def stream_ticket(principal: TicketBuyer, services: ServicesDep) -> StreamTicketOut:
     ttl = services.settings.stream_ticket_ttl_s

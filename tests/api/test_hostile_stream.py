@@ -169,16 +169,16 @@ def test_pings_are_answered_while_a_large_frame_is_transcribed(start_server, dat
         await ws.send(tail)
         for _ in range(2):
             started = time.monotonic()
-            await asyncio.wait_for(await ws.ping(), 60)
+            await asyncio.wait_for(await ws.ping(), 120)
             rtts.append(time.monotonic() - started)
         await ws.send(STOP)
 
     client = run(server, key, large, timeout=300)
     assert client.close_code == 1000 and not client.errors, client.messages
     assert client.final["duration"] == pytest.approx((len(frame) + len(tail)) / BYTES_PER_S, abs=0.01)
-    # 5 s and a little on a quiet machine; unbounded before (the 20 s ping timeout gave up). The
-    # bound leaves room for a loaded CI machine without letting the old stall through.
-    assert max(rtts) < 20, rtts
+    # 5 s and a little on a quiet machine. Before, the keepalive gave up and closed with 1011
+    # (caught by the close code above); the bound leaves room for a loaded CI machine.
+    assert max(rtts) < 90, rtts
     minutes = -(-(len(frame) + len(tail)) // (60 * BYTES_PER_S))
     assert_clean(server, account_id, credits=10 - minutes)
 

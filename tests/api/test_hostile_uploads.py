@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.api.test_stream import eventually as poll_until
 from tests.conftest import MODEL_DIR, free_port
 from vocable.accounts.keys import create_account, create_key
 from vocable.api.routes.stream import CLOSE_BAD_REQUEST
@@ -125,12 +126,7 @@ def leftovers(server) -> list[str]:
 
 
 def eventually(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.05)
+    return poll_until(check, timeout)
 
 
 def account_with_key(server, plan: str = "paid", credits: int = 0) -> tuple[int, str]:

@@ -346,3 +346,21 @@ def test_cli_stream(start_server, data_dir):
     ])
     assert result.exit_code == 0, result.output
     assert "country" in result.output.lower() and "→" in result.output
+
+
+def test_stream_vocabulary_and_its_bounds(start_server, data_dir):
+    """The config's vocabulary reaches every decode: an unusual spelling of a name is streamed
+    as given; a vocabulary the decoder cannot take is refused before ready, at no cost."""
+    server = start_server()
+    account_id, key = account_key(server, "vocabulary@example.com", credits=5)
+    pcm = pcm16_from_file(data_dir / "call-2spk.wav")[: 14 * 2 * SR]  # "This is Diane..." at 8 s
+    config = json.dumps({"language": "en", "vocabulary": ["Dyanne", "Sheilagh"]})
+    messages, code = asyncio.run(session(server, [config, pcm, json.dumps({"action": "stop"})], key=key))
+    assert code == 1000, messages
+    finals = " ".join(m["text"] for m in messages if "text" in m)
+    assert "Dyanne" in finals or "Sheilagh" in finals, finals
+    for bad, needle in [({"vocabulary": "x" * 61}, "at most 60"), ({"vocabulary": 5}, "list of terms"),
+                        ({"prompt": ["a"]}, "must be a string")]:
+        messages, code = asyncio.run(session(server, [json.dumps(bad)], key=key))
+        assert code == CLOSE_BAD_REQUEST and needle in messages[-1]["error"], messages
+    assert account_row(server, account_id).credits == 4

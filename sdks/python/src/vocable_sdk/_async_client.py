@@ -209,13 +209,17 @@ class AsyncVocable:
 
     # -- streaming ---------------------------------------------------------------------------------
     def stream(
-        self, *, language: str | None = None, model: str | None = None, open_timeout: float = 300.0
+        self, *, language: str | None = None, model: str | None = None, open_timeout: float = 300.0,
+        **options: Any,
     ) -> AsyncStreamSession:
         """A real-time transcription session (``WS /v1/stream``); use it with ``async with``::
 
         async with client.stream(language="en") as stream:
             async for event in stream.transcribe(pcm_chunks):  # int16 LE, 16 kHz, mono
                 print(event.type, event.text)
+
+        Other keyword arguments go into the stream's config as they are, e.g.
+        ``vocabulary=["Kubernetes", "Siobhan"]`` or ``prompt="..."``.
         """
         return AsyncStreamSession(
             stream_url(self.base_url),
@@ -224,6 +228,7 @@ class AsyncVocable:
             model,
             self._extra_headers,
             open_timeout,
+            options,
         )
 
     async def stream_file(
@@ -234,13 +239,14 @@ class AsyncVocable:
         model: str | None = None,
         speed: float | None = 1.0,
         chunk_ms: int = 100,
+        **options: Any,
     ) -> AsyncIterator[t.StreamEvent]:
         """Stream a file as if it were live: decoded to PCM (PyAV if installed, else 16-bit WAV;
         in a thread), sent at ``speed`` × real time (None: as fast as the server takes it)."""
         chunks: Iterable[bytes] | AsyncIterable[bytes] = iter_pcm_file(Path(path), chunk_ms)
         if speed:
             chunks = apaced(chunks, speed)
-        async with self.stream(language=language, model=model) as session:
+        async with self.stream(language=language, model=model, **options) as session:
             async for event in session.transcribe(chunks):
                 yield event
 

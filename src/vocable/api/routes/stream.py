@@ -3,10 +3,12 @@
 1. Connect with ``Authorization: Bearer <key>``, or (browsers, which cannot set headers) with
    ``?ticket=<ticket>`` from ``POST /v1/stream/ticket``: one stream, within ``expires_in``
    seconds; no key is an anonymous client. ``?token=<key>`` still works for old clients (it is
-   masked in logs) but puts the long-lived key in a URL. 2. Send a JSON config ``{"language": "en", "model": "base"}`` (both
-   optional; language ``auto`` or absent detects it). 3. Receive ``{"status": "ready", "model": "<id>"}`` (the model
-   that serves the stream: the best installed one when the requested model is known but not
-   installed, see ``SpeechModels``).
+   masked in logs) but puts the long-lived key in a URL.
+2. Send a JSON config ``{"language": "en", "model": "base"}`` (all optional; language ``auto``
+   or absent detects it; ``vocabulary``, a list of domain terms, and ``prompt``, text in the
+   style wanted, steer Whisper's spelling as on ``POST /v1/transcribe``).
+3. Receive ``{"status": "ready", "model": "<id>"}`` (the model that serves the stream: the best
+   installed one when the requested model is known but not installed, see ``SpeechModels``).
 4. Send binary frames of PCM int16 little-endian, 16 kHz, mono, of any size up to
    ``stream_max_frame_bytes`` (1 MiB, about 33 s; 20-200 ms frames are usual).
 5. Receive ``{"partial": "..."}`` (the interim text after the last final; each replaces the
@@ -53,6 +55,12 @@ from vocable.audio import SAMPLE_RATE, AudioTooShort
 from vocable.services import Services
 from vocable.streaming.policy import Done, Event, Failed, StreamTranscriber
 from vocable.transcription.speech_models import SpeechChoice, UnknownLanguage
+from vocable.transcription.vocabulary import (
+    InvalidVocabulary,
+    check_prompt,
+    initial_prompt,
+    parse_vocabulary,
+)
 
 log = logging.getLogger("vocable.api.stream")
 router = APIRouter()
@@ -135,6 +143,7 @@ class StreamSession:
         self.send_lock = asyncio.Lock()
         self.ending = False  # the stream ends on an error: no is_final
         self.released = False
+        self.hint = ""  # the config's prompt and vocabulary, as Whisper's prompt
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -165,7 +174,7 @@ class StreamSession:
         def deliver(events: list[Event]) -> None:  # called on the scheduler's thread
             loop.call_soon_threadsafe(self.events.put_nowait, events)
 
-        self.stream = scheduler.open(choice.model, choice.decode_language, deliver)
+        self.stream = scheduler.open(choice.model, choice.decode_language, deliver, hint=self.hint)
         # The model that serves the stream (another one than asked for when that one is missing).
         await self._send({"status": "ready", "model": choice.model})
 
@@ -243,6 +252,12 @@ class StreamSession:
         for name, value in (("language", language), ("model", model)):
             if value is not None and not isinstance(value, str):
                 raise StreamClosed(f"Invalid config: '{name}' must be a string.", CLOSE_BAD_REQUEST)
+        try:  # domain words and a context prompt, bounded as for files (vocabulary.py)
+            self.hint = initial_prompt(
+                check_prompt(config.get("prompt")), parse_vocabulary(config.get("vocabulary"))
+            ) or ""
+        except InvalidVocabulary as exc:
+            raise StreamClosed(f"Invalid config: {exc}", CLOSE_BAD_REQUEST)
         try:  # an unknown or uninstalled model, an English-only one asked for French: refused
             return self.services.speech.choose(model, language)
         except UnknownLanguage as exc:

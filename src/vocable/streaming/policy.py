@@ -95,9 +95,10 @@ class Final:
     start: float
     end: float
     words: list[Word] = field(default_factory=list)
+    speaker: str | None = None  # with live speaker labels ("diarize": true)
 
     def message(self) -> dict:
-        return {
+        message = {
             "text": self.text,
             "start": round(self.start, 2),
             "end": round(self.end, 2),
@@ -107,6 +108,9 @@ class Final:
                 for w in self.words
             ],
         }
+        if self.speaker:
+            message["speaker"] = self.speaker
+        return message
 
 
 @dataclass

@@ -536,9 +536,12 @@ function toEvent(message) {
 class StreamSession {
   constructor(client, options = {}) {
     this._client = client;
-    this.language = options.language;
-    this.model = options.model;
-    this.openTimeout = options.openTimeout ?? 300_000;
+    const { language, model, openTimeout, ...config } = options;
+    this.language = language;
+    this.model = model;
+    this.openTimeout = openTimeout ?? 300_000;
+    // Other options go into the stream's config as they are (vocabulary, prompt, save, ...).
+    this.config = config;
     this.finals = [];
     this.partial = '';
     this.duration = null;
@@ -567,7 +570,9 @@ class StreamSession {
         headers: { ...this._client._headers, ...(key ? { Authorization: `Bearer ${key}` } : {}) },
       });
     } else {
-      if (key) url.searchParams.set('token', key); // browsers' WebSocket API cannot send headers
+      // Browsers' WebSocket API cannot send headers: trade the key for a one-use stream ticket,
+      // so the long-lived key never goes in a URL.
+      if (key) url.searchParams.set('ticket', await this._ticket());
       ws = new WebSocket(url.toString());
     }
     this._ws = ws;
@@ -580,7 +585,7 @@ class StreamSession {
       this._ready = { resolve, reject };
     });
     ws.addEventListener('open', () => {
-      ws.send(JSON.stringify(dropUndefined({ language: this.language, model: this.model })));
+      ws.send(JSON.stringify(dropUndefined({ ...this.config, language: this.language, model: this.model })));
     });
     let timer;
     const timeout = new Promise((_, reject) => {
@@ -595,6 +600,16 @@ class StreamSession {
       clearTimeout(timer);
     }
     return this;
+  }
+
+  /** A one-use stream ticket for the key; a refusal is the error the stream itself would give. */
+  async _ticket() {
+    try {
+      return (await this._client._request('POST', '/v1/stream/ticket')).ticket;
+    } catch (err) {
+      if (err instanceof VocableError && err.status) throw streamError(err.message, 4000 + err.status);
+      throw err;
+    }
   }
 
   _onMessage(data) {

@@ -319,6 +319,13 @@ export interface StreamOptions {
   model?: string;
   /** ms to wait for `ready` (the first stream on a model waits for it to load). */
   openTimeout?: number;
+  /** Domain terms Whisper should spell as given, and text in the style wanted. */
+  vocabulary?: string[];
+  prompt?: string;
+  /** Store the session as a transcript of the account (`done.raw.transcript_id`). */
+  save?: boolean;
+  /** Any other config key goes to the server as it is. */
+  [config: string]: unknown;
 }
 
 export type StreamEvent =

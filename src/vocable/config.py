@@ -121,6 +121,15 @@ class Settings(BaseSettings):
     embed_max_chars: int = 8000
     chat_top_k: int = 4
 
+    # -- webhooks (see webhooks.py) and the cluster (queues/, worker.py) ---------------------------
+    # Webhooks may reach loopback/private addresses only if the operator says so (SSRF).
+    webhook_allow_private: bool = False
+    webhook_max_attempts: int = 10
+    webhook_backoff_s: float = 10.0  # the first retry's delay; doubled each attempt after
+    webhook_backoff_max_s: float = 3600.0
+    webhook_timeout_s: float = 10.0
+    webhook_poll_s: float = 5.0  # how often a sender looks for events other nodes added
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxy_list(cls, value: object) -> object:

@@ -29,6 +29,7 @@ from vocable.transcription.jobs import InProcessQueue, JobQueue, TranscriptionJo
 from vocable.transcription.speech_models import SpeechModels
 from vocable.transcription.whisper import WhisperExecutor
 from vocable.translation.translator import Translator
+from vocable.webhooks import Webhooks
 
 
 @dataclass
@@ -64,6 +65,8 @@ class Services:
     # known model (installed or not) for `GET /v1/models`.
     pool: ModelPool
     catalog: ModelCatalog
+    # Signed POSTs of async jobs' ends to the caller's URL (a sender thread, retries with backoff).
+    webhooks: Webhooks
     _owns_pool: bool = field(default=True, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -107,10 +110,17 @@ class Services:
             "diarization",
             DiarizationExecutor.for_settings(settings, tmp_dir=settings.data_dir, pool=pool),
         )
+        webhooks = parts.setdefault("webhooks", Webhooks(
+            db, allow_private=settings.webhook_allow_private,
+            max_attempts=settings.webhook_max_attempts, backoff_s=settings.webhook_backoff_s,
+            backoff_max_s=settings.webhook_backoff_max_s, timeout_s=settings.webhook_timeout_s,
+            poll_s=settings.webhook_poll_s,
+        ))
         jobs = parts.setdefault(
             "jobs",
             TranscriptionJobs(
-                db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs
+                db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs,
+                webhooks=webhooks,
             ),
         )
         queue = parts.setdefault(
@@ -142,6 +152,7 @@ class Services:
         """Background parts (workers, idle unloading) start here, after the app is built."""
         self.quota.recount_slots()
         self.queue.start()
+        self.webhooks.start()
         self._stop.clear()
         threading.Thread(target=self._unload_idle_models, name="vocable-idle", daemon=True).start()
 
@@ -154,6 +165,7 @@ class Services:
         self._stop.set()
         self.streaming.shutdown()
         self.queue.stop()
+        self.webhooks.stop()
         if self._owns_pool:  # stops the diarization worker too; a shared pool (tests) lives on
             self.pool.close()
         self.db.dispose()

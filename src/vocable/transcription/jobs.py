@@ -33,6 +33,7 @@ from vocable.storage.models import Account, Transcript, new_id, utcnow
 from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
 from vocable.transcription.recognize import SegmentFn
 from vocable.transcription.whisper import WhisperExecutor
+from vocable.webhooks import Webhooks
 
 log = logging.getLogger("vocable.transcription.jobs")
 
@@ -69,8 +70,10 @@ class TranscriptionJobs:
         diarizer_factory: Callable[[], object | None] = lambda: None,
         *,
         blobs: BlobStore,
+        webhooks: Webhooks | None = None,
     ):
         self.db = db
+        self.webhooks = webhooks
         # Uploads and kept audio, by key: the job row names its audio, any worker can open it.
         self.blobs = blobs
         self.admission = admission
@@ -88,8 +91,10 @@ class TranscriptionJobs:
         filename: str,
         options: TranscribeOptions,
         charge: Charge,
+        webhook_url: str = "",
     ) -> str:
-        """Queue a job for the received file ``upload``, which the blob store takes over."""
+        """Queue a job for the received file ``upload``, which the blob store takes over;
+        ``webhook_url`` (already validated) is told of its end."""
         job_id = new_id()
         key = transcript_audio_key(job_id)
         self.blobs.put_file(key, upload)
@@ -105,6 +110,7 @@ class TranscriptionJobs:
                     charged_units=charge.units,
                     charge_kind=charge.kind,
                     charge_period=charge.period,
+                    webhook_url=webhook_url,
                 ))
         except BaseException:
             self.blobs.delete(key)
@@ -222,16 +228,26 @@ class TranscriptionJobs:
             if principal.is_anonymous:
                 job.audio_key = ""
             job.completed_at = utcnow()
+            self._tell(s, job)
+        self._told()
 
     def _fail(self, job_id: str, principal: Principal, charge: Charge, reason: str, status: int) -> None:
         self.admission.refund(principal, charge)
         with self.db.session() as s:
-            s.execute(
-                update(Transcript)
-                .where(Transcript.id == job_id)
-                .values(status="failed", error=reason, error_status=status, audio_key="",
-                        charged_units=0, completed_at=utcnow())
-            )
+            job = s.get(Transcript, job_id)
+            job.status, job.error, job.error_status = "failed", reason, status
+            job.audio_key, job.charged_units, job.completed_at = "", 0, utcnow()
+            self._tell(s, job)
+        self._told()
+
+    def _tell(self, s, job: Transcript) -> None:
+        """The job's webhook event, written with its final state (one transaction)."""
+        if self.webhooks is not None and job.webhook_url:
+            self.webhooks.add(s, job)
+
+    def _told(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.notify()
 
 
 class InProcessQueue:

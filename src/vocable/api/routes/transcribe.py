@@ -26,6 +26,7 @@ class TranscribeParams(BaseModel):
     speakers: int = Field(default=0, ge=0, le=32)
     response_format: Literal["json", "txt", "srt", "vtt"] = "json"
     async_: bool = Field(default=False, alias="async")
+    webhook_url: str | None = Field(default=None, max_length=2000)
 
     @field_validator("language")
     @classmethod
@@ -45,6 +46,11 @@ FORM_SCHEMA = {
         "speakers": {"type": "integer", "minimum": 0, "maximum": 32, "default": 0},
         "response_format": {"type": "string", "enum": ["json", "txt", "srt", "vtt"]},
         "async": {"type": "boolean", "default": False},
+        "webhook_url": {
+            "type": "string",
+            "description": "async only: where the job's completion or failure is POSTed, signed "
+            "(default: the account's webhook URL, if set)",
+        },
     },
 }
 
@@ -73,12 +79,18 @@ async def transcribe(
         params = transcription.parse_fields(TranscribeParams, form.fields)
         if params.async_ and principal.is_anonymous:
             raise ApiError(401, "Asynchronous transcription needs an API key, to read the result later.")
+        if params.webhook_url is not None and not params.async_:
+            raise ApiError(400, "webhook_url needs async=true: a synchronous request gets its answer.")
         choice = services.speech.choose(params.model, params.language)
         options = TranscribeOptions(
             model=choice.model, language=choice.language, diarize=params.diarize,
             speakers=params.speakers,
         )
-        job_id = await transcription.create_job(services, admitted, upload, options)
+        webhook_url = (
+            await transcription.webhook_url(services, principal, params.webhook_url)
+            if params.async_ else ""
+        )
+        job_id = await transcription.create_job(services, admitted, upload, options, webhook_url)
 
     services.queue.submit(job_id)
     if params.async_:

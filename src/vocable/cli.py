@@ -126,7 +126,10 @@ def _db(data_dir: Path | None):
     settings = settings_for(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    db.migrate(blob_store_from_url(settings.resolved_blob_url))  # a migration may move uploads
+    db.migrate(blob_store_from_url(  # a migration may move uploads
+        settings.resolved_blob_url, s3_endpoint_url=settings.blob_s3_endpoint_url,
+        s3_region=settings.blob_s3_region,
+    ))
     return db
 
 

@@ -50,8 +50,12 @@ class Settings(BaseSettings):
     # Empty means "sqlite file in data_dir"; any SQLAlchemy URL otherwise (postgresql+psycopg://...).
     database_url: str = ""
     # Where uploads and transcripts' audio are kept: empty means the directory <data_dir>/blobs;
-    # otherwise a directory path or file:// URL (an S3-compatible store comes with remote workers).
+    # otherwise a directory path or file:// URL (shared by the nodes of a cluster: NFS), or
+    # s3://bucket/prefix: an S3-compatible bucket at blob_s3_endpoint_url (empty: AWS) in
+    # blob_s3_region, credentials from the usual AWS_* variables.
     blob_url: str = ""
+    blob_s3_endpoint_url: str = ""
+    blob_s3_region: str = ""
     # Empty means "<data_dir>/models".
     model_dir: Path | None = None
     # Empty means "best installed model".

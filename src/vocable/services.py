@@ -75,7 +75,10 @@ class Services:
         """Build every part from settings; ``shared`` passes ready parts in (e.g. the model pool
         and loaded executors reused by several apps in one test run)."""
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        blobs = shared.pop("blobs", None) or blob_store_from_url(settings.resolved_blob_url)
+        blobs = shared.pop("blobs", None) or blob_store_from_url(
+            settings.resolved_blob_url, s3_endpoint_url=settings.blob_s3_endpoint_url,
+            s3_region=settings.blob_s3_region,
+        )
         db = Database(settings.resolved_database_url)
         db.migrate(blobs)
         registry = shared.pop("registry", None) or ModelRegistry(settings.resolved_model_dir)

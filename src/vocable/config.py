@@ -133,6 +133,22 @@ class Settings(BaseSettings):
     webhook_backoff_max_s: float = 3600.0
     webhook_timeout_s: float = 10.0
     webhook_poll_s: float = 5.0  # how often a sender looks for events other nodes added
+    # Where transcription jobs run: "inprocess" (threads of this server) or "celery" (workers
+    # started with `vocable worker`, on the broker below).
+    queue: Literal["inprocess", "celery"] = "inprocess"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    # Prefix of every Redis key and channel of the queue (several deployments on one Redis).
+    broker_prefix: str = ""
+    # A message not acknowledged for this long (its worker died) goes to another worker; checked
+    # every queue_restore_interval_s. Longer than most jobs: a job still running when it passes
+    # is not run twice (its claim is alive), but the message is redelivered.
+    queue_visibility_timeout_s: float = 3600.0
+    queue_restore_interval_s: float = 10.0
+    job_max_attempts: int = 3  # runs of a job before it ends failed (transient errors)
+    job_retry_backoff_s: float = 5.0  # the first retry's delay; doubled each time
+    job_lease_s: float = 60.0  # a worker's claim on a job, renewed at every heartbeat
+    worker_heartbeat_s: float = 5.0
+    worker_stale_s: float = 30.0  # a worker silent for longer is not listed (it is gone)
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -32,6 +32,32 @@ from vocable.translation.translator import Translator
 from vocable.webhooks import Webhooks
 
 
+ROLES = ("all", "api", "worker")
+
+
+def _queue(settings: Settings, jobs: TranscriptionJobs, whisper: WhisperExecutor, db: Database):
+    """The in-process queue (the default), or Celery workers (VOCABLE_QUEUE=celery)."""
+    if settings.queue == "celery":
+        from vocable.queues.celery import CeleryQueue, make_celery
+        from vocable.queues.nodes import WorkerNodes
+
+        nodes = WorkerNodes(db, settings.worker_stale_s)
+        app = make_celery(
+            settings.broker_url, visibility_timeout_s=settings.queue_visibility_timeout_s,
+            restore_interval_s=settings.queue_restore_interval_s, prefix=settings.broker_prefix,
+        )
+        return CeleryQueue(
+            app, settings.broker_url, status=jobs.status, queued=jobs.queued_count,
+            workers=lambda: nodes.online(jobs.queued_count()), prefix=settings.broker_prefix,
+        )
+    return InProcessQueue(
+        jobs.run, jobs.pending, settings.workers,
+        describe=lambda: {"device": whisper.device.kind, "models_loaded": whisper.loaded(),
+                          "gpu_name": whisper.device.gpu_name,
+                          "gpu_memory_mb": whisper.device.gpu_memory_mb},
+    )
+
+
 @dataclass
 class Services:
     settings: Settings
@@ -67,13 +93,20 @@ class Services:
     catalog: ModelCatalog
     # Signed POSTs of async jobs' ends to the caller's URL (a sender thread, retries with backoff).
     webhooks: Webhooks
+    # "all" (one process does everything), "api" (no speech model: jobs go to Celery workers,
+    # no streams) or "worker" (`vocable worker`: runs the jobs).
+    role: str = "all"
     _owns_pool: bool = field(default=True, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def create(cls, settings: Settings, **shared) -> Services:
+    def create(cls, settings: Settings, role: str = "all", **shared) -> Services:
         """Build every part from settings; ``shared`` passes ready parts in (e.g. the model pool
         and loaded executors reused by several apps in one test run)."""
+        if role not in ROLES:
+            raise ValueError(f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
+        if role != "all" and settings.queue != "celery":
+            raise ValueError(f"The {role} role needs workers: set VOCABLE_QUEUE=celery.")
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         blobs = shared.pop("blobs", None) or blob_store_from_url(
             settings.resolved_blob_url, s3_endpoint_url=settings.blob_s3_endpoint_url,
@@ -91,6 +124,7 @@ class Services:
             blobs=blobs,
             registry=registry,
             pool=pool,
+            role=role,
             _owns_pool=owns_pool,
             quota=Quota(db, settings.plans),
             rate_limiter=RequestRateLimiter(settings.rate_limit_storage, settings.plans),
@@ -108,6 +142,7 @@ class Services:
             queued_jobs=lambda: queue.backlog(),  # the queue is built below, from the jobs
             max_open_streams=settings.stream_max_active,
             open_streams=lambda: streaming.active,
+            serves_streams=role == "all",  # a stream needs the model close by
         ))
         diarization = parts.setdefault(
             "diarization",
@@ -126,13 +161,9 @@ class Services:
                 webhooks=webhooks,
             ),
         )
-        queue = parts.setdefault(
-            "queue",
-            InProcessQueue(
-                jobs.run, jobs.pending, settings.workers,
-                describe=lambda: {"device": whisper.device.kind, "models_loaded": whisper.loaded()},
-            ),
-        )
+        if "queue" not in parts:
+            parts["queue"] = _queue(settings, jobs, whisper, db)
+        queue = parts["queue"]
         if "llm" not in parts:
             parts["llm"] = LLMExecutor(LLMRegistry(settings.resolved_model_dir), settings, pool)
         parts.setdefault("embedder", Embedder(settings, pool))
@@ -153,8 +184,9 @@ class Services:
 
     def start(self) -> None:
         """Background parts (workers, idle unloading) start here, after the app is built."""
-        self.quota.recount_slots()
-        self.queue.start()
+        if self.role != "worker":  # a worker neither takes uploads nor waits for jobs
+            self.quota.recount_slots()
+            self.queue.start()
         self.webhooks.start()
         self._stop.clear()
         threading.Thread(target=self._unload_idle_models, name="vocable-idle", daemon=True).start()
@@ -167,7 +199,8 @@ class Services:
     def close(self) -> None:
         self._stop.set()
         self.streaming.shutdown()
-        self.queue.stop()
+        if self.role != "worker":
+            self.queue.stop()
         self.webhooks.stop()
         if self._owns_pool:  # stops the diarization worker too; a shared pool (tests) lives on
             self.pool.close()

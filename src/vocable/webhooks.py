@@ -165,9 +165,10 @@ class Webhooks:
         return resolve(url, self.allow_private).url
 
     def account_webhook(self, account_id: int) -> dict[str, Any]:
+        secret = self.secret_of(account_id)
         with self.db.session() as s:
             account = s.get(Account, account_id)
-            return {"url": account.webhook_url or None, "secret": self._secret(account)}
+            return {"url": account.webhook_url or None, "secret": secret}
 
     def set_account_url(self, account_id: int, url: str | None) -> dict[str, Any]:
         url = self.validate(url) if url else ""
@@ -185,12 +186,6 @@ class Webhooks:
             return ""
         with self.db.session() as s:
             return s.scalar(select(Account.webhook_url).where(Account.id == account_id)) or ""
-
-    @staticmethod
-    def _secret(account: Account) -> str:
-        if not account.webhook_secret:
-            account.webhook_secret = new_secret()
-        return account.webhook_secret
 
     # -- events ----------------------------------------------------------------------------------
     def add(self, s: Session, job: Transcript) -> None:
@@ -305,12 +300,23 @@ class Webhooks:
                 if not claimed:
                     continue
                 row = s.get(WebhookDelivery, delivery_id)
-                secret = s.scalar(
-                    select(Account.webhook_secret).join(Transcript, Transcript.account_id == Account.id)
-                    .where(Transcript.id == row.transcript_id)
-                ) or ""
-                return row.id, row.url, row.event, row.body, secret, len(row.attempts or [])
+                account_id = s.scalar(
+                    select(Transcript.account_id).where(Transcript.id == row.transcript_id)
+                )
+                found = (row.id, row.url, row.event, row.body, len(row.attempts or []))
+            return (*found[:4], self.secret_of(account_id), found[4])
         return None
+
+    def secret_of(self, account_id: int | None) -> str:
+        """The account's signing secret, made now if it has none yet (whichever node makes it
+        first, every node then signs with that one)."""
+        with self.db.session() as s:
+            s.execute(
+                update(Account).where(Account.id == account_id, Account.webhook_secret == "")
+                .values(webhook_secret=new_secret())
+            )
+        with self.db.session() as s:
+            return s.scalar(select(Account.webhook_secret).where(Account.id == account_id)) or ""
 
     def _attempt(self, delivery_id: str, url: str, event: str, body: str, secret: str,
                  previous: int) -> None:

@@ -28,6 +28,7 @@ from vocable.api.routes import (
     transcripts,
     translate,
     usage,
+    webhooks,
 )
 from vocable.api.uploads import UploadReceiver
 from vocable.api.validation import check_request
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(transcripts.router)
     app.include_router(usage.router)
     app.include_router(cloud.router)
+    app.include_router(webhooks.router)
     app.include_router(stream.router)
     app.include_router(analysis.router)
     app.include_router(translate.router)

@@ -28,6 +28,7 @@ from vocable.transcription.exports import UnknownFormat
 from vocable.transcription.speech_models import EnglishOnlyModel, ModelUnavailable, UnknownLanguage
 from vocable.transcription.store import TranscriptBusy, TranscriptNotCompleted, TranscriptNotFound
 from vocable.translation.base import TranslationFailed, UnsupportedPair
+from vocable.webhooks import WebhookUrlRejected
 
 log = logging.getLogger("vocable.api")
 
@@ -67,6 +68,7 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     TranslationFailed: (503, None),
     # accounts
     ProfileError: (400, None),
+    WebhookUrlRejected: (400, None),
     EmailTaken: (409, None),
 }
 

@@ -29,6 +29,7 @@ class TranscribeParams(BaseModel):
     async_: bool = Field(default=False, alias="async")
     prompt: str | None = None
     vocabulary: list[str] = []
+    webhook_url: str | None = Field(default=None, max_length=2000)
 
     @field_validator("language")
     @classmethod
@@ -62,6 +63,11 @@ FORM_SCHEMA = {
                    "description": "text the audio continues (style, spellings)"},
         "vocabulary": {"type": "string",
                        "description": "domain terms, comma-separated or a JSON list"},
+        "webhook_url": {
+            "type": "string",
+            "description": "async only: where the job's completion or failure is POSTed, signed "
+            "(default: the account's webhook URL, if set)",
+        },
     },
 }
 
@@ -91,13 +97,19 @@ async def transcribe(
         params = transcription.parse_fields(TranscribeParams, form.fields)
         if params.async_ and principal.is_anonymous:
             raise ApiError(401, "Asynchronous transcription needs an API key, to read the result later.")
+        if params.webhook_url is not None and not params.async_:
+            raise ApiError(400, "webhook_url needs async=true: a synchronous request gets its answer.")
         choice = services.speech.choose(params.model, params.language)
         options = TranscribeOptions(
             model=choice.model, language=choice.language, diarize=params.diarize,
             speakers=params.speakers,
             prompt=initial_prompt(params.prompt, params.vocabulary),
         )
-        job_id = await transcription.create_job(services, admitted, upload, options)
+        webhook_url = (
+            await transcription.webhook_url(services, principal, params.webhook_url)
+            if params.async_ else ""
+        )
+        job_id = await transcription.create_job(services, admitted, upload, options, webhook_url)
 
     services.queue.submit(job_id)
     if params.async_:

@@ -10,6 +10,9 @@ import threading
 from dataclasses import dataclass, field
 
 from vocable.accounts.admission import Admission
+from vocable.accounts.auth import AuthService
+from vocable.accounts.console import AdminConsole
+from vocable.accounts.mailer import Mailer
 from vocable.accounts.quota import Quota
 from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.analysis import Analyzer
@@ -64,6 +67,10 @@ class Services:
     # known model (installed or not) for `GET /v1/models`.
     pool: ModelPool
     catalog: ModelCatalog
+    # Sign-up, sign-in, sessions, email links (accounts/auth.py) and the operator console.
+    mailer: Mailer
+    auth: AuthService
+    console: AdminConsole
     _owns_pool: bool = field(default=True, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -133,6 +140,9 @@ class Services:
                 parts["llm"], settings.resolved_model_dir, whisper.device.kind,
                 settings.translation_backend, pool,
             )
+        mailer = parts.setdefault("mailer", Mailer.for_settings(settings))
+        parts.setdefault("auth", AuthService(db, settings, parts["rate_limiter"], mailer))
+        parts.setdefault("console", AdminConsole(db, settings.plans, blobs))
         parts.setdefault(
             "catalog", ModelCatalog(settings, pool, speech=registry, llm=parts["llm"].registry)
         )
@@ -154,6 +164,7 @@ class Services:
         self._stop.set()
         self.streaming.shutdown()
         self.queue.stop()
+        self.mailer.close()
         if self._owns_pool:  # stops the diarization worker too; a shared pool (tests) lives on
             self.pool.close()
         self.db.dispose()

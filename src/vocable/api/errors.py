@@ -25,7 +25,7 @@ from vocable.accounts.console import AccountBusy
 from vocable.accounts.invites import InviteRefused
 from vocable.accounts.keys import AccountDisabled, AccountExists, AccountNotFound, InvalidKey
 from vocable.accounts.profile import EmailTaken, ProfileError
-from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
+from vocable.accounts.quota import AccountSuspended, LimitReached, NoCreditsLeft, QuotaError
 from vocable.accounts.sessions import CsrfRefused, SessionInvalid
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
@@ -84,6 +84,7 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     SessionInvalid: (401, None),
     InvalidCredentials: (401, None),
     AccountDisabled: (403, None),
+    AccountSuspended: (403, None),
     CsrfRefused: (403, None),
     SignupRefused: (403, None),
     InviteRefused: (403, None),

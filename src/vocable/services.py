@@ -117,7 +117,8 @@ class Services:
         jobs = parts.setdefault(
             "jobs",
             TranscriptionJobs(
-                db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs
+                db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs,
+                on_completed=lambda job_id: parts["auth"].transcript_ready(job_id),
             ),
         )
         queue = parts.setdefault(

@@ -26,10 +26,10 @@ from vocable.accounts import invites, sessions
 from vocable.accounts.keys import AccountDisabled, AccountExists, create_key, hash_key
 from vocable.accounts.mailer import Mailer
 from vocable.accounts.passwords import Passwords
-from vocable.accounts.profile import validate_email
+from vocable.accounts.profile import email_preferences, validate_email
 from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.storage.db import Database
-from vocable.storage.models import Account, AccountToken, utcnow
+from vocable.storage.models import Account, AccountToken, Transcript, utcnow
 
 TOKEN_PREFIX = "vlt_"
 CHECK_MAIL = (
@@ -319,3 +319,31 @@ class AuthService:
             raise LinkInvalid()
         return account_id
 
+    # -- notices ------------------------------------------------------------------------------------
+    def transcript_ready(self, transcript_id: str) -> bool:
+        """Mail "your transcript is ready" when the account asked for it (email preference
+        ``transcript_completed``) and its address is usable. Whether a mail was queued."""
+        if not self.mailer.enabled:
+            return False
+        with self.db.session() as tx:
+            row = tx.execute(
+                select(Transcript.filename, Transcript.duration, Account.email,
+                       Account.email_preferences, Account.email_verified_at, Account.disabled_at)
+                .join(Account, Account.id == Transcript.account_id)
+                .where(Transcript.id == transcript_id, Transcript.status == "completed")
+            ).first()
+        if row is None:
+            return False
+        filename, duration, email, prefs, verified_at, disabled_at = row
+        if not email_preferences(prefs)["transcript_completed"] or disabled_at is not None:
+            return False
+        if verified_at is None and self.verification:
+            return False
+        base = self.settings.public_url.rstrip("/") or f"http://{self.settings.host}:{self.settings.port}"
+        self.mailer.send(email, f"Your transcript is ready: {filename or 'untitled'}", (
+            f"The transcript of {filename or 'your file'} ({duration:.0f} s of audio) is ready:\n\n"
+            f"{base}/#/transcripts/{transcript_id}\n\n"
+            "You get this mail because of your email preferences (Account page, or PUT "
+            '/api/v1/account/ with {"email_preferences": {"transcript_completed": false}}).'
+        ))
+        return True

@@ -69,6 +69,7 @@ class TranscriptionJobs:
         diarizer_factory: Callable[[], object | None] = lambda: None,
         *,
         blobs: BlobStore,
+        on_completed: Callable[[str], None] | None = None,
     ):
         self.db = db
         # Uploads and kept audio, by key: the job row names its audio, any worker can open it.
@@ -76,6 +77,8 @@ class TranscriptionJobs:
         self.admission = admission
         self.whisper = whisper
         self.diarizer_factory = diarizer_factory
+        # Told the id of each job that completed (e.g. the "transcript ready" mail); never fails it.
+        self.on_completed = on_completed
         # Who wants a job's segments as they are recognized (a streamed response), by job id.
         # Only jobs run by this process are seen; the result is the same either way.
         self._watchers: dict[str, SegmentFn] = {}
@@ -197,6 +200,11 @@ class TranscriptionJobs:
         else:
             self._complete(job_id, principal, charge, result)
             kept = not principal.is_anonymous
+            if kept and self.on_completed is not None:
+                try:
+                    self.on_completed(job_id)
+                except Exception:  # noqa: BLE001 - a notice never undoes the work
+                    log.exception("completion notice of job %s failed", job_id)
         finally:
             self.admission.release(principal)
             if not kept:  # anonymous callers keep nothing; a failed job has no audio worth keeping

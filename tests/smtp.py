@@ -18,7 +18,7 @@ class Inbox:
         self.messages: list[Message] = []
         self._lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
         message = email.message_from_bytes(envelope.original_content)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         with self._lock:

@@ -144,8 +144,8 @@ class AuthService:
                 f"password, reset it at {base_url}/#/reset.\n\nIf it was not you, ignore this mail."
             ))
             return Welcome(verification_sent=True)
-        if self.verification:
-            self._send_verification(account_id, email, base_url)
+        if self.verification:  # the link is made on the mail thread (the same time as a taken one)
+            self.mailer.later(lambda: self._send_verification(account_id, email, base_url))
             return Welcome(account_id=account_id, verification_sent=True)
         return self._welcome(account_id, ip, user_agent)
 
@@ -255,15 +255,19 @@ class AuthService:
             # answer and no mail.
             if not self.limiter.allow("reset-account", address, 5, self.settings.signin_window_s):
                 return RESET_SENT
-            raw = self._token(row[0], address, "reset", self.settings.reset_link_ttl_s)
-            minutes = self.settings.reset_link_ttl_s // 60
-            self.mailer.send(address, "Choose a new Vocable password", (
-                "Someone (perhaps you) asked to reset the password of your Vocable account. "
-                f"Choose a new one here:\n\n{base_url}/#/reset?token={raw}\n\n"
-                f"The link works once, within {minutes} minutes. If you did not ask, ignore "
-                "this mail: your password stays as it is."
-            ))
+            account_id = row[0]
+            self.mailer.later(lambda: self._send_reset(account_id, address, base_url))
         return RESET_SENT
+
+    def _send_reset(self, account_id: int, address: str, base_url: str) -> None:
+        raw = self._token(account_id, address, "reset", self.settings.reset_link_ttl_s)
+        minutes = self.settings.reset_link_ttl_s // 60
+        self.mailer.send(address, "Choose a new Vocable password", (
+            "Someone (perhaps you) asked to reset the password of your Vocable account. "
+            f"Choose a new one here:\n\n{base_url}/#/reset?token={raw}\n\n"
+            f"The link works once, within {minutes} minutes. If you did not ask, ignore "
+            "this mail: your password stays as it is."
+        ))
 
     def confirm_reset(self, token: str, password: str) -> None:
         account_id = self._peek_token(token, "reset")

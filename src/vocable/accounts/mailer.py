@@ -13,6 +13,7 @@ import queue
 import smtplib
 import ssl
 import threading
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -31,7 +32,8 @@ class Mailer:
         self.sender = sender
         self.security = security
         self.timeout_s = timeout_s
-        self._outbox: queue.Queue[EmailMessage | None] = queue.Queue()
+        # Messages, or work that ends in one (``later``), in order; None stops the thread.
+        self._outbox: queue.Queue[EmailMessage | Callable[[], None] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self.sent = 0  # delivered messages (for the admin's server view)
@@ -59,11 +61,20 @@ class Mailer:
         message["Subject"] = subject
         message["Message-ID"] = make_msgid(domain=self.sender.rsplit("@", 1)[-1].strip("> "))
         message.set_content(body)
+        self._put(message)
+
+    def later(self, work: Callable[[], None]) -> None:
+        """Run ``work`` (which ends by calling ``send``) on the mail thread, not in the request:
+        the request then takes the same time whether or not there is a mail to prepare."""
+        if self.enabled:
+            self._put(work)
+
+    def _put(self, item) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="vocable-mail", daemon=True)
                 self._thread.start()
-        self._outbox.put(message)
+        self._outbox.put(item)
 
     def close(self, timeout: float = 5.0) -> None:
         """Let queued messages go out (for at most ``timeout``), then stop the thread."""
@@ -78,6 +89,13 @@ class Mailer:
             message = self._outbox.get()
             if message is None:
                 return
+            if callable(message):
+                try:
+                    message()
+                except Exception:  # noqa: BLE001 - the mail thread outlives one bad job
+                    self.failed += 1
+                    log.exception("could not prepare a mail")
+                continue
             try:
                 self._deliver(message)
                 self.sent += 1

@@ -10,6 +10,9 @@ import threading
 from dataclasses import dataclass, field
 
 from vocable.accounts.admission import Admission
+from vocable.accounts.auth import AuthService
+from vocable.accounts.console import AdminConsole
+from vocable.accounts.mailer import Mailer
 from vocable.accounts.quota import Quota
 from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.analysis import Analyzer
@@ -93,6 +96,10 @@ class Services:
     catalog: ModelCatalog
     # Signed POSTs of async jobs' ends to the caller's URL (a sender thread, retries with backoff).
     webhooks: Webhooks
+    # Sign-up, sign-in, sessions, email links (accounts/auth.py) and the operator console.
+    mailer: Mailer
+    auth: AuthService
+    console: AdminConsole
     # "all" (one process does everything), "api" (no speech model: jobs go to Celery workers,
     # no streams) or "worker" (`vocable worker`: runs the jobs).
     role: str = "all"
@@ -159,6 +166,7 @@ class Services:
             TranscriptionJobs(
                 db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs,
                 webhooks=webhooks,
+                on_completed=lambda job_id: parts["auth"].transcript_ready(job_id),
             ),
         )
         if "queue" not in parts:
@@ -177,6 +185,9 @@ class Services:
                 parts["llm"], settings.resolved_model_dir, whisper.device.kind,
                 settings.translation_backend, pool,
             )
+        mailer = parts.setdefault("mailer", Mailer.for_settings(settings))
+        parts.setdefault("auth", AuthService(db, settings, parts["rate_limiter"], mailer))
+        parts.setdefault("console", AdminConsole(db, settings.plans, blobs))
         parts.setdefault(
             "catalog", ModelCatalog(settings, pool, speech=registry, llm=parts["llm"].registry)
         )
@@ -202,6 +213,7 @@ class Services:
         if self.role != "worker":
             self.queue.stop()
         self.webhooks.stop()
+        self.mailer.close()
         if self._owns_pool:  # stops the diarization worker too; a shared pool (tests) lives on
             self.pool.close()
         self.db.dispose()

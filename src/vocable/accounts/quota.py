@@ -41,6 +41,14 @@ class LimitReached(QuotaError):
         self.retry_after = retry_after
 
 
+class AccountSuspended(QuotaError):
+    """The account was disabled while it had work going (an open stream's next minute, a job
+    admitted just before): nothing more is charged to it."""
+
+    def __init__(self) -> None:
+        super().__init__("This account is disabled. Contact the server's operator.")
+
+
 @dataclass(frozen=True)
 class Charge:
     """Units taken from an allowance; ``kind`` is "credits", "minutes" or "daily"."""
@@ -111,10 +119,12 @@ class Quota:
                 used = case((Account.minutes_month == month, Account.minutes_used), else_=0)
                 result = s.execute(
                     update(Account)
-                    .where(Account.id == principal.account_id, used + units <= plan.monthly_minutes)
+                    .where(Account.id == principal.account_id, Account.disabled_at.is_(None),
+                           used + units <= plan.monthly_minutes)
                     .values(minutes_used=used + units, minutes_month=month)
                 )
                 if result.rowcount != 1:
+                    _refuse_if_disabled(s, principal)
                     raise NoCreditsLeft(
                         f"Not enough free minutes left this month for {units} minute(s) of audio. "
                         "Upgrade your plan."
@@ -122,10 +132,12 @@ class Quota:
                 return Charge("minutes", units, month)
             result = s.execute(
                 update(Account)
-                .where(Account.id == principal.account_id, Account.credits >= units)
+                .where(Account.id == principal.account_id, Account.disabled_at.is_(None),
+                       Account.credits >= units)
                 .values(credits=Account.credits - units)
             )
             if result.rowcount != 1:
+                _refuse_if_disabled(s, principal)
                 raise NoCreditsLeft()
             return Charge("credits", units)
 
@@ -297,6 +309,11 @@ class Quota:
                     },
                 )
             )
+
+
+def _refuse_if_disabled(s: Session, principal: Principal) -> None:
+    if s.scalar(select(Account.disabled_at).where(Account.id == principal.account_id)) is not None:
+        raise AccountSuspended()
 
 
 def _daily_limit(plan: Plan) -> LimitReached:

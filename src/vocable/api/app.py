@@ -17,8 +17,10 @@ from vocable.api.openai import models as openai_models
 from vocable.api.openapi import install_openapi
 from vocable.api.routes import (
     account,
+    admin,
     ai,
     analysis,
+    auth,
     cloud,
     keys,
     meta,
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(translate.router)
     app.include_router(ai.router)
     app.include_router(transcript_ai.router)
+    app.include_router(auth.router)
+    app.include_router(admin.router)
     # The OpenAI-compatible surface (errors in OpenAI's shape on these routes only).
     app.include_router(openai_audio.router)
     app.include_router(openai_embeddings.router)

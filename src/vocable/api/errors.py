@@ -14,8 +14,19 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vocable.accounts.admission import AtCapacity, FileTooLarge, QueueFull
+from vocable.accounts.auth import (
+    EmailNotVerified,
+    InvalidCredentials,
+    LinkInvalid,
+    ResetUnavailable,
+    SignupRefused,
+)
+from vocable.accounts.console import AccountBusy
+from vocable.accounts.invites import InviteRefused
+from vocable.accounts.keys import AccountDisabled, AccountExists, AccountNotFound, InvalidKey
 from vocable.accounts.profile import EmailTaken, ProfileError
-from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
+from vocable.accounts.quota import AccountSuspended, LimitReached, NoCreditsLeft, QuotaError
+from vocable.accounts.sessions import CsrfRefused, SessionInvalid
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
@@ -70,6 +81,21 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     ProfileError: (400, None),
     WebhookUrlRejected: (400, None),
     EmailTaken: (409, None),
+    # sign-up, sign-in, sessions, the operator console
+    InvalidKey: (401, None),
+    SessionInvalid: (401, None),
+    InvalidCredentials: (401, None),
+    AccountDisabled: (403, None),
+    AccountSuspended: (403, None),
+    CsrfRefused: (403, None),
+    SignupRefused: (403, None),
+    InviteRefused: (403, None),
+    EmailNotVerified: (403, None),
+    AccountExists: (409, None),
+    LinkInvalid: (400, None),
+    ResetUnavailable: (400, None),
+    AccountNotFound: (404, None),
+    AccountBusy: (409, None),
 }
 
 INTERNAL_ERROR = "Internal server error."

@@ -76,6 +76,12 @@ class Account(Base):
     # signature (made when first needed).
     webhook_url: Mapped[str] = mapped_column(Text, default="")
     webhook_secret: Mapped[str] = mapped_column(String(64), default="")
+    # Sign-in (accounts/auth.py): an argon2id hash, or NULL for an account that has keys only.
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    role: Mapped[str] = mapped_column(String(16), default="user")  # "user" | "admin"
+    # A disabled account's keys, sessions and tickets are refused on their next use.
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="account", cascade="all, delete-orphan")
 
@@ -105,10 +111,63 @@ class StreamTicket(Base):
 
     # SHA-256 of the raw ticket, as for keys.
     ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    # Bought with a key, or (a signed-in browser) with a session: exactly one of the two is set.
+    key_id: Mapped[str | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), index=True, default=None
+    )
+    session_hash: Mapped[str | None] = mapped_column(
+        ForeignKey("web_sessions.id_hash", ondelete="CASCADE"), index=True, default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebSession(Base):
+    """A signed-in browser (the session cookie holds the raw id; this row its SHA-256)."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    # The CSRF token of the session: state-changing calls made with the cookie must echo it in
+    # the X-CSRF-Token header (a cross-site page can send the cookie but cannot read this).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class AccountToken(Base):
+    """A one-use link sent by email: address verification or password reset (SHA-256 stored)."""
+
+    __tablename__ = "account_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "verify" | "reset"
+    # The address the link was sent to: a link for an address the account no longer has is void.
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Invite(Base):
+    """An invite code for VOCABLE_SIGNUP=invite (the raw code is shown once; SHA-256 stored)."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AnonymousClient(Base):

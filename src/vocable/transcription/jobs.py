@@ -79,6 +79,7 @@ class TranscriptionJobs:
         *,
         blobs: BlobStore,
         webhooks: Webhooks | None = None,
+        on_completed: Callable[[str], None] | None = None,
     ):
         self.db = db
         self.webhooks = webhooks
@@ -87,6 +88,8 @@ class TranscriptionJobs:
         self.admission = admission
         self.whisper = whisper
         self.diarizer_factory = diarizer_factory
+        # Told the id of each job that completed (e.g. the "transcript ready" mail); never fails it.
+        self.on_completed = on_completed
         # Who wants a job's segments as they are recognized (a streamed response), by job id.
         # Only jobs run by this process are seen; the result is the same either way.
         self._watchers: dict[str, SegmentFn] = {}
@@ -307,6 +310,11 @@ class TranscriptionJobs:
             s.execute(update(Transcript).where(Transcript.id == job_id)
                       .values(charged_units=charge.units))
         self._told()
+        if not principal.is_anonymous and self.on_completed is not None:
+            try:  # e.g. the "transcript ready" email
+                self.on_completed(job_id)
+            except Exception:  # noqa: BLE001 - a notice never undoes the work
+                log.exception("completion notice of job %s failed", job_id)
         return "done"
 
     def _fail(self, job_id: str, worker: str, principal: Principal, charge: Charge, reason: str,

@@ -15,6 +15,7 @@ from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.analysis import Analyzer
 from vocable.config import Settings
 from vocable.diarization.executor import DiarizationExecutor
+from vocable.diarization.speakers import Speakers
 from vocable.llm.chat import TranscriptChat
 from vocable.llm.embed import Embedder
 from vocable.llm.runtime import LLMExecutor
@@ -60,6 +61,8 @@ class Services:
     translator: Translator
     # Speaker diarization in its own worker process (started by the first job that diarizes).
     diarization: DiarizationExecutor
+    # /api/v1/speakers/: an account's enrolled voices, named in its diarized transcripts.
+    speakers: Speakers
     # Every loaded model, whatever its family (lazy, shared, unloaded when idle), and every
     # known model (installed or not) for `GET /v1/models`.
     pool: ModelPool
@@ -107,10 +110,12 @@ class Services:
             "diarization",
             DiarizationExecutor.for_settings(settings, tmp_dir=settings.data_dir, pool=pool),
         )
+        speakers = parts.setdefault("speakers", Speakers(db, blobs, diarization))
         jobs = parts.setdefault(
             "jobs",
             TranscriptionJobs(
-                db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs
+                db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs,
+                voices_of=speakers.voices,
             ),
         )
         queue = parts.setdefault(

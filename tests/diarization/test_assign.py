@@ -3,6 +3,8 @@ policy."""
 
 from __future__ import annotations
 
+import itertools
+
 from vocable.diarization.assign import assign_speakers
 from vocable.results import Segment, SpeakerTurn, Word
 
@@ -87,5 +89,5 @@ def test_segments_never_overlap():
     a = Segment(9.5, 10.2, "Neither", 0.9, [Word("Neither", 9.98, 10.18)])
     b = Segment(10.02, 10.62, "did I.", 0.9, [Word("did", 10.02, 10.3), Word("I.", 10.3, 10.62)])
     out, _ = assign_speakers([a, b], [SpeakerTurn(9.0, 10.1, "A"), SpeakerTurn(10.1, 11.0, "B")])
-    assert all(x.end <= y.start for x, y in zip(out, out[1:]))
+    assert all(x.end <= y.start for x, y in itertools.pairwise(out))
     assert all(s.start <= s.end for s in out)

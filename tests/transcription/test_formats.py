@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import srt
 
 from vocable.results import Segment, Transcription, Word
@@ -26,9 +28,9 @@ def test_cues_never_overlap():
     cues = formats.cues(_transcription(segs))
     assert len(cues) == 4
     assert all(c.end > c.start for c in cues)
-    assert all(a.end <= b.start for a, b in zip(cues, cues[1:]))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
     subs = list(srt.parse(formats.to_srt(_transcription(segs))))
-    assert all(a.end <= b.start for a, b in zip(subs, subs[1:]))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(subs))
     vtt = formats.to_vtt(_transcription(segs))
     assert "00:00:09.980 --> 00:00:10.020" in vtt  # cut where the next cue starts
 

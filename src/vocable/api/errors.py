@@ -19,6 +19,8 @@ from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
+from vocable.diarization.executor import DiarizationError
+from vocable.diarization.speakers import SpeakerInputError, SpeakerNameTaken, SpeakerNotFound
 from vocable.llm.chat import ChatInputError, ChatNotFound
 from vocable.llm.embed import EmbeddingInputError
 from vocable.llm.runtime import ContextOverflow, LLMError
@@ -66,6 +68,10 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     UnsupportedPair: (400, None),
     TranslationFailed: (503, None),
     # accounts
+    SpeakerNotFound: (404, None),
+    SpeakerInputError: (400, None),
+    SpeakerNameTaken: (409, None),
+    DiarizationError: (503, None),
     ProfileError: (400, None),
     EmailTaken: (409, None),
 }

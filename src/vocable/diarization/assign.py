@@ -32,8 +32,8 @@ from vocable.results import Segment, SpeakerTurn, Word
 # covered by the other speaker's turns costs up to ``WORD_WEIGHT_MAX``).
 SWITCH_AT_SENTENCE = 0.02  # after ".", "?", "!" or a pause of PAUSE_S
 SWITCH_AT_SEGMENT = 0.3  # at a boundary between two of the recogniser's segments
-SWITCH_AT_COMMA = 0.6  # after ",", ";", ":" or a gap of SHORT_GAP_S
-SWITCH_IN_PHRASE = 1.6  # between two words of one phrase
+SWITCH_AT_COMMA = 0.45  # after ",", ";", ":" or a gap of SHORT_GAP_S
+SWITCH_IN_PHRASE = 0.9  # between two words of one phrase
 PAUSE_S = 0.5
 SHORT_GAP_S = 0.2
 # A word's evidence weighs by its duration (a 0.1 s "I" counts less than a 0.6 s "Chicago").

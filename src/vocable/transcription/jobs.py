@@ -69,6 +69,7 @@ class TranscriptionJobs:
         diarizer_factory: Callable[[], object | None] = lambda: None,
         *,
         blobs: BlobStore,
+        voices_of: Callable[[int | None], list] = lambda account_id: [],
     ):
         self.db = db
         # Uploads and kept audio, by key: the job row names its audio, any worker can open it.
@@ -76,6 +77,8 @@ class TranscriptionJobs:
         self.admission = admission
         self.whisper = whisper
         self.diarizer_factory = diarizer_factory
+        # An account's enrolled voices (speakers known by name), asked when a job diarizes.
+        self.voices_of = voices_of
         # Who wants a job's segments as they are recognized (a streamed response), by job id.
         # Only jobs run by this process are seen; the result is the same either way.
         self._watchers: dict[str, SegmentFn] = {}
@@ -184,10 +187,11 @@ class TranscriptionJobs:
             charge = Charge(job.charge_kind, job.charged_units, job.charge_period)
         kept = False
         try:
+            voices = self.voices_of(principal.account_id) if options.diarize else []
             with self.blobs.local_path(audio_key) as upload:
                 result = transcribe_file(
                     upload, options, self.whisper, self.diarizer_factory(),
-                    on_segment=self._watcher(job_id),
+                    on_segment=self._watcher(job_id), voices=voices,
                 )
         except AudioError as exc:
             self._fail(job_id, principal, charge, str(exc), 400)

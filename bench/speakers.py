@@ -3,15 +3,17 @@ shared recordings, per threshold, to choose ``voices.MATCH_THRESHOLD``.
 
     python bench/speakers.py [--data ../shared/data] [--model-dir .cache/models]
 
-Enrolment: each AMI person from the first clip of their meeting (dev00, tst00), with the audio of
-their turns in ami.rttm where nobody else talks (as a user would upload a clip of them); the two
-call-2spk voices from that file's RTTM turns. Trials: the speakers diarization finds in the
-meeting's next clip (dev01, tst01) and in call-2spk, each mapped to the reference person its turns
-overlap most, compared with every enrolled voice: the same person enrolled from another clip is
-a genuine trial (never from the enrolment's own clip), another person an impostor one (in the
-call, the other voice on the same line is the hardest). FA = impostor trials at or above the
-threshold / impostor trials; FR = genuine trials below it / genuine trials. Then what users see:
-with all eight voices enrolled, the names ``match_voices`` gives each test file's speakers. Run by hand; no timing, so a busy machine is fine.
+Clips: the four AMI clips (dev00/dev01 and tst00/tst01 are the same people, later in the
+meeting) and call-2spk cut in halves (0-15 s, 15-30 s). Enrolment: each person of a clip from their
+turns in the RTTM where nobody else talks (as a user would upload a clip of them); voiceprints
+with less clean speech than the API accepts are left out. Trials: the speakers diarization finds
+in each clip, each mapped to the reference person its turns overlap most, against every
+voiceprint of other clips: the same person enrolled from the paired clip is a genuine trial,
+another person an impostor one (the other voice on the same line is the hardest). FA = impostor
+trials at or above the threshold / impostor trials; FR = genuine trials below it / genuine
+trials. Then what users see: with the paired clip's voices enrolled, the names
+``match_voices`` gives each clip's speakers (call-2spk against the AMI voices is in the impostor
+trials). Run by hand; no timing, so a busy machine is fine.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ import numpy as np
 import soundfile as sf
 
 from vocable.diarization.executor import DiarizationExecutor
-from vocable.diarization.voices import MATCH_THRESHOLD, Voice, match_voices, similarities
+from vocable.diarization.voices import (
+    MATCH_THRESHOLD,
+    MIN_ENROL_SPEECH_S,
+    Voice,
+    match_voices,
+    similarities,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,28 +66,36 @@ def main() -> None:
     data, ami = args.data, args.data / "ami"
     diar = DiarizationExecutor(threads=args.threads, onnx_dir=args.model_dir / "diarization")
 
-    enrol_files = [("dev00", ami / "dev00.wav", ami / "ami.rttm"), ("tst00", ami / "tst00.wav", ami / "ami.rttm"),
-                   ("call-2spk", data / "call-2spk.wav", data / "call-2spk.rttm")]
-    test_files = [("dev01", ami / "dev01.wav", ami / "ami.rttm"), ("tst01", ami / "tst01.wav", ami / "ami.rttm"),
-                  ("call-2spk", data / "call-2spk.wav", data / "call-2spk.rttm")]
+    # (name, audio file, rttm, rttm uri, seconds kept): both directions of each meeting pair, and
+    # the call cut in halves (people talk in both)
+    clips = [(u, ami / f"{u}.wav", ami / "ami.rttm", u, (0, 30)) for u in ("dev00", "dev01", "tst00", "tst01")]
+    clips += [("call-a", data / "call-2spk.wav", data / "call-2spk.rttm", "call-2spk", (0, 15)),
+              ("call-b", data / "call-2spk.wav", data / "call-2spk.rttm", "call-2spk", (15, 30))]
+    pairs = {"dev00": "dev01", "dev01": "dev00", "tst00": "tst01", "tst01": "tst00",
+             "call-a": "call-b", "call-b": "call-a"}  # enrolled from -> the clip of genuine trials
+    loaded = {}
+    for name, wav, rttm, uri, (a, b) in clips:
+        audio, _ = sf.read(wav, dtype="float32")
+        turns = {k: [(max(s, a) - a, min(e, b) - a) for s, e in v if e > a and s < b]
+                 for k, v in turns_of(rttm, uri).items()}
+        loaded[name] = (audio[a * 16000:b * 16000], {k: v for k, v in turns.items() if v})
+
     voices: list[tuple[str, str, np.ndarray]] = []  # (person, enrolled from, embedding)
     print(f"{'enrolled':<12} {'from':<10} {'clip s':>6} {'clean s':>7}")
-    for uri, wav, rttm in enrol_files:
-        audio, _ = sf.read(wav, dtype="float32")
-        turns = turns_of(rttm, uri)
+    for name, (audio, turns) in loaded.items():
         for who in sorted(turns):
             clip = audio[alone(turns, who, len(audio) / 16000)]
             emb, speech = diar.voiceprint(clip)
-            print(f"{who:<12} {uri:<10} {len(clip) / 16000:6.1f} {speech:7.1f}")
-            if speech > 0:
-                voices.append((who, uri, emb))
+            ok = speech >= MIN_ENROL_SPEECH_S
+            print(f"{who:<12} {name:<10} {len(clip) / 16000:6.1f} {speech:7.1f}"
+                  f"{'' if ok else '  (too little speech: refused, as the API does)'}")
+            if ok:
+                voices.append((who, name, emb))
 
     genuine, impostor, systems = [], [], []
-    print(f"\n{'file':<10} {'found':<11} {'is':<10} " + " ".join(f"{v[0][:9]:>9}" for v in voices))
-    for uri, wav, rttm in test_files:
-        audio, _ = sf.read(wav, dtype="float32")
+    print(f"\n{'file':<10} {'found':<11} {'is':<10} " + " ".join(f"{v[0][:6]}/{v[1][-2:]:>2}" for v in voices))
+    for name, (audio, ref) in loaded.items():
         turns, found = diar.diarize_with_voices(audio)
-        ref = turns_of(rttm, uri)
         people = {}
         for label, emb in found.items():
             mine = [t for t in turns if t.speaker == label]
@@ -88,13 +104,17 @@ def main() -> None:
             person = max(overlap, key=overlap.get) if overlap and max(overlap.values()) > 0 else None
             people[label] = person
             sims = similarities(emb[None], np.stack([v[2] for v in voices]))[0]
-            print(f"{uri:<10} {label:<11} {person!s:<10} " + " ".join(f"{s:9.3f}" for s in sims))
-            for (who, source, _), s in zip(voices, sims):
-                if who == person and source == uri:
-                    continue  # a genuine trial needs another clip than the enrolment's
-                (genuine if who == person else impostor).append(float(s))
-        enrolled = [Voice(who, emb) for who, source, emb in voices if source != uri]
-        systems.append((uri, people, match_voices(found, enrolled)))
+            print(f"{name:<10} {label:<11} {person!s:<10} " + " ".join(f"{s:9.3f}" for s in sims))
+            for (who, source, _), s in zip(voices, sims, strict=True):
+                if source == name:
+                    continue  # never against a voiceprint of this very clip
+                if who == person:
+                    if pairs[source] == name:
+                        genuine.append(float(s))
+                else:
+                    impostor.append(float(s))
+        enrolled = [Voice(who, emb) for who, source, emb in voices if pairs.get(source) == name]
+        systems.append((name, people, match_voices(found, enrolled)))
 
     genuine, impostor = np.array(genuine), np.array(impostor)
     print(f"\n{len(genuine)} genuine trials (min {genuine.min():.3f}, mean {genuine.mean():.3f}), "
@@ -105,7 +125,7 @@ def main() -> None:
         fr = float((genuine < th).mean())
         mark = "  <- MATCH_THRESHOLD" if abs(th - MATCH_THRESHOLD) < 1e-6 else ""
         print(f"{th:9.2f} {fa:6.3f} {fr:6.3f}{mark}")
-    print(f"\nnames given (threshold {MATCH_THRESHOLD}; voices enrolled from other clips):")
+    print(f"\nnames given (threshold {MATCH_THRESHOLD}; the voices enrolled from the paired clip):")
     for uri, people, names in systems:
         shown = ", ".join(f"{lab}={names.get(lab, 'Speaker N')} (is {p})" for lab, p in people.items())
         print(f"  {uri}: {shown}")

@@ -180,6 +180,7 @@ class Vocable {
     this.keys = new Keys(this);
     this.usage = new UsageResource(this);
     this.cloud = new CloudResource(this);
+    this.speakers = new Speakers(this);
   }
 
   /** @internal */
@@ -491,6 +492,60 @@ class CloudResource {
 
   get() {
     return this._c._request('GET', '/api/v1/cloud/');
+  }
+}
+
+/** Voices known by name: diarized transcripts of the account label a matching voice by name. */
+class Speakers {
+  constructor(client) {
+    this._c = client;
+  }
+
+  /**
+   * Enroll `name` from a clip of that one person (`options.file`: path, Blob, ArrayBuffer or
+   * view; at least 2 s of clear speech) or from a speaker of a stored transcript
+   * (`options.transcriptId` and its label `options.speaker`, e.g. 'Speaker 2').
+   * Costs the audio it runs on.
+   */
+  async enroll(name, options = {}) {
+    const { file, filename, transcriptId, speaker, signal } = options;
+    if ((file === undefined) === (transcriptId === undefined)) {
+      throw new TypeError('give either file (a clip of the voice) or transcriptId and speaker');
+    }
+    if (file === undefined) {
+      const json = { name, transcript_id: transcriptId, speaker };
+      return this._c._request('POST', '/api/v1/speakers/', { json, signal });
+    }
+    let blob;
+    let fname = filename;
+    if (typeof file === 'string' || file instanceof URL) {
+      blob = await fs.openAsBlob(file instanceof URL ? file : path.resolve(file));
+      fname = fname || path.basename(String(file instanceof URL ? file.pathname : file));
+    } else if (file instanceof Blob) {
+      blob = file;
+    } else if (file instanceof ArrayBuffer || ArrayBuffer.isView(file)) {
+      blob = new Blob([file]);
+    } else {
+      throw new TypeError('file must be a path, URL, Blob, ArrayBuffer or typed array');
+    }
+    const body = formData({ name }, blob, fname || blob.name || 'audio');
+    return this._c._request('POST', '/api/v1/speakers/', { body, signal });
+  }
+
+  async list() {
+    return (await this._c._request('GET', '/api/v1/speakers/')).items;
+  }
+
+  get(id) {
+    return this._c._request('GET', `/api/v1/speakers/${checkId(id)}/`);
+  }
+
+  rename(id, name) {
+    return this._c._request('PATCH', `/api/v1/speakers/${checkId(id)}/`, { json: { name } });
+  }
+
+  async delete(id) {
+    await this._c._request('DELETE', `/api/v1/speakers/${checkId(id)}/`);
   }
 }
 

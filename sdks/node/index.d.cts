@@ -261,6 +261,7 @@ export declare class Vocable {
   readonly keys: Keys;
   readonly usage: UsageResource;
   readonly cloud: CloudResource;
+  readonly speakers: Speakers;
 
   transcribe(file: FileInput, options?: TranscribeOptions & { responseFormat?: 'json'; async?: false }): Promise<Transcription>;
   transcribe(file: FileInput, options: TranscribeOptions & { responseFormat: 'txt' | 'srt' | 'vtt'; async?: false }): Promise<string>;
@@ -310,6 +311,27 @@ export declare class UsageResource {
 }
 export declare class CloudResource {
   get(): Promise<Record<string, unknown>>;
+}
+/** An enrolled voice: the server keeps a voiceprint (an embedding), never the audio. */
+export interface Speaker {
+  id: string;
+  name: string;
+  speech_seconds: number;
+  source: string;
+  model: string;
+  created_at: string;
+  updated_at: string;
+}
+export declare class Speakers {
+  enroll(
+    name: string,
+    options: { file: string | URL | Blob | ArrayBuffer | ArrayBufferView; filename?: string; signal?: AbortSignal }
+      | { transcriptId: string; speaker: string; signal?: AbortSignal },
+  ): Promise<Speaker>;
+  list(): Promise<Speaker[]>;
+  get(id: string): Promise<Speaker>;
+  rename(id: string, name: string): Promise<Speaker>;
+  delete(id: string): Promise<void>;
 }
 
 // -- streaming ---------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.analysis import Analyzer
 from vocable.config import Settings
 from vocable.diarization.executor import DiarizationExecutor
+from vocable.diarization.speakers import Speakers
 from vocable.llm.chat import TranscriptChat
 from vocable.llm.embed import Embedder
 from vocable.llm.runtime import LLMExecutor
@@ -90,6 +91,8 @@ class Services:
     translator: Translator
     # Speaker diarization in its own worker process (started by the first job that diarizes).
     diarization: DiarizationExecutor
+    # /api/v1/speakers/: an account's enrolled voices, named in its diarized transcripts.
+    speakers: Speakers
     # Every loaded model, whatever its family (lazy, shared, unloaded when idle), and every
     # known model (installed or not) for `GET /v1/models`.
     pool: ModelPool
@@ -161,12 +164,14 @@ class Services:
             backoff_max_s=settings.webhook_backoff_max_s, timeout_s=settings.webhook_timeout_s,
             poll_s=settings.webhook_poll_s,
         ))
+        speakers = parts.setdefault("speakers", Speakers(db, blobs, diarization))
         jobs = parts.setdefault(
             "jobs",
             TranscriptionJobs(
                 db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs,
                 webhooks=webhooks,
                 on_completed=lambda job_id: parts["auth"].transcript_ready(job_id),
+                voices_of=speakers.voices,
             ),
         )
         if "queue" not in parts:

@@ -24,6 +24,7 @@ from vocable.api.routes import (
     cloud,
     keys,
     meta,
+    speakers,
     stream,
     transcribe,
     transcript_ai,
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(transcript_ai.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
+    app.include_router(speakers.router)
     # The OpenAI-compatible surface (errors in OpenAI's shape on these routes only).
     app.include_router(openai_audio.router)
     app.include_router(openai_embeddings.router)

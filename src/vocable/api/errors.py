@@ -30,6 +30,8 @@ from vocable.accounts.sessions import CsrfRefused, SessionInvalid
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
+from vocable.diarization.executor import DiarizationError
+from vocable.diarization.speakers import SpeakerInputError, SpeakerNameTaken, SpeakerNotFound
 from vocable.llm.chat import ChatInputError, ChatNotFound
 from vocable.llm.embed import EmbeddingInputError
 from vocable.llm.runtime import ContextOverflow, LLMError
@@ -78,6 +80,10 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     UnsupportedPair: (400, None),
     TranslationFailed: (503, None),
     # accounts
+    SpeakerNotFound: (404, None),
+    SpeakerInputError: (400, None),
+    SpeakerNameTaken: (409, None),
+    DiarizationError: (503, None),
     ProfileError: (400, None),
     WebhookUrlRejected: (400, None),
     EmailTaken: (409, None),

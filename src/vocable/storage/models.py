@@ -317,3 +317,22 @@ class ChatMessage(Base):
     content: Mapped[str] = mapped_column(Text)
     sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Voiceprint(Base):
+    """A named voice of an account (POST /api/v1/speakers/): a speaker embedding, never audio.
+    Deleted with the account (the foreign key cascades)."""
+
+    __tablename__ = "voiceprints"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # float32 bytes of a unit vector; ``model`` names the embedding network that made it, so a
+    # voiceprint is only compared with embeddings of the same network.
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    model: Mapped[str] = mapped_column(String(100))
+    speech_s: Mapped[float] = mapped_column(Float, default=0.0)  # seconds of speech it pools
+    source: Mapped[str] = mapped_column(String(300), default="")  # "clip ..." or "transcript ..."
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -80,6 +80,7 @@ class TranscriptionJobs:
         blobs: BlobStore,
         webhooks: Webhooks | None = None,
         on_completed: Callable[[str], None] | None = None,
+        voices_of: Callable[[int | None], list] = lambda account_id: [],
     ):
         self.db = db
         self.webhooks = webhooks
@@ -90,6 +91,8 @@ class TranscriptionJobs:
         self.diarizer_factory = diarizer_factory
         # Told the id of each job that completed (e.g. the "transcript ready" mail); never fails it.
         self.on_completed = on_completed
+        # An account's enrolled voices (speakers known by name), asked when a job diarizes.
+        self.voices_of = voices_of
         # Who wants a job's segments as they are recognized (a streamed response), by job id.
         # Only jobs run by this process are seen; the result is the same either way.
         self._watchers: dict[str, SegmentFn] = {}
@@ -226,10 +229,11 @@ class TranscriptionJobs:
             audio_key, options, attempts = job.audio_key, _options(job.options), job.attempts
             charge = Charge(job.charge_kind, job.charged_units, job.charge_period)
         try:
+            voices = self.voices_of(principal.account_id) if options.diarize else []
             with self.blobs.local_path(audio_key) as upload:
                 result = transcribe_file(
                     upload, options, self.whisper, self.diarizer_factory(),
-                    on_segment=self._watcher(job_id),
+                    on_segment=self._watcher(job_id), voices=voices,
                 )
         except (AudioError, BlobNotFound) as exc:  # the input itself: no retry helps
             return self._fail(job_id, worker, principal, charge, str(exc), 400)

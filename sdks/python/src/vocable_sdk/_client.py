@@ -59,6 +59,7 @@ class Vocable:
         self.keys = Keys(self)
         self.usage = UsageResource(self)
         self.cloud = CloudResource(self)
+        self.speakers = Speakers(self)
 
     # -- plumbing ----------------------------------------------------------------------------------
     def _call(self, op: ops.Op[T]) -> T:
@@ -409,3 +410,36 @@ class CloudResource:
     def get(self) -> dict[str, Any]:
         """Worker nodes / deployments serving the account (JSON as the server sends it)."""
         return self._c._call(ops.cloud())
+
+
+class Speakers:
+    """Voices known by name: diarized transcripts of the account label a matching voice by name."""
+
+    def __init__(self, client: Vocable):
+        self._c = client
+
+    def enroll(
+        self,
+        name: str,
+        file: ops.FileInput | None = None,
+        *,
+        filename: str | None = None,
+        transcript_id: str | None = None,
+        speaker: str | None = None,
+    ) -> t.Speaker:
+        """Enroll ``name`` from a clip of that one person (``file``: path, bytes or binary file;
+        at least 2 s of clear speech) or from a speaker of a stored transcript
+        (``transcript_id`` and its label ``speaker``, e.g. "Speaker 2"). Costs the audio it runs on."""
+        return self._c._call(ops.enroll_speaker(name, file, filename, transcript_id, speaker))
+
+    def list(self) -> list[t.Speaker]:
+        return self._c._call(ops.list_speakers())
+
+    def get(self, speaker_id: str) -> t.Speaker:
+        return self._c._call(ops.get_speaker(speaker_id))
+
+    def rename(self, speaker_id: str, name: str) -> t.Speaker:
+        return self._c._call(ops.rename_speaker(speaker_id, name))
+
+    def delete(self, speaker_id: str) -> None:
+        self._c._call(ops.delete_speaker(speaker_id))

@@ -53,6 +53,8 @@ class SpeakerNameTaken(Exception):
 def clean_name(name: object) -> str:
     if not isinstance(name, str) or not name.strip():
         raise SpeakerInputError("A speaker needs a name: send 'name'.")
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise SpeakerInputError("A speaker's name cannot hold control characters.")
     name = " ".join(name.split())
     if len(name) > MAX_NAME:
         raise SpeakerInputError(f"A speaker's name is at most {MAX_NAME} characters.")

@@ -109,7 +109,10 @@ def test_streams_real_speech_in_real_time(start_server, data_dir, manifest, reco
     pcms = [pcm16_from_file(data_dir / name) for name in names]
 
     async def one_after_another():
-        return [await stream_pcm(server.url, pcm, key=key, model="base", language="en") for pcm in pcms]
+        # The call with live speaker labels: they cost one voiceprint per final.
+        return [await stream_pcm(server.url, pcm, key=key, model="base", language="en",
+                                 options={"diarize": name == "call-2spk.wav"})
+                for name, pcm in zip(names, pcms)]
 
     outcomes = asyncio.run(one_after_another())
     for name, pcm, out in zip(names, pcms, outcomes):
@@ -118,6 +121,15 @@ def test_streams_real_speech_in_real_time(start_server, data_dir, manifest, reco
         record(record_property, f"stream-wer[{name}]", error)
         assert error <= STREAM_WER_MAX[name], out.text
         assert out.messages[-1][1]["language"] == "en"
+    # Live speaker labels on the call: its two introductions ("This is Diane...", "And I'm
+    # Sheila...") by two speakers; the stream without "diarize" has none.
+    finals = [m for _, m in outcomes[0].messages if "text" in m and "is_final" not in m]
+    labels = {m.get("speaker") for m in finals}
+    assert None not in labels and 2 <= len(labels) <= 3, finals
+    diane = next(m for m in finals if "diane" in m["text"].lower())
+    sheila = next(m for m in finals if "sheila" in m["text"].lower())
+    assert diane["speaker"] != sheila["speaker"], finals
+    assert not any("speaker" in m for _, m in outcomes[1].messages)
     # 11 s and 30 s of audio: one credit each; usage under the "stream" family.
     assert eventually(lambda: account_row(server, account_id).credits == 8)
     assert eventually(lambda: account_row(server, account_id).active_jobs == 0)
@@ -421,3 +433,4 @@ def test_saving_needs_a_key_and_a_left_session_is_not_saved(start_server, data_d
     assert eventually(lambda: server.services.streaming.active == 0 and not any(uploads.iterdir()))
     with server.client(key) as client:
         assert client.get("/api/v1/transcripts/").json()["count"] == 0
+

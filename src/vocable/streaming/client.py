@@ -97,10 +97,12 @@ async def stream_pcm(
     speed: float = 1.0,
     on_message: Callable[[dict], None] | None = None,
     timeout_s: float = 600.0,
+    options: dict | None = None,
 ) -> StreamOutcome:
     """Send ``pcm`` in ``chunk_s`` frames (or exactly ``frame_bytes``, odd sizes included) at
     ``speed`` × real time (0 = as fast as the server reads), then stop; return every message
-    received. Raises ``StreamRefused`` if the server refuses the stream before it is ready."""
+    received. ``options`` are more config keys (diarize, vocabulary, save...). Raises
+    ``StreamRefused`` if the server refuses the stream before it is ready."""
     out = StreamOutcome()
 
     def note(message: dict) -> None:
@@ -110,7 +112,7 @@ async def stream_pcm(
 
     session = AsyncStreamSession(
         stream_url(url, key if key_in_query else None), None if key_in_query else key,
-        language, model, open_timeout=120,
+        language, model, open_timeout=120, options=options,
     )
     try:
         await session.open()

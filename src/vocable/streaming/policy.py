@@ -309,7 +309,7 @@ class StreamTranscriber:
             agreed.append(cur)
         self._committed += agreed
         self._tentative = words[len(agreed):]
-        events += self._finalize(self._boundary())
+        events += self._finalize(self._boundary(), split=True)  # one final per sentence
         if self._pending_s() >= o.max_segment_s:
             events += self._force_finalize()
         self._trim_context()

@@ -17,7 +17,9 @@
 6. Send ``{"action": "stop"}``: the rest is finalized, then ``{"is_final": true, "duration": s,
    "model": "<id>"}`` and the server closes with 1000. With ``"save": true`` in the config (a
    key is needed) the session is stored as a transcript, audio included, and ``is_final``
-   carries its ``transcript_id``.
+   carries its ``transcript_id``. With ``"diarize": true`` (and optionally ``"speakers": N``)
+   each final carries ``speaker`` (``Speaker 1``, ``Speaker 2``..., consistent over the stream;
+   see ``streaming/speakers.py``).
 
 Errors are one ``{"error": "..."}`` message followed by a close with one of ``CLOSE_CODES``
 (4000 + the HTTP status the same problem has on the REST surface).
@@ -57,6 +59,7 @@ from vocable.audio import SAMPLE_RATE, AudioTooShort
 from vocable.services import Services
 from vocable.streaming.policy import Done, Event, Failed, Final, StreamTranscriber
 from vocable.streaming.recording import LiveRecording
+from vocable.streaming.speakers import LiveSpeakers
 from vocable.transcription.store import save_transcript
 from vocable.transcription.speech_models import SpeechChoice, UnknownLanguage
 from vocable.transcription.vocabulary import (
@@ -150,6 +153,7 @@ class StreamSession:
         self.hint = ""  # the config's prompt and vocabulary, as Whisper's prompt
         self.save_for: int | None = None  # "save": the account the session is stored for
         self.recording: LiveRecording | None = None
+        self.speakers: LiveSpeakers | None = None  # "diarize": live speaker labels
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -270,6 +274,14 @@ class StreamSession:
             raise StreamClosed("Saving a live session needs an API key (it is stored in the "
                                "account's transcripts).", CLOSE_UNAUTHORIZED)
         self.save_for = principal.account_id if save else None
+        diarize, speakers = config.get("diarize", False), config.get("speakers", 0)
+        if not isinstance(diarize, bool):
+            raise StreamClosed("Invalid config: 'diarize' must be true or false.", CLOSE_BAD_REQUEST)
+        if not isinstance(speakers, int) or isinstance(speakers, bool) or not 0 <= speakers <= 32:
+            raise StreamClosed("Invalid config: 'speakers' must be a whole number from 0 "
+                               "(automatic) to 32.", CLOSE_BAD_REQUEST)
+        if diarize:
+            self.speakers = LiveSpeakers(self.services.diarization.voiceprint, speakers)
         try:  # domain words and a context prompt, bounded as for files (vocabulary.py)
             self.hint = initial_prompt(
                 check_prompt(config.get("prompt")), parse_vocabulary(config.get("vocabulary"))
@@ -337,6 +349,8 @@ class StreamSession:
                 stream.push_pcm16(piece[:paid])
                 if self.recording is not None:
                     self.recording.write(piece[:paid])
+                if self.speakers is not None:
+                    self.speakers.feed(piece[:paid])
             if paid < len(piece):  # the allowance ran out: what was paid for is finalized
                 return StreamClosed(str(meter.refused), close_code(meter.refused), flush=True)
             # Not reading the socket is the backpressure, but it also leaves pings unanswered:
@@ -367,6 +381,8 @@ class StreamSession:
                         extra = {"transcript_id": saved} if saved else {}
                         await self._send({**event.message(), "model": self.stream.model_id, **extra})
                     return
+                if isinstance(event, Final) and self.speakers is not None:
+                    event.speaker = await asyncio.to_thread(self.speakers.label, event.start, event.end)
                 if isinstance(event, Final) and self.recording is not None:
                     self.recording.add(event)
                 await self._send(event.message())

@@ -51,19 +51,56 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="In-process transcription workers.")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
     default_model: Annotated[str | None, typer.Option(help="Default speech model.")] = None,
+    role: Annotated[str, typer.Option(
+        help="all (everything in this process) or api (no speech model: jobs run on "
+        "`vocable worker` processes, VOCABLE_QUEUE=celery; no streams)."
+    )] = "all",
 ) -> None:
     """Start the HTTP server."""
     import uvicorn
 
     from vocable.api.app import create_app
     from vocable.api.server import uvicorn_options
+    from vocable.services import Services
 
+    if role not in ("all", "api"):
+        _fail(f"unknown role '{role}': use all or api (workers start with `vocable worker`)")
     settings = settings_for(
         data_dir, host=host, port=port, database_url=database_url, workers=workers,
         device=device, default_model=default_model,
     )
-    console.print(f"Vocable on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
-    uvicorn.run(create_app(settings), **uvicorn_options(settings))
+    try:
+        services = Services.create(settings, role=role)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"Vocable ({role}) on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
+    uvicorn.run(create_app(services=services), **uvicorn_options(settings))
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    queues: Annotated[str, typer.Option(
+        help="Comma-separated queues to take jobs from: transcribe, diarize, llm, audio."
+    )] = "transcribe",
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once (threads sharing the model).")] = 1,
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    default_model: Annotated[str | None, typer.Option(help="Default speech model.")] = None,
+) -> None:
+    """Run jobs from the broker (VOCABLE_BROKER_URL) as a Celery worker: loads the speech model."""
+    from vocable.worker import Worker
+
+    settings = settings_for(
+        data_dir, database_url=database_url, device=device, default_model=default_model,
+        queue="celery",
+    )
+    try:
+        node = Worker(settings, [q.strip() for q in queues.split(",") if q.strip()], concurrency)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"Vocable worker {node.node.id} on {settings.broker_url} (queues {queues})")
+    node.run()
 
 
 @models_app.command("list")
@@ -130,7 +167,10 @@ def _db(data_dir: Path | None):
     settings = settings_for(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    db.migrate(blob_store_from_url(settings.resolved_blob_url))  # a migration may move uploads
+    db.migrate(blob_store_from_url(  # a migration may move uploads
+        settings.resolved_blob_url, s3_endpoint_url=settings.blob_s3_endpoint_url,
+        s3_region=settings.blob_s3_region,
+    ))
     return db
 
 

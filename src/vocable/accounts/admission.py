@@ -58,6 +58,14 @@ class StreamsFull(AtCapacity):
         super().__init__("The server is at its limit of open streams; try again shortly.")
 
 
+class StreamsNotServed(AtCapacity):
+    def __init__(self) -> None:
+        super().__init__(
+            "This node serves no streams (an API node loads no speech model): connect "
+            "WS /v1/stream to a stream node."
+        )
+
+
 @dataclass(frozen=True)
 class UploadLimit:
     bytes: int
@@ -118,7 +126,9 @@ class Admission:
         queued_jobs: Callable[[], int],
         max_open_streams: int = 0,
         open_streams: Callable[[], int] = lambda: 0,
+        serves_streams: bool = True,
     ):
+        self.serves_streams = serves_streams
         self.quota = quota
         self.rate_limiter = rate_limiter
         self.max_upload_mb = max_upload_mb
@@ -208,12 +218,13 @@ class Admission:
         )
         return charge
 
-    def refund(self, principal: Principal, charge: Charge) -> None:
-        self.quota.refund(principal, charge)
+    def refund(self, principal: Principal, charge: Charge, session=None) -> None:
+        self.quota.refund(principal, charge, session)
 
-    def release(self, principal: Principal) -> None:
-        """Give back the concurrency slot of ``job`` (on every path, after settle or refund)."""
-        self.quota.release_slot(principal)
+    def release(self, principal: Principal, session=None) -> None:
+        """Give back the concurrency slot of ``job`` (on every path, after settle or refund);
+        in the job's own final transaction when ``session`` is given."""
+        self.quota.release_slot(principal, session)
 
     def _adjust(self, principal: Principal, charge: Charge, units: int) -> Charge:
         if principal.is_anonymous or units == charge.units or charge.kind == "daily":
@@ -241,6 +252,8 @@ class Admission:
     def stream(self, principal: Principal, bytes_per_s: int, family: str = "stream") -> StreamMeter:
         """Open a stream's meter: room for one more stream, a concurrency slot, the first unit.
         ``bytes_per_s``: how many bytes of the stream make one second of audio."""
+        if not self.serves_streams:
+            raise StreamsNotServed()
         if self.max_open_streams and self._open_streams() >= self.max_open_streams:
             raise StreamsFull()
         first = self._slot_and_reservation(principal, UNIT_S)

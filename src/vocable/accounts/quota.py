@@ -159,32 +159,39 @@ class Quota:
             raise _daily_limit(plan)
         return Charge("daily", 1, today.isoformat())
 
-    def refund(self, principal: Principal, charge: Charge) -> None:
-        with self.db.session() as s:
-            if charge.kind == "credits":
-                s.execute(
-                    update(Account)
-                    .where(Account.id == principal.account_id)
-                    .values(credits=Account.credits + charge.units)
+    def refund(self, principal: Principal, charge: Charge, session: Session | None = None) -> None:
+        """Give ``charge`` back; in ``session`` when given (one transaction with the job's end)."""
+        if session is None:
+            with self.db.session() as s:
+                self._refund(s, principal, charge)
+        else:
+            self._refund(session, principal, charge)
+
+    def _refund(self, s: Session, principal: Principal, charge: Charge) -> None:
+        if charge.kind == "credits":
+            s.execute(
+                update(Account)
+                .where(Account.id == principal.account_id)
+                .values(credits=Account.credits + charge.units)
+            )
+        elif charge.kind == "minutes":
+            s.execute(
+                update(Account)
+                .where(Account.id == principal.account_id, Account.minutes_month == charge.period)
+                .values(minutes_used=func.max(Account.minutes_used - charge.units, 0)
+                        if self.db.is_sqlite else
+                        func.greatest(Account.minutes_used - charge.units, 0))
+            )
+        elif charge.kind == "daily":
+            s.execute(
+                update(AnonymousClient)
+                .where(
+                    AnonymousClient.ip == principal.ip,
+                    AnonymousClient.day == date.fromisoformat(charge.period),
+                    AnonymousClient.transcriptions > 0,
                 )
-            elif charge.kind == "minutes":
-                s.execute(
-                    update(Account)
-                    .where(Account.id == principal.account_id, Account.minutes_month == charge.period)
-                    .values(minutes_used=func.max(Account.minutes_used - charge.units, 0)
-                            if self.db.is_sqlite else
-                            func.greatest(Account.minutes_used - charge.units, 0))
-                )
-            elif charge.kind == "daily":
-                s.execute(
-                    update(AnonymousClient)
-                    .where(
-                        AnonymousClient.ip == principal.ip,
-                        AnonymousClient.day == date.fromisoformat(charge.period),
-                        AnonymousClient.transcriptions > 0,
-                    )
-                    .values(transcriptions=AnonymousClient.transcriptions - 1)
-                )
+                .values(transcriptions=AnonymousClient.transcriptions - 1)
+            )
 
     # -- concurrency -----------------------------------------------------------------------------
     def acquire_slot(self, principal: Principal) -> None:
@@ -224,20 +231,28 @@ class Quota:
                 row = s.get(Account, principal.account_id)
             return row.active_jobs if row is not None else 0
 
-    def release_slot(self, principal: Principal) -> None:
-        with self.db.session() as s:
-            if principal.is_anonymous:
-                s.execute(
-                    update(AnonymousClient)
-                    .where(AnonymousClient.ip == principal.ip, AnonymousClient.active_jobs > 0)
-                    .values(active_jobs=AnonymousClient.active_jobs - 1)
-                )
-            else:
-                s.execute(
-                    update(Account)
-                    .where(Account.id == principal.account_id, Account.active_jobs > 0)
-                    .values(active_jobs=Account.active_jobs - 1)
-                )
+    def release_slot(self, principal: Principal, session: Session | None = None) -> None:
+        """Give one slot back; in ``session`` when given (one transaction with the job's end)."""
+        if session is None:
+            with self.db.session() as s:
+                self._release(s, principal)
+        else:
+            self._release(session, principal)
+
+    @staticmethod
+    def _release(s: Session, principal: Principal) -> None:
+        if principal.is_anonymous:
+            s.execute(
+                update(AnonymousClient)
+                .where(AnonymousClient.ip == principal.ip, AnonymousClient.active_jobs > 0)
+                .values(active_jobs=AnonymousClient.active_jobs - 1)
+            )
+        else:
+            s.execute(
+                update(Account)
+                .where(Account.id == principal.account_id, Account.active_jobs > 0)
+                .values(active_jobs=Account.active_jobs - 1)
+            )
 
     def recount_slots(self) -> None:
         """After a restart, slots are exactly the jobs still queued or running."""

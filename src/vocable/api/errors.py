@@ -30,6 +30,8 @@ from vocable.accounts.sessions import CsrfRefused, SessionInvalid
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
+from vocable.diarization.executor import DiarizationError
+from vocable.diarization.speakers import SpeakerInputError, SpeakerNameTaken, SpeakerNotFound
 from vocable.llm.chat import ChatInputError, ChatNotFound
 from vocable.llm.embed import EmbeddingInputError
 from vocable.llm.runtime import ContextOverflow, LLMError
@@ -39,6 +41,7 @@ from vocable.transcription.exports import UnknownFormat
 from vocable.transcription.speech_models import EnglishOnlyModel, ModelUnavailable, UnknownLanguage
 from vocable.transcription.store import TranscriptBusy, TranscriptNotCompleted, TranscriptNotFound
 from vocable.translation.base import TranslationFailed, UnsupportedPair
+from vocable.webhooks import WebhookUrlRejected
 
 log = logging.getLogger("vocable.api")
 
@@ -77,7 +80,12 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     UnsupportedPair: (400, None),
     TranslationFailed: (503, None),
     # accounts
+    SpeakerNotFound: (404, None),
+    SpeakerInputError: (400, None),
+    SpeakerNameTaken: (409, None),
+    DiarizationError: (503, None),
     ProfileError: (400, None),
+    WebhookUrlRejected: (400, None),
     EmailTaken: (409, None),
     # sign-up, sign-in, sessions, the operator console
     InvalidKey: (401, None),

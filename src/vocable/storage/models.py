@@ -72,6 +72,10 @@ class Account(Base):
     active_jobs: Mapped[int] = mapped_column(Integer, default=0)
     email_preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Where async jobs' events are POSTed unless a job names its own URL; the HMAC key of the
+    # signature (made when first needed).
+    webhook_url: Mapped[str] = mapped_column(Text, default="")
+    webhook_secret: Mapped[str] = mapped_column(String(64), default="")
     # Sign-in (accounts/auth.py): an argon2id hash, or NULL for an account that has keys only.
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -208,6 +212,53 @@ class Transcript(Base):
     charge_period: Mapped[str] = mapped_column(String(10), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Where the job's completion or failure is POSTed (signed), if anywhere.
+    webhook_url: Mapped[str] = mapped_column(Text, default="")
+    # The worker running the job and until when its claim holds (renewed while it runs; NULL for
+    # the in-process queue, whose jobs are resumed at restart instead); runs started so far.
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WebhookDelivery(Base):
+    """One event of a job for its webhook: the exact body signed and sent, and every attempt
+    (``{"at", "status_code", "error", "duration_ms"}``) until it is delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    transcript_id: Mapped[str] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # delivered | failed
+    attempts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # When the next attempt is due (NULL once delivered or given up); also the claim of a sender.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WorkerNode(Base):
+    """A running worker process as its last heartbeat described it."""
+
+    __tablename__ = "worker_nodes"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(16))
+    gpu_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    gpu_memory_mb: Mapped[int | None] = mapped_column(Integer, default=None)
+    queues: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    models_loaded: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    concurrency: Mapped[int] = mapped_column(Integer, default=1)
+    running_jobs: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_heartbeat: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class UsageRecord(Base):
@@ -266,3 +317,22 @@ class ChatMessage(Base):
     content: Mapped[str] = mapped_column(Text)
     sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Voiceprint(Base):
+    """A named voice of an account (POST /api/v1/speakers/): a speaker embedding, never audio.
+    Deleted with the account (the foreign key cascades)."""
+
+    __tablename__ = "voiceprints"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # float32 bytes of a unit vector; ``model`` names the embedding network that made it, so a
+    # voiceprint is only compared with embeddings of the same network.
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    model: Mapped[str] = mapped_column(String(100))
+    speech_s: Mapped[float] = mapped_column(Float, default=0.0)  # seconds of speech it pools
+    source: Mapped[str] = mapped_column(String(300), default="")  # "clip ..." or "transcript ..."
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

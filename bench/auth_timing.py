@@ -49,15 +49,6 @@ def main() -> None:
             run(server, smtp, args.repeats)
 
 
-def timed(call, repeats: int) -> float:
-    times = []
-    for i in range(repeats):
-        start = time.perf_counter()
-        call(i)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def run(server: LiveServer, smtp: LocalSMTP, repeats: int) -> None:
     client = server.client()
     client.post("/api/v1/auth/signup", json={"email": "real@example.com", "password": PASSWORD})
@@ -97,11 +88,20 @@ def run(server: LiveServer, smtp: LocalSMTP, repeats: int) -> None:
     for column in ("group", "path", "median ms", "ratio to baseline"):
         table.add_column(column)
     for group, paths in groups:
-        baseline = None
-        for name, call in paths:
+        for _, call in paths:
             call(0)  # warm
-            median = timed(call, repeats)
-            baseline = baseline or median
+        # Interleaved (A B A B ..., the order rotating) so drift in the machine's load hits
+        # every path alike; then the median of each.
+        times: dict[str, list[float]] = {name: [] for name, _ in paths}
+        for i in range(1, repeats + 1):
+            rotation = paths[i % len(paths):] + paths[:i % len(paths)]
+            for name, call in rotation:
+                start = time.perf_counter()
+                call(i)
+                times[name].append(time.perf_counter() - start)
+        baseline = statistics.median(times[paths[0][0]])
+        for name, _ in paths:
+            median = statistics.median(times[name])
             table.add_row(group, name, f"{median * 1000:.1f}", f"{median / baseline:.2f}x")
     Console().print(table)
 

@@ -180,6 +180,8 @@ class Vocable {
     this.keys = new Keys(this);
     this.usage = new UsageResource(this);
     this.cloud = new CloudResource(this);
+    this.auth = new AuthResource(this);
+    this.admin = new AdminResource(this);
     this.speakers = new Speakers(this);
   }
 
@@ -546,6 +548,133 @@ class Speakers {
 
   async delete(id) {
     await this._c._request('DELETE', `/api/v1/speakers/${checkId(id)}/`);
+  }
+}
+
+/**
+ * Accounts people open themselves. Programs keep using API keys: `signup` resolves to the new
+ * account's first key (`key.key`, shown once) unless the server verifies addresses by mail (then
+ * `{status: 'verification_sent'}`; `verifyEmail(token)` resolves to the key). Session cookies the
+ * server sets are ignored (fetch keeps none).
+ */
+class AuthResource {
+  constructor(client) {
+    this._c = client;
+  }
+
+  config() {
+    return this._c._request('GET', '/api/v1/auth/config');
+  }
+
+  signup(email, password, options = {}) {
+    const json = dropUndefined({ email, password, name: options.name, invite: options.invite });
+    return this._c._request('POST', '/api/v1/auth/signup', { json });
+  }
+
+  verifyEmail(token) {
+    return this._c._request('POST', '/api/v1/auth/verify', { json: { token } });
+  }
+
+  /** Who this client is: `{signed_in, via: 'key', account}`. */
+  me() {
+    return this._c._request('GET', '/api/v1/auth/me');
+  }
+
+  /** Every browser session of the account ends; keys keep working. */
+  changePassword(currentPassword, newPassword) {
+    return this._c._request('POST', '/api/v1/auth/password', {
+      json: { current_password: currentPassword, new_password: newPassword },
+    });
+  }
+
+  /** Mail a reset link (the same answer whether or not the address has an account). */
+  requestPasswordReset(email) {
+    return this._c._request('POST', '/api/v1/auth/reset', { json: { email } });
+  }
+
+  confirmPasswordReset(token, password) {
+    return this._c._request('POST', '/api/v1/auth/reset/confirm', { json: { token, password } });
+  }
+}
+
+function accountPath(id) {
+  if (!Number.isInteger(id) || id < 1) throw new TypeError('an account id is a positive integer');
+  return `/api/v1/admin/accounts/${id}/`;
+}
+
+/**
+ * The operator console (`/api/v1/admin/`; the key must be an admin's, else a
+ * PermissionDeniedError). Changes apply to the account's next request.
+ */
+class AdminResource {
+  constructor(client) {
+    this._c = client;
+  }
+
+  /** Accounts whose email or name contains `q` (or on plan `q`): `{accounts, total, ...}`. */
+  accounts(q = '', options = {}) {
+    return this._c._request('GET', '/api/v1/admin/accounts/', {
+      query: { q, page: options.page, page_size: options.pageSize },
+    });
+  }
+
+  account(id) {
+    return this._c._request('GET', accountPath(id));
+  }
+
+  setPlan(id, plan) {
+    return this._c._request('PATCH', accountPath(id), { json: { plan } });
+  }
+
+  /** 'admin' or 'user'. */
+  setRole(id, role) {
+    return this._c._request('PATCH', accountPath(id), { json: { role } });
+  }
+
+  /** Its keys, sessions and stream tickets are refused from now on. */
+  disable(id) {
+    return this._c._request('PATCH', accountPath(id), { json: { disabled: true } });
+  }
+
+  enable(id) {
+    return this._c._request('PATCH', accountPath(id), { json: { disabled: false } });
+  }
+
+  /** Add credits (negative takes some back, never below zero); resolves to the account. */
+  grantCredits(id, credits) {
+    return this._c._request('POST', `${accountPath(id)}credits/`, { json: { credits } });
+  }
+
+  /** The account with its keys, sessions, transcripts, usage and stored audio. */
+  async deleteAccount(id) {
+    await this._c._request('DELETE', accountPath(id));
+  }
+
+  /** Usage across accounts by day, totals, and the busiest accounts. */
+  usage(options = {}) {
+    return this._c._request('GET', '/api/v1/admin/usage/', { query: { days: options.days } });
+  }
+
+  /** The server's workers, models, open streams, sign-up and mail settings. */
+  server() {
+    return this._c._request('GET', '/api/v1/admin/server/');
+  }
+
+  async invites() {
+    return (await this._c._request('GET', '/api/v1/admin/invites/')).invites;
+  }
+
+  /** A new invite code (`code`, shown this once). */
+  createInvite(options = {}) {
+    return this._c._request('POST', '/api/v1/admin/invites/', {
+      json: dropUndefined({
+        max_uses: options.maxUses, expires_in_days: options.expiresInDays, note: options.note,
+      }),
+    });
+  }
+
+  async revokeInvite(id) {
+    await this._c._request('DELETE', `/api/v1/admin/invites/${checkId(id)}/`);
   }
 }
 

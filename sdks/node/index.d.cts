@@ -261,6 +261,8 @@ export declare class Vocable {
   readonly keys: Keys;
   readonly usage: UsageResource;
   readonly cloud: CloudResource;
+  readonly auth: AuthResource;
+  readonly admin: AdminResource;
   readonly speakers: Speakers;
 
   transcribe(file: FileInput, options?: TranscribeOptions & { responseFormat?: 'json'; async?: false }): Promise<Transcription>;
@@ -332,6 +334,33 @@ export declare class Speakers {
   get(id: string): Promise<Speaker>;
   rename(id: string, name: string): Promise<Speaker>;
   delete(id: string): Promise<void>;
+}
+
+type Json = Record<string, any>;
+export declare class AuthResource {
+  config(): Promise<Json>;
+  /** `key.key` is the first API key (shown once), or `{status: 'verification_sent'}`. */
+  signup(email: string, password: string, options?: { name?: string; invite?: string }): Promise<Json>;
+  verifyEmail(token: string): Promise<Json>;
+  me(): Promise<Json>;
+  changePassword(currentPassword: string, newPassword: string): Promise<Json>;
+  requestPasswordReset(email: string): Promise<Json>;
+  confirmPasswordReset(token: string, password: string): Promise<Json>;
+}
+export declare class AdminResource {
+  accounts(q?: string, options?: { page?: number; pageSize?: number }): Promise<Json>;
+  account(id: number): Promise<Json>;
+  setPlan(id: number, plan: string): Promise<Json>;
+  setRole(id: number, role: 'admin' | 'user'): Promise<Json>;
+  disable(id: number): Promise<Json>;
+  enable(id: number): Promise<Json>;
+  grantCredits(id: number, credits: number): Promise<Json>;
+  deleteAccount(id: number): Promise<void>;
+  usage(options?: { days?: number }): Promise<Json>;
+  server(): Promise<Json>;
+  invites(): Promise<Json[]>;
+  createInvite(options?: { maxUses?: number; expiresInDays?: number | null; note?: string }): Promise<Json>;
+  revokeInvite(id: string): Promise<void>;
 }
 
 // -- streaming ---------------------------------------------------------------------------------

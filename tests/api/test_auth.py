@@ -145,3 +145,17 @@ def test_invite_only_refuses_without_a_code(start_server):
     shut = signup(browser(closed), "k@example.com")
     assert shut.status_code == 403 and "closed" in shut.json()["error"]
     assert closed.client().get("/api/v1/auth/config").json()["signup"] == "closed"
+
+
+def test_forms_from_other_sites_cannot_sign_in(auth_server):
+    """A page elsewhere can post a form (no preflight) but not JSON: a text/plain or urlencoded
+    sign-in is refused, so no one can sign a browser into their own account (login CSRF)."""
+    web = browser(auth_server)
+    assert signup(web, "lc@example.com").status_code == 201
+    other = browser(auth_server, "10.1.0.50")
+    plain = other.post("/api/v1/auth/signin", headers={"Content-Type": "text/plain"},
+                       content='{"email": "lc@example.com", "password": "correct horse battery"}')
+    form = other.post("/api/v1/auth/signin",
+                      data={"email": "lc@example.com", "password": PASSWORD})
+    assert plain.status_code == form.status_code == 400
+    assert "vocable_session" not in other.cookies

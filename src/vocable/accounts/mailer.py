@@ -19,6 +19,9 @@ from email.utils import make_msgid
 
 log = logging.getLogger("vocable.accounts.mailer")
 
+# Work queued by a request waits this long, so it runs after the request has answered.
+LATER_DELAY_S = 0.5
+
 
 class Mailer:
     def __init__(
@@ -63,11 +66,15 @@ class Mailer:
         message.set_content(body)
         self._put(message)
 
-    def later(self, work: Callable[[], None]) -> None:
-        """Run ``work`` (which ends by calling ``send``) on the mail thread, not in the request:
-        the request then takes the same time whether or not there is a mail to prepare."""
-        if self.enabled:
-            self._put(work)
+    def later(self, work: Callable[[], None], delay_s: float = LATER_DELAY_S) -> None:
+        """Run ``work`` (which ends by calling ``send``) on the mail thread, ``delay_s`` from
+        now, not in the request: the request (its answer sent before the work competes with it
+        for the CPU) then takes the same time whether or not there is a mail to prepare."""
+        if not self.enabled:
+            return
+        timer = threading.Timer(delay_s, self._put, args=(work,))
+        timer.daemon = True
+        timer.start()
 
     def _put(self, item) -> None:
         with self._lock:
@@ -92,7 +99,7 @@ class Mailer:
             if callable(message):
                 try:
                     message()
-                except Exception:  # noqa: BLE001 - the mail thread outlives one bad job
+                except Exception:  # the mail thread outlives one bad job
                     self.failed += 1
                     log.exception("could not prepare a mail")
                 continue

@@ -8,6 +8,7 @@ with a wrong password: the answer's timing does not tell which addresses have ac
 from __future__ import annotations
 
 import secrets
+import threading
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -30,8 +31,16 @@ class Passwords:
             time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism
         )
         self.min_length = min_length
-        # What an unknown address is checked against (same cost as a real hash).
-        self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
+        self._dummy_hash: str | None = None  # made on first need (a server start costs no hash)
+        self._lock = threading.Lock()
+
+    @property
+    def _dummy(self) -> str:
+        """What an unknown address is checked against (the same cost as a real hash)."""
+        with self._lock:
+            if self._dummy_hash is None:
+                self._dummy_hash = self.hasher.hash(secrets.token_urlsafe(16))
+            return self._dummy_hash
 
     @classmethod
     def for_settings(cls, settings) -> Passwords:

@@ -116,9 +116,7 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 def get_account_principal(principal: PrincipalDep) -> Principal:
     if principal.is_anonymous:
-        raise ApiError(
-            401, "An API key is required: send 'Authorization: Bearer <API key>' (or sign in)."
-        )
+        raise ApiError(401, "An API key is required: send 'Authorization: Bearer <API key>'.")
     return principal
 
 

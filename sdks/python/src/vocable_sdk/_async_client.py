@@ -59,6 +59,8 @@ class AsyncVocable:
         self.keys = Keys(self)
         self.usage = UsageResource(self)
         self.cloud = CloudResource(self)
+        self.auth = AuthResource(self)
+        self.admin = AdminResource(self)
         self.speakers = Speakers(self)
 
     # -- plumbing ----------------------------------------------------------------------------------
@@ -448,3 +450,103 @@ class Speakers:
 
     async def delete(self, speaker_id: str) -> None:
         await self._c._call(ops.delete_speaker(speaker_id))
+
+
+class AuthResource:
+    """Accounts people open themselves. Programs keep using API keys: ``signup`` answers the new
+    account's first key (``["key"]["key"]``, shown once) unless the server verifies addresses by
+    mail (then ``{"status": "verification_sent"}``, and ``verify_email`` with the mailed token
+    answers the key). Browser session cookies the server sets are not kept by the client."""
+
+    def __init__(self, client: AsyncVocable):
+        self._c = client
+
+    async def _no_cookies(self, op):
+        try:
+            return await self._c._call(op)
+        finally:
+            self._c._http.cookies.clear()
+
+    async def config(self) -> dict[str, Any]:
+        """How accounts are opened here: ``signup`` (open, invite, closed), ``verification``..."""
+        return await self._c._call(ops.auth_config())
+
+    async def signup(
+        self, email: str, password: str, *, name: str = "", invite: str | None = None
+    ) -> dict[str, Any]:
+        return await self._no_cookies(ops.signup(email, password, name, invite))
+
+    async def verify_email(self, token: str) -> dict[str, Any]:
+        return await self._no_cookies(ops.verify_email(token))
+
+    async def me(self) -> dict[str, Any]:
+        """Who this client is: ``{"signed_in", "via": "key", "account"}``."""
+        return await self._c._call(ops.me())
+
+    async def change_password(self, current_password: str, new_password: str) -> dict[str, Any]:
+        """Every browser session of the account ends; keys keep working."""
+        return await self._no_cookies(ops.change_password(current_password, new_password))
+
+    async def request_password_reset(self, email: str) -> dict[str, Any]:
+        """Mail a reset link (the same answer whether or not the address has an account)."""
+        return await self._c._call(ops.request_password_reset(email))
+
+    async def confirm_password_reset(self, token: str, password: str) -> dict[str, Any]:
+        return await self._no_cookies(ops.confirm_password_reset(token, password))
+
+
+class AdminResource:
+    """The operator console (``/api/v1/admin/``; the client's key must be an admin's, else a
+    ``PermissionDeniedError``). Changes apply to the account's next request."""
+
+    def __init__(self, client: AsyncVocable):
+        self._c = client
+
+    async def accounts(self, q: str = "", *, page: int = 1, page_size: int = 50) -> dict[str, Any]:
+        """Accounts whose email or name contains ``q`` (or on plan ``q``): ``accounts``, ``total``."""
+        return await self._c._call(ops.admin_accounts(q, page, page_size))
+
+    async def account(self, account_id: int) -> dict[str, Any]:
+        return await self._c._call(ops.admin_account(account_id))
+
+    async def set_plan(self, account_id: int, plan: str) -> dict[str, Any]:
+        return await self._c._call(ops.admin_change(account_id, plan=plan))
+
+    async def set_role(self, account_id: int, role: str) -> dict[str, Any]:
+        """``"admin"`` or ``"user"``."""
+        return await self._c._call(ops.admin_change(account_id, role=role))
+
+    async def disable(self, account_id: int) -> dict[str, Any]:
+        """Its keys, sessions and stream tickets are refused from now on."""
+        return await self._c._call(ops.admin_change(account_id, disabled=True))
+
+    async def enable(self, account_id: int) -> dict[str, Any]:
+        return await self._c._call(ops.admin_change(account_id, disabled=False))
+
+    async def grant_credits(self, account_id: int, credits: int) -> dict[str, Any]:
+        """Add credits (negative takes some back, never below zero); returns the account."""
+        return await self._c._call(ops.admin_grant_credits(account_id, credits))
+
+    async def delete_account(self, account_id: int) -> None:
+        """The account with its keys, sessions, transcripts, usage and stored audio."""
+        await self._c._call(ops.admin_delete_account(account_id))
+
+    async def usage(self, *, days: int = 30) -> dict[str, Any]:
+        """Usage across accounts by day, totals, and the busiest accounts."""
+        return await self._c._call(ops.admin_usage(days))
+
+    async def server(self) -> dict[str, Any]:
+        """The server's workers, models, open streams, sign-up and mail settings."""
+        return await self._c._call(ops.admin_server())
+
+    async def invites(self) -> list[dict[str, Any]]:
+        return await self._c._call(ops.admin_invites())
+
+    async def create_invite(
+        self, *, max_uses: int = 1, expires_in_days: float | None = 14, note: str = ""
+    ) -> dict[str, Any]:
+        """A new invite code (``["code"]``, shown this once)."""
+        return await self._c._call(ops.admin_create_invite(max_uses, expires_in_days, note))
+
+    async def revoke_invite(self, invite_id: str) -> None:
+        await self._c._call(ops.admin_revoke_invite(invite_id))

@@ -328,3 +328,82 @@ def rename_speaker(speaker_id: str, name: str) -> Op[t.Speaker]:
 
 def delete_speaker(speaker_id: str) -> Op[None]:
     return Op("DELETE", f"/api/v1/speakers/{_id(speaker_id)}/", lambda r: None)
+
+
+# -- sign-up and the operator console (JSON answers as the server sends them) -----------------------
+def _body(r: httpx.Response) -> Any:
+    return r.json()
+
+
+def signup(email: str, password: str, name: str, invite: str | None) -> Op[dict[str, Any]]:
+    return Op("POST", "/api/v1/auth/signup", _body,
+              json=_drop_none({"email": email, "password": password, "name": name or None,
+                               "invite": invite}))
+
+
+def verify_email(token: str) -> Op[dict[str, Any]]:
+    return Op("POST", "/api/v1/auth/verify", _body, json={"token": token})
+
+
+def me() -> Op[dict[str, Any]]:
+    return Op("GET", "/api/v1/auth/me", _body)
+
+
+def auth_config() -> Op[dict[str, Any]]:
+    return Op("GET", "/api/v1/auth/config", _body)
+
+
+def request_password_reset(email: str) -> Op[dict[str, Any]]:
+    return Op("POST", "/api/v1/auth/reset", _body, json={"email": email})
+
+
+def confirm_password_reset(token: str, password: str) -> Op[dict[str, Any]]:
+    return Op("POST", "/api/v1/auth/reset/confirm", _body, json={"token": token, "password": password})
+
+
+def change_password(current: str, new: str) -> Op[dict[str, Any]]:
+    return Op("POST", "/api/v1/auth/password", _body,
+              json={"current_password": current, "new_password": new})
+
+
+def admin_accounts(q: str, page: int, page_size: int) -> Op[dict[str, Any]]:
+    return Op("GET", "/api/v1/admin/accounts/", _body,
+              params={"q": q, "page": page, "page_size": page_size})
+
+
+def admin_account(account_id: int) -> Op[dict[str, Any]]:
+    return Op("GET", f"/api/v1/admin/accounts/{int(account_id)}/", _body)
+
+
+def admin_change(account_id: int, **change: Any) -> Op[dict[str, Any]]:
+    return Op("PATCH", f"/api/v1/admin/accounts/{int(account_id)}/", _body, json=_drop_none(change))
+
+
+def admin_grant_credits(account_id: int, credits: int) -> Op[dict[str, Any]]:
+    return Op("POST", f"/api/v1/admin/accounts/{int(account_id)}/credits/", _body,
+              json={"credits": int(credits)})
+
+
+def admin_delete_account(account_id: int) -> Op[None]:
+    return Op("DELETE", f"/api/v1/admin/accounts/{int(account_id)}/", lambda r: None)
+
+
+def admin_usage(days: int) -> Op[dict[str, Any]]:
+    return Op("GET", "/api/v1/admin/usage/", _body, params={"days": days})
+
+
+def admin_server() -> Op[dict[str, Any]]:
+    return Op("GET", "/api/v1/admin/server/", _body)
+
+
+def admin_invites() -> Op[list[dict[str, Any]]]:
+    return Op("GET", "/api/v1/admin/invites/", lambda r: r.json()["invites"])
+
+
+def admin_create_invite(max_uses: int, expires_in_days: float | None, note: str) -> Op[dict[str, Any]]:
+    return Op("POST", "/api/v1/admin/invites/", _body,
+              json={"max_uses": max_uses, "expires_in_days": expires_in_days, "note": note})
+
+
+def admin_revoke_invite(invite_id: str) -> Op[None]:
+    return Op("DELETE", f"/api/v1/admin/invites/{_id(invite_id)}/", lambda r: None)

@@ -28,7 +28,7 @@ from vocable.api.deps import (
     public_base_url,
     resolve_principal,
 )
-from vocable.api.openapi import error_responses
+from vocable.api.openapi import content_responses, error_responses
 from vocable.services import Services
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -118,7 +118,11 @@ def auth_config(services: ServicesDep) -> dict[str, Any]:
     description="With email verification on (SMTP configured), the answer is 202 "
     '`{"status": "verification_sent"}` for every address; the key comes with '
     "`POST /api/v1/auth/verify`.",
-    responses=error_responses(400, 403, 409, 429),
+    responses={
+        **content_responses("email verification on: a link was mailed (the same answer for every "
+                            "address)", ["application/json"], status=202),
+        **error_responses(400, 403, 409, 429),
+    },
 )
 def signup(body: SignupIn, request: Request, response: Response, services: ServicesDep) -> dict[str, Any]:
     ctx = _context(request, services)

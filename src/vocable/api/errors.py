@@ -19,11 +19,13 @@ from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
+from vocable.audio.tts import CloningUnavailable, TTSInputError
 from vocable.llm.chat import ChatInputError, ChatNotFound
 from vocable.llm.embed import EmbeddingInputError
 from vocable.llm.runtime import ContextOverflow, LLMError
 from vocable.llm.textgen import TextInputError
 from vocable.registry.speech import ModelNotInstalled
+from vocable.registry.tts import VoiceNotFound
 from vocable.transcription.exports import UnknownFormat
 from vocable.transcription.speech_models import EnglishOnlyModel, ModelUnavailable, UnknownLanguage
 from vocable.transcription.store import TranscriptBusy, TranscriptNotCompleted, TranscriptNotFound
@@ -65,6 +67,10 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     UnsupportedLanguage: (400, None),
     UnsupportedPair: (400, None),
     TranslationFailed: (503, None),
+    # speech synthesis
+    TTSInputError: (400, None),
+    VoiceNotFound: (400, None),
+    CloningUnavailable: (503, None),
     # accounts
     ProfileError: (400, None),
     EmailTaken: (409, None),

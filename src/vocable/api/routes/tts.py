@@ -77,14 +77,12 @@ SPEECH_HEADERS = {
 async def tts(
     request: Request, principal: PrincipalDep, services: ServicesDep, uploads: UploadsDep
 ) -> Response:
-    async with transcription.received(request, principal, services, uploads, "tts") as (form, admitted):
+    async with transcription.received(
+        request, principal, services, uploads, "tts", ("reference",)
+    ) as (form, admitted):
         params = transcription.parse_fields(TTSParams, form.fields)
         if not params.text.strip():
             raise ApiError(400, "Missing text: send what to say as the 'text' form field.")
-        unexpected = set(form.files) - {"reference"}
-        if unexpected:
-            raise ApiError(400, f"Unexpected file field(s): {', '.join(sorted(unexpected))}; "
-                           "send the voice sample as 'reference'.")
         upload = form.files.get("reference")
         reference = None
         if upload is not None:

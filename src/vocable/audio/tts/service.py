@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vocable.audio import SAMPLE_RATE, decode_audio
+from vocable.audio import SAMPLE_RATE, decode_audio, probe
 from vocable.audio.tts.cloning import BACKENDS, Cloner, ClonerFactory
 from vocable.audio.tts.matching import CALIBRATION_TEXT, MatchPlan, VoiceMatcher, VoiceProfile, convert
 from vocable.audio.tts.normalize import sentences
@@ -171,6 +171,12 @@ class TTSService:
     def load_reference(self, path: str | Path) -> np.ndarray:
         """The reference voice sample as 16 kHz mono, or a clear refusal: not audio
         (``AudioError``), too short, too long, silent."""
+        declared = probe(path).duration  # a long file is refused before it is decoded
+        if declared > 2 * REFERENCE_MAX_S + 5:
+            raise BadReference(
+                f"The reference is {declared:.0f} s long: send at most {REFERENCE_MAX_S:g} s of one "
+                "person speaking (cut it to the clearest part)."
+            )
         audio = decode_audio(path)
         seconds = len(audio) / SAMPLE_RATE
         if seconds < REFERENCE_MIN_S - 0.05:

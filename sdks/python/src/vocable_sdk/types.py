@@ -583,3 +583,21 @@ class StreamEvent:
         if "partial" in d:
             return cls(type="partial", text=d.get("partial") or "", raw=d)
         return None
+
+
+@dataclass
+class Speech:
+    """Audio from ``tts``: the encoded bytes and what the server said about them."""
+
+    audio: bytes
+    content_type: str
+    voice: str  # "bundled" | "matched" | "cloned"
+    voice_id: str | None = None
+    duration: float | None = None  # seconds of speech
+    generation_time: float | None = None  # seconds the server spent
+    speaker_similarity: float | None = None  # with a reference: cosine to it (CAM++)
+    sample_rate: int | None = None
+
+    def save(self, path: str) -> None:
+        with open(path, "wb") as f:
+            f.write(self.audio)

@@ -203,7 +203,16 @@ class TTSService:
         self, text: str, voice: str | None = None, speed: float = 1.0,
         reference: np.ndarray | None = None,
     ) -> Synthesis:
-        """Decide how to speak ``text`` (already checked) and synthesise its first piece."""
+        """Decide how to speak ``text`` (already checked) and synthesise its first piece.
+        ``generation_s`` counts from here (choosing and planning a match included)."""
+        started = time.monotonic()
+        synthesis = self._start(text, voice, speed, reference)
+        synthesis._started = started
+        return synthesis
+
+    def _start(
+        self, text: str, voice: str | None, speed: float, reference: np.ndarray | None
+    ) -> Synthesis:
         speed = self.check_speed(speed)
         parts = sentences(text)
         named = voice not in (None, "", "default", "auto") and voice.lower() not in OPENAI_VOICES

@@ -33,16 +33,17 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.evaluation import wer  # noqa: E402
-from vocable.audio import decode_audio  # noqa: E402
-from vocable.audio.tts import normalize  # noqa: E402
-from vocable.audio.tts.speaker import resample  # noqa: E402
-from vocable.config import Settings  # noqa: E402
-from vocable.registry.pool import ModelPool  # noqa: E402
-from vocable.registry.speech import ModelRegistry  # noqa: E402
-from vocable.services import tts_service  # noqa: E402
-from vocable.transcription.recognize import RecognitionOptions, recognize_windows  # noqa: E402
-from vocable.transcription.whisper import WhisperExecutor  # noqa: E402
+from tests.evaluation import wer
+
+from vocable.audio import decode_audio
+from vocable.audio.tts import normalize
+from vocable.audio.tts.speaker import resample
+from vocable.config import Settings
+from vocable.registry.pool import ModelPool
+from vocable.registry.speech import ModelRegistry
+from vocable.services import tts_service
+from vocable.transcription.recognize import RecognitionOptions, recognize_windows
+from vocable.transcription.whisper import WhisperExecutor
 
 TEXT = (
     "Good morning, and welcome to the weekly update. On 03/14/2024 the team shipped version 2.5 "
@@ -114,7 +115,7 @@ def main() -> None:
     print()
     print(head)
     print("-" * len(head))
-    fmt = lambda v, w, p=3: f"{v:>{w}.{p}f}" if v is not None else f"{'-':>{w}}"  # noqa: E731
+    fmt = lambda v, w, p=3: f"{v:>{w}.{p}f}" if v is not None else f"{'-':>{w}}"
     for label, rtf, w, s, o, b, x in rows:
         margin = s - o if s is not None else None
         print(f"{label:<22}{rtf:>7.3f}{w:>7.3f}{fmt(s, 9)}{fmt(o, 12)}{fmt(margin, 8)}{fmt(b, 17)}{fmt(x, 15)}")

@@ -84,7 +84,6 @@ def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     from vocable.registry.llm import LLMRegistry
     from vocable.registry.speech import ModelRegistry
     from vocable.registry.translation import NMT_MODELS, TranslationRegistry
-
     from vocable.registry.tts import VOICES, VoiceRegistry
 
     model_dir = settings_for(data_dir).resolved_model_dir
@@ -257,8 +256,7 @@ def say(
         synthesis = tts.start(text, voice, speed, ref)
         encoder = AudioEncoder(encoder_format, synthesis.sample_rate)
         with open(output, "wb") as out:
-            for piece in synthesis.pieces():
-                out.write(encoder.feed(piece))
+            out.writelines(encoder.feed(piece) for piece in synthesis.pieces())
             out.write(encoder.finish())
             if encoder.format.name == "wav":  # the length is known now: exact sizes
                 from vocable.audio.encode import wav_header

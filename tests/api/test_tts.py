@@ -120,14 +120,13 @@ def test_reference_voice_is_matched(tts_server, key, reference, whisper):
 
 
 def test_streams_mp3(tts_server, key, whisper):
-    with tts_server.client(key[1]) as client:
-        with client.stream("POST", "/v1/tts", files={
-            "text": (None, SHORT), "format": (None, "mp3"), "stream": (None, "true"),
-        }) as response:
-            assert response.status_code == 200
-            assert response.headers["content-type"] == "audio/mpeg"
-            assert "x-duration" not in response.headers
-            data = b"".join(response.iter_bytes())
+    with tts_server.client(key[1]) as client, client.stream("POST", "/v1/tts", files={
+        "text": (None, SHORT), "format": (None, "mp3"), "stream": (None, "true"),
+    }) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "audio/mpeg"
+        assert "x-duration" not in response.headers
+        data = b"".join(response.iter_bytes())
     samples, rate = read_audio(data)
     assert wer(SHORT, transcribe(whisper, samples, rate)) <= MAX_WER
 

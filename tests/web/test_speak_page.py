@@ -30,7 +30,7 @@ def server(tmp_path_factory, registry, whisper, pool, tts):
         yield live
 
 
-def test_speak_text_play_and_download(browser, server, downloads, tmp_path):
+def test_speak_text_play_and_download(browser, server, downloads, tmp_path):  # noqa: F811
     _, key = new_account(server, "speak@example.com")
     open_page(browser, server, "speak", key)
     visible(browser, "#tts-text").send_keys("Hello from the web page.")

@@ -108,7 +108,7 @@ async def speak(
 
 
 def _buffered(synthesis: Synthesis, fmt) -> tempfile.SpooledTemporaryFile:
-    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - the answer closes it
     try:
         encoder = AudioEncoder(fmt, synthesis.sample_rate)
         for piece in synthesis.pieces():

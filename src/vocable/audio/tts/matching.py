@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from vocable.audio.tts.speaker import SpeakerEncoder, resample
+from vocable.audio.tts.speaker import SpeakerEncoder
 
 FRAME_MS = 5.0
 F0_FLOOR, F0_CEIL = 60.0, 500.0

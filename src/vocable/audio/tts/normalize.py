@@ -62,7 +62,7 @@ def _int(text: str) -> int:
     return int(text.replace(",", ""))
 
 
-def cardinal(n: int | float) -> str:
+def cardinal(n: float) -> str:
     return num2words(n).replace(",", "")
 
 

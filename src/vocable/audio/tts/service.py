@@ -26,7 +26,13 @@ import numpy as np
 
 from vocable.audio import SAMPLE_RATE, decode_audio, probe
 from vocable.audio.tts.cloning import BACKENDS, Cloner, ClonerFactory
-from vocable.audio.tts.matching import CALIBRATION_TEXT, MatchPlan, VoiceMatcher, VoiceProfile, convert
+from vocable.audio.tts.matching import (
+    CALIBRATION_TEXT,
+    MatchPlan,
+    VoiceMatcher,
+    VoiceProfile,
+    convert,
+)
 from vocable.audio.tts.normalize import sentences
 from vocable.audio.tts.piper import PiperEngine
 from vocable.audio.tts.speaker import SpeakerEncoder

@@ -177,6 +177,14 @@ def make_settings(tmp_path: Path, database_url: str = "", **overrides) -> Settin
 
 
 @pytest.fixture(scope="session")
+def tts(pool, whisper):
+    """Speech synthesis (Piper voice, CAM++ for matching), once per run, shared by every server."""
+    from vocable.services import tts_service
+
+    return tts_service(Settings(model_dir=MODEL_DIR), pool, whisper)
+
+
+@pytest.fixture(scope="session")
 def analyzer(embedder, llm, pool) -> Analyzer:
     """Text analysis tools (spaCy, Presidio, ...) load once per run, shared by every server."""
     return Analyzer(embedder, llm, pool)

@@ -41,3 +41,16 @@ def test_transcribe_file(tmp_path, data_dir):
     assert out.stdout.startswith("WEBVTT") and "country" in out.stdout
     bad = run("transcribe", str(data_dir / "README.md"), data_dir=tmp_path, check=False)
     assert bad.returncode == 1 and "not a readable audio" in bad.stderr
+
+
+def test_say(tmp_path, data_dir):
+    import soundfile as sf
+
+    out_file = tmp_path / "hello.wav"
+    out = run("say", "Hello from Vocable. It costs $5.", "-o", str(out_file), data_dir=tmp_path)
+    assert "bundled" in out.stderr
+    samples, rate = sf.read(out_file)
+    assert rate == 22050 and 1.0 < len(samples) / rate < 8.0
+    bad = run("say", "Hi.", "--reference", str(data_dir / "README.md"), "-o", str(tmp_path / "x.wav"),
+              data_dir=tmp_path, check=False)
+    assert bad.returncode == 1 and "Traceback" not in bad.stderr and "error" in bad.stderr

@@ -273,6 +273,53 @@ class Vocable {
     return result;
   }
 
+  // -- speech synthesis -------------------------------------------------------------------------
+  /**
+   * Speak `text` (POST /v1/tts). Options: `reference` (3-10 s of a voice: a path, bytes or a
+   * Blob; the answer is matched to it, or cloned where the server has a cloning model), `voice`,
+   * `speed`, `format` (wav default, flac, mp3, ogg, opus, aac, pcm).
+   * Resolves to `{audio: Buffer, contentType, voice ('bundled'|'matched'|'cloned'), voiceId,
+   * duration, generationTime, speakerSimilarity, sampleRate}`.
+   */
+  async tts(text, options = {}) {
+    const { reference, voice, speed, format, signal } = options;
+    const form = new FormData();
+    form.append('text', String(text));
+    if (voice !== undefined) form.append('voice', String(voice));
+    if (speed !== undefined) form.append('speed', String(speed));
+    if (format !== undefined) form.append('format', String(format));
+    if (reference !== undefined) {
+      let blob;
+      let name = 'reference';
+      if (typeof reference === 'string' || reference instanceof URL) {
+        blob = await fs.openAsBlob(reference instanceof URL ? reference : path.resolve(reference));
+        name = path.basename(String(reference instanceof URL ? reference.pathname : reference));
+      } else if (reference instanceof Blob) {
+        blob = reference;
+      } else if (reference instanceof ArrayBuffer || ArrayBuffer.isView(reference)) {
+        blob = new Blob([reference]);
+      } else {
+        throw new TypeError('reference must be a path, bytes or a Blob');
+      }
+      form.append('reference', blob, name);
+    }
+    const response = await this._request('POST', '/v1/tts', { body: form, signal, raw: true });
+    const number = (name) => {
+      const value = response.headers.get(name);
+      return value === null || value === '' ? null : Number(value);
+    };
+    return {
+      audio: Buffer.from(await response.arrayBuffer()),
+      contentType: response.headers.get('content-type') || '',
+      voice: response.headers.get('x-voice') || '',
+      voiceId: response.headers.get('x-vocable-voice'),
+      duration: number('x-duration'),
+      generationTime: number('x-generation-time'),
+      speakerSimilarity: number('x-speaker-similarity'),
+      sampleRate: number('x-sample-rate'),
+    };
+  }
+
   // -- text AI ----------------------------------------------------------------------------------
   /** Summarize text on the server's local LLM. */
   summarize(text, options = {}) {

@@ -276,6 +276,15 @@ export declare class Vocable {
   translateMany(texts: Iterable<string>, target: string, options?: { source?: string; backend?: string; signal?: AbortSignal }): Promise<Translation[]>;
   embed(texts: string | Iterable<string>, options?: { signal?: AbortSignal }): Promise<Embeddings>;
 
+  /** Speak text (POST /v1/tts), optionally in (a match of) a reference voice. */
+  tts(text: string, options?: {
+    reference?: string | URL | Blob | ArrayBuffer | ArrayBufferView;
+    voice?: string;
+    speed?: number;
+    format?: 'wav' | 'flac' | 'mp3' | 'ogg' | 'opus' | 'aac' | 'pcm';
+    signal?: AbortSignal;
+  }): Promise<Speech>;
+
   health(): Promise<Health>;
   models(): Promise<Model[]>;
   languages(): Promise<Language[]>;
@@ -432,4 +441,18 @@ export declare class ServiceUnavailableError extends VocableError {}
 export declare class StreamError extends VocableError {}
 export declare class TranscriptionFailedError extends VocableError {
   readonly transcript: Transcript;
+}
+
+export interface Speech {
+  audio: Buffer;
+  contentType: string;
+  /** 'bundled' | 'matched' | 'cloned' */
+  voice: string;
+  voiceId: string | null;
+  /** seconds of speech */
+  duration: number | null;
+  generationTime: number | null;
+  /** with a reference: CAM++ cosine similarity of the answer's voice to it */
+  speakerSimilarity: number | null;
+  sampleRate: number | null;
 }

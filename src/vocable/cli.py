@@ -1,4 +1,4 @@
-"""The `vocable` command line: serve, models, accounts, keys, admin, invites, transcribe, stream."""
+"""The `vocable` command line: serve, models, accounts, keys, admin, invites, transcribe, say, stream."""
 
 from __future__ import annotations
 
@@ -125,8 +125,16 @@ def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     from vocable.registry.llm import LLMRegistry
     from vocable.registry.speech import ModelRegistry
     from vocable.registry.translation import NMT_MODELS, TranslationRegistry
+    from vocable.registry.tts import VOICES, VoiceRegistry
 
     model_dir = settings_for(data_dir).resolved_model_dir
+    if any(v.id == model_id for v in VOICES):  # a Piper voice or a cloning model (F5-TTS)
+        try:
+            path = VoiceRegistry(model_dir).pull(model_id)
+        except Exception as exc:  # network errors: say what happened, no trace
+            _fail(f"could not pull {model_id}: {exc}")
+        console.print(f"{model_id} ready at {path} (used by /v1/tts)")
+        return
     if model_id in NMT_MODELS:  # translation models are converted to CTranslate2 on the way in
         try:
             path = TranslationRegistry(model_dir).pull(model_id)
@@ -472,6 +480,58 @@ def transcribe(
         if diarizer is not None:
             diarizer.close()
     typer.echo(formats.render(result, format), nl=False)
+
+
+@app.command()
+def say(
+    text: Annotated[str, typer.Argument(help="What to say.")],
+    reference: Annotated[Path | None, typer.Option(
+        "--reference", "-r", exists=True, dir_okay=False,
+        help="3-10 s of a voice to speak in (matched, or cloned when a cloning model is installed).",
+    )] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Audio file to write; its "
+                      "extension gives the format (wav, flac, mp3, ogg, opus, aac, pcm).")] = Path("say.wav"),
+    voice: Annotated[str | None, typer.Option(help="Voice id (default: the best installed).")] = None,
+    speed: Annotated[float, typer.Option(help="Speaking rate, 0.25 to 4.")] = 1.0,
+    data_dir: DataDir = None,
+) -> None:
+    """Speak TEXT locally (no server) into an audio file."""
+    from vocable.audio import AudioError
+    from vocable.audio.encode import AudioEncoder, UnknownFormat
+    from vocable.audio.tts import CloningUnavailable, TTSInputError
+    from vocable.registry.pool import ModelPool
+    from vocable.registry.speech import ModelRegistry
+    from vocable.registry.tts import VoiceNotFound
+    from vocable.services import tts_service
+    from vocable.transcription.whisper import WhisperExecutor
+
+    settings = settings_for(data_dir)
+    pool = ModelPool(settings.model_idle_unload_s)
+    whisper = WhisperExecutor(ModelRegistry(settings.resolved_model_dir), settings, pool)
+    tts = tts_service(settings, pool, whisper)
+    try:
+        encoder_format = output.suffix.lstrip(".").lower() or "wav"
+        text = tts.check_text(text)
+        ref = tts.load_reference(reference) if reference is not None else None
+        synthesis = tts.start(text, voice, speed, ref)
+        encoder = AudioEncoder(encoder_format, synthesis.sample_rate)
+        with open(output, "wb") as out:
+            out.writelines(encoder.feed(piece) for piece in synthesis.pieces())
+            out.write(encoder.finish())
+            if encoder.format.name == "wav":  # the length is known now: exact sizes
+                from vocable.audio.encode import wav_header
+
+                out.seek(0)
+                out.write(wav_header(synthesis.sample_rate, synthesis.samples))
+    except (AudioError, TTSInputError, VoiceNotFound, UnknownFormat, CloningUnavailable) as exc:
+        _fail(str(exc))
+    finally:
+        pool.close()
+    similarity = f", similarity {synthesis.similarity:.3f}" if synthesis.similarity is not None else ""
+    console.print(
+        f"{output}: {synthesis.duration_s:.1f} s in {synthesis.generation_s:.1f} s, voice "
+        f"{synthesis.voice} ({synthesis.mode}{similarity})"
+    )
 
 
 @app.command()

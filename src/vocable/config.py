@@ -123,6 +123,8 @@ class Settings(BaseSettings):
     translate_max_batch: int = 64
     embed_max_batch: int = 256
     embed_max_chars: int = 8000
+    # /v1/tts and /v1/audio/speech: longest text in one request.
+    tts_max_chars: int = 20_000
     chat_top_k: int = 4
 
     # -- webhooks (see webhooks.py) and the cluster (queues/, worker.py) ---------------------------

@@ -16,6 +16,7 @@ from vocable.accounts.mailer import Mailer
 from vocable.accounts.quota import Quota
 from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.analysis import Analyzer
+from vocable.audio.tts import SpeakerEncoder, TTSService
 from vocable.config import Settings
 from vocable.diarization.executor import DiarizationExecutor
 from vocable.diarization.speakers import Speakers
@@ -26,6 +27,7 @@ from vocable.registry.catalog import ModelCatalog
 from vocable.registry.llm import LLMRegistry
 from vocable.registry.pool import ModelPool
 from vocable.registry.speech import ModelRegistry
+from vocable.registry.tts import VoiceRegistry
 from vocable.storage.blobs import BlobStore, blob_store_from_url
 from vocable.storage.db import Database
 from vocable.streaming.scheduler import StreamScheduler
@@ -103,6 +105,8 @@ class Services:
     mailer: Mailer
     auth: AuthService
     console: AdminConsole
+    # /v1/tts and /v1/audio/speech: Piper voices, voice matching, an installed cloning model.
+    tts: TTSService
     # "all" (one process does everything), "api" (no speech model: jobs go to Celery workers,
     # no streams) or "worker" (`vocable worker`: runs the jobs).
     role: str = "all"
@@ -193,6 +197,8 @@ class Services:
         mailer = parts.setdefault("mailer", Mailer.for_settings(settings))
         parts.setdefault("auth", AuthService(db, settings, parts["rate_limiter"], mailer))
         parts.setdefault("console", AdminConsole(db, settings.plans, blobs))
+        if "tts" not in parts:
+            parts["tts"] = tts_service(settings, pool, whisper)
         parts.setdefault(
             "catalog", ModelCatalog(settings, pool, speech=registry, llm=parts["llm"].registry)
         )
@@ -222,3 +228,21 @@ class Services:
         if self._owns_pool:  # stops the diarization worker too; a shared pool (tests) lives on
             self.pool.close()
         self.db.dispose()
+
+
+def tts_service(settings: Settings, pool: ModelPool, whisper: WhisperExecutor) -> TTSService:
+    """Speech synthesis, with CAM++ (the diarization package's network) for voice matching and
+    the server's own Whisper for what a reference says (cloning models need it)."""
+    from vocable.diarization.networks import Models
+
+    def transcribe(audio):
+        from vocable.transcription.recognize import RecognitionOptions, recognize_windows
+
+        options = RecognitionOptions(batched=False, word_timestamps=False, beam_size=1)
+        return recognize_windows(whisper.model(), [audio], options).text
+
+    return TTSService(
+        VoiceRegistry(settings.resolved_model_dir), pool,
+        SpeakerEncoder(lambda: Models("cpu"), pool), transcribe,
+        max_chars=settings.tts_max_chars,
+    )

@@ -41,9 +41,10 @@ def websocket_flags(node: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer, diarization):
+def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer, diarization, tts):
     with running_stack(
         tmp_path_factory.mktemp("sdk-node"),
+        tts=tts,
         registry=registry,
         whisper=whisper,
         llm=llm,

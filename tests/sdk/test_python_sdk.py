@@ -53,9 +53,10 @@ REFERENCE_MAX_WER = 0.15
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer, diarization):
+def stack(tmp_path_factory, registry, whisper, llm, embedder, analyzer, diarization, tts):
     with running_stack(
         tmp_path_factory.mktemp("sdk-py"),
+        tts=tts,
         registry=registry,
         whisper=whisper,
         llm=llm,
@@ -455,3 +456,18 @@ def test_paced_sends_at_real_time():
     started = time.monotonic()
     assert list(paced(half_second, speed=1.0)) == half_second
     assert time.monotonic() - started >= 0.38  # the last chunk is due at 0.4 s
+
+
+def test_tts(stack, data_dir):
+    from vocable.audio import decode_audio
+    from vocable.audio.encode import encode
+    from vocable_sdk import Speech
+
+    with stack.client(stack.key) as client:
+        speech = client.tts("Hello from the Python SDK.", format="flac")
+        assert isinstance(speech, Speech) and speech.content_type == "audio/flac"
+        assert speech.voice == "bundled" and speech.voice_id == "joe"
+        assert speech.duration and speech.duration > 0.5 and speech.generation_time
+        assert speech.audio[:4] == b"fLaC"
+        with pytest.raises(BadRequestError, match="reference"):
+            client.tts("Hi.", reference=encode(decode_audio(data_dir / "jfk.wav")[:8000], 16000))

@@ -348,3 +348,16 @@ describe('PCM helpers', () => {
   });
 });
 
+
+describe('speech synthesis', () => {
+  test('tts speaks text; a bad reference is a BadRequestError', async () => {
+    const vocable = client(env('VOCABLE_API_KEY'));
+    const speech = await vocable.tts('Hello from the Node SDK.', { format: 'wav' });
+    assert.equal(speech.contentType, 'audio/wav');
+    assert.equal(speech.voice, 'bundled');
+    assert.equal(speech.voiceId, 'joe');
+    assert.ok(speech.duration > 0.5, `duration ${speech.duration}`);
+    assert.equal(speech.audio.subarray(0, 4).toString('latin1'), 'RIFF');
+    await assert.rejects(vocable.tts('Hi.', { reference: Buffer.from('not audio at all') }), BadRequestError);
+  });
+});

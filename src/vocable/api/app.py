@@ -14,6 +14,7 @@ from vocable.api.openai import audio as openai_audio
 from vocable.api.openai import chat as openai_chat
 from vocable.api.openai import embeddings as openai_embeddings
 from vocable.api.openai import models as openai_models
+from vocable.api.openai import speech as openai_speech
 from vocable.api.openapi import install_openapi
 from vocable.api.routes import (
     account,
@@ -30,6 +31,7 @@ from vocable.api.routes import (
     transcript_ai,
     transcripts,
     translate,
+    tts,
     usage,
     webhooks,
 )
@@ -84,8 +86,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(speakers.router)
+    app.include_router(tts.router)
     # The OpenAI-compatible surface (errors in OpenAI's shape on these routes only).
     app.include_router(openai_audio.router)
+    app.include_router(openai_speech.router)
     app.include_router(openai_embeddings.router)
     app.include_router(openai_chat.router)
     app.include_router(openai_models.router)

@@ -32,11 +32,13 @@ from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
 from vocable.diarization.executor import DiarizationError
 from vocable.diarization.speakers import SpeakerInputError, SpeakerNameTaken, SpeakerNotFound
+from vocable.audio.tts import CloningUnavailable, TTSInputError
 from vocable.llm.chat import ChatInputError, ChatNotFound
 from vocable.llm.embed import EmbeddingInputError
 from vocable.llm.runtime import ContextOverflow, LLMError
 from vocable.llm.textgen import TextInputError
 from vocable.registry.speech import ModelNotInstalled
+from vocable.registry.tts import VoiceNotFound
 from vocable.transcription.exports import UnknownFormat
 from vocable.transcription.speech_models import EnglishOnlyModel, ModelUnavailable, UnknownLanguage
 from vocable.transcription.store import TranscriptBusy, TranscriptNotCompleted, TranscriptNotFound
@@ -79,6 +81,10 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     UnsupportedLanguage: (400, None),
     UnsupportedPair: (400, None),
     TranslationFailed: (503, None),
+    # speech synthesis
+    TTSInputError: (400, None),
+    VoiceNotFound: (400, None),
+    CloningUnavailable: (503, None),
     # accounts
     SpeakerNotFound: (404, None),
     SpeakerInputError: (400, None),

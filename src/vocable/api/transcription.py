@@ -36,15 +36,18 @@ P = TypeVar("P", bound=BaseModel)
 
 @asynccontextmanager
 async def received(
-    request: Request, principal: Principal, services: Services, uploads: UploadReceiver
+    request: Request, principal: Principal, services: Services, uploads: UploadReceiver,
+    family: str = "transcribe", file_fields: tuple[str, ...] = ("file",),
 ) -> AsyncIterator[tuple[MultipartForm, AdmittedUpload]]:
     """The multipart form and its admission, for the block that makes the job. If the block
-    raises, the form's files are removed; in every case the slot goes back unless a job took it."""
+    raises, the form's files are removed; in every case the slot goes back unless a job took it.
+    ``family``: the endpoint family its request and usage are counted under; ``file_fields``: the
+    file parts the form may carry."""
     admitted = await run_in_threadpool(
-        services.admission.admit_file, principal, declared_length(request)
+        services.admission.admit_file, principal, declared_length(request), family
     )
     try:
-        form = await uploads.receive(request, admitted.limit)
+        form = await uploads.receive(request, admitted.limit, file_fields)
         try:
             yield form, admitted
         except BaseException:

@@ -2,7 +2,7 @@
 prints and ``GET /v1/models`` returns.
 
 Families, in listing order: ``speech`` (Whisper; first, in the shape the SPEC gives), ``llm``,
-``embedding``, ``translation``, ``analysis``, ``diarization``. Each entry says whether the model
+``embedding``, ``translation``, ``analysis``, ``diarization``, ``tts`` (voices and cloning models). Each entry says whether the model
 is installed, whether it is its family's default, and whether it is loaded in the pool right now.
 """
 
@@ -15,11 +15,13 @@ from vocable.config import Settings
 from vocable.registry import llm as llm_registry
 from vocable.registry import speech as speech_registry
 from vocable.registry import translation as translation_registry
+from vocable.registry import tts as tts_registry
 from vocable.registry.bundled import BUNDLED_MODELS, DIARIZATION, EMBEDDING, SPACY
 from vocable.registry.llm import LLMRegistry
 from vocable.registry.pool import ModelPool
 from vocable.registry.speech import ModelRegistry
 from vocable.registry.translation import TranslationRegistry
+from vocable.registry.tts import VoiceRegistry
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class ModelCatalog:
         speech: ModelRegistry | None = None,
         llm: LLMRegistry | None = None,
         translation: TranslationRegistry | None = None,
+        tts: VoiceRegistry | None = None,
     ):
         model_dir = settings.resolved_model_dir
         self.settings = settings
@@ -61,11 +64,13 @@ class ModelCatalog:
         self.speech = speech or ModelRegistry(model_dir)
         self.llm = llm or LLMRegistry(model_dir)
         self.translation = translation or TranslationRegistry(model_dir)
+        self.tts = tts or VoiceRegistry(model_dir)
 
     def entries(self) -> list[CatalogEntry]:
         return (
             self._speech() + self._llm() + self._bundled(EMBEDDING.family)
             + self._translation() + self._bundled(SPACY.family) + self._bundled(DIARIZATION.family)
+            + self._tts()
         )
 
     def _loaded(self, family: str, model_id: str) -> bool:
@@ -102,6 +107,18 @@ class ModelCatalog:
             CatalogEntry(family, s.id, s.name, s.source, s.id in installed, s.id == default,
                          self._loaded(family, s.id))
             for s in self.translation.all()
+        ]
+
+    def _tts(self) -> list[CatalogEntry]:
+        installed = {v.id for v in self.tts.installed()}
+        default = self.tts.default_voice()
+        cloner = self.tts.cloner()
+        defaults = {v.id for v in (default, cloner) if v is not None}
+        family = tts_registry.FAMILY
+        return [
+            CatalogEntry(family, s.id, s.name, s.source, s.id in installed, s.id in defaults,
+                         self._loaded(family, s.id))
+            for s in self.tts.all()
         ]
 
     def _bundled(self, family: str) -> list[CatalogEntry]:

@@ -21,11 +21,11 @@ GERMAN = "Guten Morgen. Das Wetter ist heute sehr schön. Ich trinke gern Kaffee
 
 
 @pytest.fixture(scope="module")
-def openai_server(tmp_path_factory, registry, pool, whisper, llm, embedder, diarization):
+def openai_server(tmp_path_factory, registry, pool, whisper, llm, embedder, diarization, tts):
     settings = make_settings(tmp_path_factory.mktemp("openai"))
     services = Services.create(
         settings, registry=registry, pool=pool, whisper=whisper, llm=llm, embedder=embedder,
-        diarization=diarization,
+        diarization=diarization, tts=tts,
     )
     with LiveServer(services) as server:
         yield server

@@ -162,6 +162,21 @@ class AsyncVocable:
             )
         )
 
+    # -- speech synthesis --------------------------------------------------------------------------
+    async def tts(
+        self,
+        text: str,
+        *,
+        reference: ops.FileInput | None = None,
+        voice: str | None = None,
+        speed: float | None = None,
+        format: str | None = None,
+    ) -> t.Speech:
+        """Speak ``text`` (POST /v1/tts). ``reference``: 3-10 s of a voice to speak in (matched, or
+        cloned where the server has a cloning model); ``format``: wav (default), flac, mp3, ogg,
+        opus, aac, pcm. The answer's ``voice`` says which was done."""
+        return await self._call(ops.tts(text, reference=reference, voice=voice, speed=speed, format=format))
+
     # -- text AI -----------------------------------------------------------------------------------
     async def summarize(self, text: str, style: t.SummaryStyle | str = "brief") -> t.Summary:
         """Summarize text on the server's local LLM (brief, detailed, action_items, bullet_points)."""

@@ -112,6 +112,44 @@ def transcribe(
     )
 
 
+# -- speech synthesis ------------------------------------------------------------------------------
+def _float_header(response: httpx.Response, name: str) -> float | None:
+    value = response.headers.get(name)
+    return float(value) if value not in (None, "") else None
+
+
+def _speech(response: httpx.Response) -> t.Speech:
+    rate = response.headers.get("x-sample-rate")
+    return t.Speech(
+        audio=response.content,
+        content_type=response.headers.get("content-type", ""),
+        voice=response.headers.get("x-voice", ""),
+        voice_id=response.headers.get("x-vocable-voice"),
+        duration=_float_header(response, "x-duration"),
+        generation_time=_float_header(response, "x-generation-time"),
+        speaker_similarity=_float_header(response, "x-speaker-similarity"),
+        sample_rate=int(rate) if rate else None,
+    )
+
+
+def tts(
+    text: str,
+    *,
+    reference: FileInput | None,
+    voice: str | None,
+    speed: float | None,
+    format: str | None,
+) -> Op[t.Speech]:
+    fields = _drop_none({"text": text, "voice": voice, "speed": speed, "format": format})
+    files: dict[str, Any] = {k: (None, _form_value(v)) for k, v in fields.items()}
+    opened: list[IO[bytes]] = []
+    if reference is not None:
+        part, handle = file_part(reference, None)
+        files["reference"] = part
+        opened = [handle] if handle else []
+    return Op("POST", "/v1/tts", _speech, files=files, opened=opened)
+
+
 # -- text AI ---------------------------------------------------------------------------------------
 def summarize(text: str, style: str) -> Op[t.Summary]:
     return Op("POST", "/v1/summarize", _json(t.Summary), json={"text": text, "style": style})

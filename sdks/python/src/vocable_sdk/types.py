@@ -605,3 +605,21 @@ class Speaker:
             source=d.get("source", ""), created_at=_dt(d.get("created_at")),
             updated_at=_dt(d.get("updated_at")), raw=d,
         )
+
+
+@dataclass
+class Speech:
+    """Audio from ``tts``: the encoded bytes and what the server said about them."""
+
+    audio: bytes
+    content_type: str
+    voice: str  # "bundled" | "matched" | "cloned"
+    voice_id: str | None = None
+    duration: float | None = None  # seconds of speech
+    generation_time: float | None = None  # seconds the server spent
+    speaker_similarity: float | None = None  # with a reference: cosine to it (CAM++)
+    sample_rate: int | None = None
+
+    def save(self, path: str) -> None:
+        with open(path, "wb") as f:
+            f.write(self.audio)

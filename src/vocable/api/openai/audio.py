@@ -18,9 +18,8 @@ plans and credits, a job on the same queue (a keyed caller's transcript is store
 
 Translations are Whisper's translate task: speech in any language, English text.
 
-Not here yet: ``POST /v1/audio/speech`` (OpenAI's text to speech: ``input``, ``voice``,
-``response_format`` mp3/opus/aac/flac/wav/pcm, ``speed``). It belongs in this module once the TTS
-of the audio tools issue exists, as an adapter over that service; until then it is a 404.
+``POST /v1/audio/speech`` (OpenAI's text to speech) is ``speech.py`` beside this module, an
+adapter over the same synthesis as POST /v1/tts.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from vocable.registry.catalog import CatalogEntry
 
 router = APIRouter(tags=["openai"], route_class=OpenAIRoute)
 
-OPENAI_FAMILIES = ("speech", "llm", "embedding")  # the families the OpenAI routes serve
+OPENAI_FAMILIES = ("speech", "llm", "embedding", "tts")  # the families the OpenAI routes serve
 OWNER = "vocable"
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from vocable.accounts.admission import Admission
 from vocable.accounts.quota import Quota
 from vocable.accounts.ratelimit import RequestRateLimiter
+from vocable.audio.denoise import DenoiseExecutor
 from vocable.analysis import Analyzer
 from vocable.config import Settings
 from vocable.diarization.executor import DiarizationExecutor
@@ -60,6 +61,8 @@ class Services:
     translator: Translator
     # Speaker diarization in its own worker process (started by the first job that diarizes).
     diarization: DiarizationExecutor
+    # Noise removal (DTLN, ONNX) for /v1/enhance-audio and enhance=true; loads on first use.
+    denoiser: DenoiseExecutor
     # Every loaded model, whatever its family (lazy, shared, unloaded when idle), and every
     # known model (installed or not) for `GET /v1/models`.
     pool: ModelPool
@@ -107,10 +110,12 @@ class Services:
             "diarization",
             DiarizationExecutor.for_settings(settings, tmp_dir=settings.data_dir, pool=pool),
         )
+        denoiser = parts.setdefault("denoiser", DenoiseExecutor(pool))
         jobs = parts.setdefault(
             "jobs",
             TranscriptionJobs(
-                db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs
+                db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs,
+                denoiser=denoiser,
             ),
         )
         queue = parts.setdefault(

@@ -19,6 +19,7 @@ from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
+from vocable.audio.denoise import DenoiserUnavailable
 from vocable.llm.chat import ChatInputError, ChatNotFound
 from vocable.llm.embed import EmbeddingInputError
 from vocable.llm.runtime import ContextOverflow, LLMError
@@ -49,6 +50,7 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     ModelNotInstalled: (400, None),
     EnglishOnlyModel: (400, None),
     ModelUnavailable: (503, None),
+    DenoiserUnavailable: (503, None),
     # stored transcripts
     TranscriptNotFound: (404, None),
     TranscriptNotCompleted: (400, None),

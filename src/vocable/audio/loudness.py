@@ -152,7 +152,7 @@ def limiter_gain(peaks: np.ndarray, ceiling: float, rate: int) -> np.ndarray:
     with np.errstate(divide="ignore"):
         needed = np.minimum(1.0, ceiling / np.maximum(peaks, 1e-12))
     held = minimum_filter1d(needed, size=2 * hold + 1, mode="nearest")
-    smoothed = uniform_filter1d(held, size=2 * smooth + 1, mode="nearest")
+    smoothed = np.minimum(uniform_filter1d(held, size=2 * smooth + 1, mode="nearest"), 1.0)
     return smoothed[context:peaks.size - context] if peaks.size > 2 * context else smoothed
 
 

@@ -69,6 +69,7 @@ class TranscriptionJobs:
         diarizer_factory: Callable[[], object | None] = lambda: None,
         *,
         blobs: BlobStore,
+        denoiser=None,  # a DenoiseExecutor, for jobs with enhance=true
     ):
         self.db = db
         # Uploads and kept audio, by key: the job row names its audio, any worker can open it.
@@ -76,6 +77,7 @@ class TranscriptionJobs:
         self.admission = admission
         self.whisper = whisper
         self.diarizer_factory = diarizer_factory
+        self.denoiser = denoiser
         # Who wants a job's segments as they are recognized (a streamed response), by job id.
         # Only jobs run by this process are seen; the result is the same either way.
         self._watchers: dict[str, SegmentFn] = {}
@@ -187,7 +189,7 @@ class TranscriptionJobs:
             with self.blobs.local_path(audio_key) as upload:
                 result = transcribe_file(
                     upload, options, self.whisper, self.diarizer_factory(),
-                    on_segment=self._watcher(job_id),
+                    on_segment=self._watcher(job_id), denoiser=self.denoiser,
                 )
         except AudioError as exc:
             self._fail(job_id, principal, charge, str(exc), 400)
@@ -314,6 +316,8 @@ def _options_dict(options: TranscribeOptions) -> dict:
         data["prompt"] = options.prompt
     if options.temperature:
         data["temperature"] = options.temperature
+    if options.enhance:
+        data["enhance"] = True
     return data
 
 
@@ -323,6 +327,7 @@ def _options(data: dict) -> TranscribeOptions:
         diarize=bool(data.get("diarize", True)), speakers=int(data.get("speakers") or 0),
         task=data.get("task") or "transcribe", prompt=data.get("prompt"),
         temperature=float(data.get("temperature") or 0.0),
+        enhance=bool(data.get("enhance", False)),
     )
 
 

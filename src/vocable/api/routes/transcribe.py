@@ -25,6 +25,7 @@ class TranscribeParams(BaseModel):
     diarize: bool = True
     speakers: int = Field(default=0, ge=0, le=32)
     response_format: Literal["json", "txt", "srt", "vtt"] = "json"
+    enhance: bool = False
     async_: bool = Field(default=False, alias="async")
 
     @field_validator("language")
@@ -44,6 +45,8 @@ FORM_SCHEMA = {
         "diarize": {"type": "boolean", "default": True},
         "speakers": {"type": "integer", "minimum": 0, "maximum": 32, "default": 0},
         "response_format": {"type": "string", "enum": ["json", "txt", "srt", "vtt"]},
+        "enhance": {"type": "boolean", "default": False,
+                    "description": "remove noise (as /v1/enhance-audio) before recognition"},
         "async": {"type": "boolean", "default": False},
     },
 }
@@ -53,9 +56,10 @@ FORM_SCHEMA = {
     "/v1/transcribe",
     summary="Transcribe an audio or video file",
     description="multipart/form-data with `file` and optional model, language, diarize, speakers, "
-    "response_format (json, txt, srt, vtt) and async (answer 202 with a job id at once). A model "
-    "the registry knows but this server lacks is served by the best installed one "
-    "(`model` and `X-Vocable-Model` name it) unless VOCABLE_MODEL_FALLBACK=strict.",
+    "response_format (json, txt, srt, vtt), enhance (remove noise first, as /v1/enhance-audio) "
+    "and async (answer 202 with a job id at once). A model the registry knows but this server "
+    "lacks is served by the best installed one (`model` and `X-Vocable-Model` name it) unless "
+    "VOCABLE_MODEL_FALLBACK=strict.",
     responses={
         **content_responses("The transcription, in the response_format", formats.CONTENT_TYPES.values()),
         **content_responses("async: the job, queued", ["application/json"], status=202),
@@ -74,9 +78,11 @@ async def transcribe(
         if params.async_ and principal.is_anonymous:
             raise ApiError(401, "Asynchronous transcription needs an API key, to read the result later.")
         choice = services.speech.choose(params.model, params.language)
+        if params.enhance:
+            services.denoiser.check()
         options = TranscribeOptions(
             model=choice.model, language=choice.language, diarize=params.diarize,
-            speakers=params.speakers,
+            speakers=params.speakers, enhance=params.enhance,
         )
         job_id = await transcription.create_job(services, admitted, upload, options)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from vocable.accounts.admission import Admission
 from vocable.accounts.quota import Quota
 from vocable.accounts.ratelimit import RequestRateLimiter
-from vocable.audio.denoise import DenoiseExecutor
 from vocable.analysis import Analyzer
+from vocable.audio.denoise import DenoiseExecutor
 from vocable.config import Settings
 from vocable.diarization.executor import DiarizationExecutor
 from vocable.llm.chat import TranscriptChat

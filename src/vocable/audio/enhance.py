@@ -121,7 +121,7 @@ def enhance_file(
         raise RuntimeError("denoising needs a DenoiseExecutor")
     started = time.monotonic()
     directory = str(work_dir) if work_dir is not None else None
-    raw = tempfile.TemporaryFile(dir=directory)
+    raw = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - closed in the finally below
     out = None
     try:
         blocks: Iterable[np.ndarray] = iter_audio(path, window_s=30.0)
@@ -142,7 +142,7 @@ def enhance_file(
             gain_db = min(TARGET_LUFS - loudness_in, MAX_GAIN_DB)
         ceiling = gain_of((CEILING_DBTP if options.normalize else 0.0) - LIMITER_MARGIN_DB)
 
-        out = tempfile.TemporaryFile(dir=directory)
+        out = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - the caller's to close
         for attempt in range(CORRECTIONS + 1):
             out.seek(0)
             out.truncate()

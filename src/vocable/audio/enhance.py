@@ -107,6 +107,12 @@ class EnhancedAudio:
     def close(self) -> None:
         self.file.close()
 
+    def __enter__(self) -> EnhancedAudio:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def enhance_file(
     path: str | Path,

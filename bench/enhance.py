@@ -7,6 +7,7 @@ Run by hand (not in CI), from the project root:
     python bench/enhance.py --snr 0,5 --noise hiss,babble --no-wer
     python bench/enhance.py --compare               # DTLN against GTCRN / DeepFilterNet3 too
     python bench/enhance.py --long 2,8              # peak memory and RTF on 2 and 8 min files
+    python bench/enhance.py --only-long --long 30,120   # only those (a two-hour file)
 
 Speech: jfk.wav (11 s) and call-2spk.wav (30 s, telephone) from the shared data
 (../shared/data, or $VOCABLE_TEST_DATA), both with reference transcripts. Noise, made here:
@@ -261,10 +262,13 @@ def main() -> None:
     parser.add_argument("--no-wer", action="store_true", help="skip the Whisper runs")
     parser.add_argument("--compare", action="store_true", help="GTCRN and DeepFilterNet3 too")
     parser.add_argument("--long", default="", help="minutes, comma-separated (peak memory)")
+    parser.add_argument("--only-long", action="store_true", help="just the --long measurements")
     parser.add_argument("--long-worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.long_worker:
         return long_worker(*args.long_worker)
+    if args.only_long:
+        return run_long([float(m) for m in (args.long or "2,8").split(",")])
 
     import soundfile
 

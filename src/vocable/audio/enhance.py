@@ -129,10 +129,10 @@ def enhance_file(
     directory = str(work_dir) if work_dir is not None else None
     raw = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115 - closed in the finally below
     out = None
+    blocks: Iterable[np.ndarray] = iter_audio(path, window_s=30.0)
+    if options.denoise:
+        blocks = denoiser.process(blocks)  # holds the model until closed (below, on every path)
     try:
-        blocks: Iterable[np.ndarray] = iter_audio(path, window_s=30.0)
-        if options.denoise:
-            blocks = denoiser.process(blocks)
         meter = LoudnessMeter(SAMPLE_RATE)
         n = 0
         for block in blocks:
@@ -175,6 +175,9 @@ def enhance_file(
             out.close()
         raise
     finally:
+        close = getattr(blocks, "close", None)
+        if close is not None:
+            close()
         raw.close()
 
 

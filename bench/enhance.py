@@ -130,6 +130,7 @@ class Recognizer:
 
     def wer(self, path: Path, reference: str, enhance: bool) -> float:
         from tests.evaluation import wer
+
         from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
 
         options = TranscribeOptions(model="base", language="en", diarize=False, enhance=enhance)
@@ -213,7 +214,8 @@ def long_worker(path: str, mode: str) -> None:
         n, size = int(result.duration * SR), result.size
         result.close()
     seconds = time.monotonic() - started
-    hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+    status = Path("/proc/self/status").read_text().splitlines()
+    hwm = next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
     print(json.dumps({"seconds": seconds, "audio_s": n / SR, "hwm_mb": hwm / 1024, "bytes": size}))
 
 
@@ -352,7 +354,7 @@ def fmt(value, spec=">6.2f"):
 def print_row(row, others, header=False):
     if header:
         print("(progress)", flush=True)
-    name, kind, snr, before, after, other_scores, clean_wer, noisy_wer, enh_wer = row
+    name, kind, snr, before, after, _, _, noisy_wer, enh_wer = row
     print(f"  {name} {kind} {snr} dB: SI-SDR {fmt(before)} -> {fmt(after)}; "
           f"WER noisy {fmt(noisy_wer)} enhanced {fmt(enh_wer)}", flush=True)
 

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 import numpy as np
 from scipy.signal import resample_poly
@@ -107,7 +107,7 @@ class EnhancedAudio:
     def close(self) -> None:
         self.file.close()
 
-    def __enter__(self) -> EnhancedAudio:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -15,7 +15,9 @@ def test_every_family_is_listed_speech_first():
     catalog = ModelCatalog(Settings(model_dir=MODEL_DIR, default_model="base"), pool)
     entries = catalog.entries()
     families = list(dict.fromkeys(e.family for e in entries))
-    assert families == ["speech", "llm", "embedding", "translation", "analysis", "diarization"]
+    assert families == [
+        "speech", "llm", "embedding", "translation", "analysis", "diarization", "denoise",
+    ]
     by_id = {(e.family, e.id): e for e in entries}
     base = by_id["speech", "base"].to_dict()
     assert {"id", "name", "languages", "speed"} <= set(base)
@@ -24,6 +26,7 @@ def test_every_family_is_listed_speech_first():
     assert by_id["llm", BUNDLED_LLM].installed and by_id["llm", BUNDLED_LLM].default
     assert "languages" not in by_id["llm", BUNDLED_LLM].to_dict()
     assert not any(e.installed for e in entries if e.family == "translation")  # hub only, not pulled
-    assert all(e.installed for e in entries if e.family in ("embedding", "analysis", "diarization"))
+    assert all(e.installed for e in entries
+               if e.family in ("embedding", "analysis", "diarization", "denoise"))
     pool.get("speech", "base", object)
     assert next(e for e in catalog.entries() if e.id == "base").loaded

@@ -180,6 +180,7 @@ class Vocable {
     this.keys = new Keys(this);
     this.usage = new UsageResource(this);
     this.cloud = new CloudResource(this);
+    this.speakers = new Speakers(this);
   }
 
   /** @internal */
@@ -535,6 +536,60 @@ class CloudResource {
   }
 }
 
+/** Voices known by name: diarized transcripts of the account label a matching voice by name. */
+class Speakers {
+  constructor(client) {
+    this._c = client;
+  }
+
+  /**
+   * Enroll `name` from a clip of that one person (`options.file`: path, Blob, ArrayBuffer or
+   * view; at least 2 s of clear speech) or from a speaker of a stored transcript
+   * (`options.transcriptId` and its label `options.speaker`, e.g. 'Speaker 2').
+   * Costs the audio it runs on.
+   */
+  async enroll(name, options = {}) {
+    const { file, filename, transcriptId, speaker, signal } = options;
+    if ((file === undefined) === (transcriptId === undefined)) {
+      throw new TypeError('give either file (a clip of the voice) or transcriptId and speaker');
+    }
+    if (file === undefined) {
+      const json = { name, transcript_id: transcriptId, speaker };
+      return this._c._request('POST', '/api/v1/speakers/', { json, signal });
+    }
+    let blob;
+    let fname = filename;
+    if (typeof file === 'string' || file instanceof URL) {
+      blob = await fs.openAsBlob(file instanceof URL ? file : path.resolve(file));
+      fname = fname || path.basename(String(file instanceof URL ? file.pathname : file));
+    } else if (file instanceof Blob) {
+      blob = file;
+    } else if (file instanceof ArrayBuffer || ArrayBuffer.isView(file)) {
+      blob = new Blob([file]);
+    } else {
+      throw new TypeError('file must be a path, URL, Blob, ArrayBuffer or typed array');
+    }
+    const body = formData({ name }, blob, fname || blob.name || 'audio');
+    return this._c._request('POST', '/api/v1/speakers/', { body, signal });
+  }
+
+  async list() {
+    return (await this._c._request('GET', '/api/v1/speakers/')).items;
+  }
+
+  get(id) {
+    return this._c._request('GET', `/api/v1/speakers/${checkId(id)}/`);
+  }
+
+  rename(id, name) {
+    return this._c._request('PATCH', `/api/v1/speakers/${checkId(id)}/`, { json: { name } });
+  }
+
+  async delete(id) {
+    await this._c._request('DELETE', `/api/v1/speakers/${checkId(id)}/`);
+  }
+}
+
 // -- streaming ----------------------------------------------------------------------------------
 function streamURL(baseURL) {
   const url = new URL(baseURL);
@@ -577,9 +632,12 @@ function toEvent(message) {
 class StreamSession {
   constructor(client, options = {}) {
     this._client = client;
-    this.language = options.language;
-    this.model = options.model;
-    this.openTimeout = options.openTimeout ?? 300_000;
+    const { language, model, openTimeout, ...config } = options;
+    this.language = language;
+    this.model = model;
+    this.openTimeout = openTimeout ?? 300_000;
+    // Other options go into the stream's config as they are (vocabulary, prompt, save, ...).
+    this.config = config;
     this.finals = [];
     this.partial = '';
     this.duration = null;
@@ -608,7 +666,9 @@ class StreamSession {
         headers: { ...this._client._headers, ...(key ? { Authorization: `Bearer ${key}` } : {}) },
       });
     } else {
-      if (key) url.searchParams.set('token', key); // browsers' WebSocket API cannot send headers
+      // Browsers' WebSocket API cannot send headers: trade the key for a one-use stream ticket,
+      // so the long-lived key never goes in a URL.
+      if (key) url.searchParams.set('ticket', await this._ticket());
       ws = new WebSocket(url.toString());
     }
     this._ws = ws;
@@ -621,7 +681,7 @@ class StreamSession {
       this._ready = { resolve, reject };
     });
     ws.addEventListener('open', () => {
-      ws.send(JSON.stringify(dropUndefined({ language: this.language, model: this.model })));
+      ws.send(JSON.stringify(dropUndefined({ ...this.config, language: this.language, model: this.model })));
     });
     let timer;
     const timeout = new Promise((_, reject) => {
@@ -636,6 +696,16 @@ class StreamSession {
       clearTimeout(timer);
     }
     return this;
+  }
+
+  /** A one-use stream ticket for the key; a refusal is the error the stream itself would give. */
+  async _ticket() {
+    try {
+      return (await this._client._request('POST', '/v1/stream/ticket')).ticket;
+    } catch (err) {
+      if (err instanceof VocableError && err.status) throw streamError(err.message, 4000 + err.status);
+      throw err;
+    }
   }
 
   _onMessage(data) {

@@ -263,6 +263,7 @@ export declare class Vocable {
   readonly keys: Keys;
   readonly usage: UsageResource;
   readonly cloud: CloudResource;
+  readonly speakers: Speakers;
 
   transcribe(file: FileInput, options?: TranscribeOptions & { responseFormat?: 'json'; async?: false }): Promise<Transcription>;
   transcribe(file: FileInput, options: TranscribeOptions & { responseFormat: 'txt' | 'srt' | 'vtt'; async?: false }): Promise<string>;
@@ -315,6 +316,27 @@ export declare class UsageResource {
 export declare class CloudResource {
   get(): Promise<Record<string, unknown>>;
 }
+/** An enrolled voice: the server keeps a voiceprint (an embedding), never the audio. */
+export interface Speaker {
+  id: string;
+  name: string;
+  speech_seconds: number;
+  source: string;
+  model: string;
+  created_at: string;
+  updated_at: string;
+}
+export declare class Speakers {
+  enroll(
+    name: string,
+    options: { file: string | URL | Blob | ArrayBuffer | ArrayBufferView; filename?: string; signal?: AbortSignal }
+      | { transcriptId: string; speaker: string; signal?: AbortSignal },
+  ): Promise<Speaker>;
+  list(): Promise<Speaker[]>;
+  get(id: string): Promise<Speaker>;
+  rename(id: string, name: string): Promise<Speaker>;
+  delete(id: string): Promise<void>;
+}
 
 // -- streaming ---------------------------------------------------------------------------------
 export interface StreamOptions {
@@ -323,6 +345,13 @@ export interface StreamOptions {
   model?: string;
   /** ms to wait for `ready` (the first stream on a model waits for it to load). */
   openTimeout?: number;
+  /** Domain terms Whisper should spell as given, and text in the style wanted. */
+  vocabulary?: string[];
+  prompt?: string;
+  /** Store the session as a transcript of the account (`done.raw.transcript_id`). */
+  save?: boolean;
+  /** Any other config key goes to the server as it is. */
+  [config: string]: unknown;
 }
 
 export type StreamEvent =

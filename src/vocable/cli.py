@@ -1,4 +1,5 @@
-"""The `vocable` command line: serve, models, accounts, keys, transcribe, enhance, stream."""
+"""The `vocable` command line: serve, models, accounts, keys, admin, invites, transcribe, enhance,
+stream."""
 
 from __future__ import annotations
 
@@ -15,9 +16,13 @@ app = typer.Typer(help="Vocable: self-hosted speech platform.", no_args_is_help=
 models_app = typer.Typer(help="Speech and language models.", no_args_is_help=True)
 accounts_app = typer.Typer(help="Accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+admin_app = typer.Typer(help="The admin role (the operator console).", no_args_is_help=True)
+invites_app = typer.Typer(help="Invite codes (VOCABLE_SIGNUP=invite).", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(keys_app, name="keys")
+app.add_typer(admin_app, name="admin")
+app.add_typer(invites_app, name="invites")
 console = Console(stderr=True)
 
 DataDir = Annotated[
@@ -47,19 +52,56 @@ def serve(
     workers: Annotated[int | None, typer.Option(help="In-process transcription workers.")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
     default_model: Annotated[str | None, typer.Option(help="Default speech model.")] = None,
+    role: Annotated[str, typer.Option(
+        help="all (everything in this process) or api (no speech model: jobs run on "
+        "`vocable worker` processes, VOCABLE_QUEUE=celery; no streams)."
+    )] = "all",
 ) -> None:
     """Start the HTTP server."""
     import uvicorn
 
     from vocable.api.app import create_app
     from vocable.api.server import uvicorn_options
+    from vocable.services import Services
 
+    if role not in ("all", "api"):
+        _fail(f"unknown role '{role}': use all or api (workers start with `vocable worker`)")
     settings = settings_for(
         data_dir, host=host, port=port, database_url=database_url, workers=workers,
         device=device, default_model=default_model,
     )
-    console.print(f"Vocable on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
-    uvicorn.run(create_app(settings), **uvicorn_options(settings))
+    try:
+        services = Services.create(settings, role=role)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"Vocable ({role}) on http://{settings.host}:{settings.port} (data in {settings.data_dir})")
+    uvicorn.run(create_app(services=services), **uvicorn_options(settings))
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    queues: Annotated[str, typer.Option(
+        help="Comma-separated queues to take jobs from: transcribe, diarize, llm, audio."
+    )] = "transcribe",
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once (threads sharing the model).")] = 1,
+    database_url: Annotated[str | None, typer.Option(help="SQLAlchemy URL.")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
+    default_model: Annotated[str | None, typer.Option(help="Default speech model.")] = None,
+) -> None:
+    """Run jobs from the broker (VOCABLE_BROKER_URL) as a Celery worker: loads the speech model."""
+    from vocable.worker import Worker
+
+    settings = settings_for(
+        data_dir, database_url=database_url, device=device, default_model=default_model,
+        queue="celery",
+    )
+    try:
+        node = Worker(settings, [q.strip() for q in queues.split(",") if q.strip()], concurrency)
+    except ValueError as exc:
+        _fail(str(exc))
+    console.print(f"Vocable worker {node.node.id} on {settings.broker_url} (queues {queues})")
+    node.run()
 
 
 @models_app.command("list")
@@ -126,7 +168,10 @@ def _db(data_dir: Path | None):
     settings = settings_for(data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     db = Database(settings.resolved_database_url)
-    db.migrate(blob_store_from_url(settings.resolved_blob_url))  # a migration may move uploads
+    db.migrate(blob_store_from_url(  # a migration may move uploads
+        settings.resolved_blob_url, s3_endpoint_url=settings.blob_s3_endpoint_url,
+        s3_region=settings.blob_s3_region,
+    ))
     return db
 
 
@@ -135,16 +180,232 @@ def accounts_create(
     email: str,
     plan: Annotated[str, typer.Option(help="Plan name (free, paid, or one from settings).")] = "free",
     credits: Annotated[int, typer.Option(help="Starting credits (paid plans).")] = 0,
+    admin: Annotated[bool, typer.Option("--admin", help="Give it the admin role.")] = False,
+    password: Annotated[bool, typer.Option(
+        "--password", help="Ask for a password (to sign in on the web page).")] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Create an account."""
+    """Create an account (verified: the operator vouches for the address)."""
     from vocable.accounts.keys import AccountExists, create_account
+    from vocable.accounts.passwords import PasswordRejected, Passwords
 
+    settings = settings_for(data_dir)
+    hashed = None
+    if password:
+        passwords = Passwords.for_settings(settings)
+        secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+        try:
+            passwords.check_new(secret, email)
+        except PasswordRejected as exc:
+            _fail(str(exc))
+        hashed = passwords.hash(secret)
     try:
-        account = create_account(_db(data_dir), email, plan=plan, credits=credits)
+        account = create_account(_db(data_dir), email, plan=plan, credits=credits,
+                                 role="admin" if admin else "user", password_hash=hashed,
+                                 verified=True)
     except AccountExists as exc:
         _fail(str(exc))
-    typer.echo(f"account {account.id} {account.email} plan={account.plan} credits={account.credits}")
+    typer.echo(f"account {account.id} {account.email} plan={account.plan} credits={account.credits}"
+               + (" role=admin" if admin else ""))
+
+
+def _console(data_dir: Path | None):
+    from vocable.accounts.console import AdminConsole
+    from vocable.storage.blobs import blob_store_from_url
+
+    settings = settings_for(data_dir)
+    return AdminConsole(_db(data_dir), settings.plans, blob_store_from_url(settings.resolved_blob_url))
+
+
+def _account_id(console, email: str) -> int:
+    from vocable.accounts.keys import AccountNotFound
+
+    try:
+        return console.find(email)
+    except AccountNotFound as exc:
+        _fail(str(exc))
+
+
+def _run(action):
+    """Run a console action; a domain refusal is a one-line error, not a trace."""
+    from vocable.accounts.console import AccountBusy
+    from vocable.accounts.keys import AccountNotFound
+    from vocable.accounts.profile import ProfileError
+
+    try:
+        return action()
+    except (AccountBusy, AccountNotFound, ProfileError) as exc:
+        _fail(str(exc))
+
+
+def _show(account: dict) -> None:
+    allowance = (f"credits={account['credits']}" if account["monthly_minutes"] is None else
+                 f"minutes={account['minutes_used']}/{account['monthly_minutes']}")
+    typer.echo(f"account {account['id']} {account['email']} plan={account['plan']} {allowance} "
+               f"role={account['role']}" + (" DISABLED" if account["disabled"] else ""))
+
+
+@accounts_app.command("list")
+def accounts_list(
+    search: Annotated[str, typer.Option("--search", "-q", help="Part of an email or name, or a plan.")] = "",
+    page: int = 1,
+    data_dir: DataDir = None,
+) -> None:
+    """List accounts (50 a page)."""
+    listing = _console(data_dir).list_accounts(search, page, 50)
+    table = Table()
+    widest = max((len(a["email"]) for a in listing["accounts"]), default=5)
+    for header in ("id", "email", "plan", "credits", "minutes", "role", "keys", "transcripts", "status"):
+        # addresses are what the other commands take: never cut or wrap them
+        table.add_column(header, no_wrap=header == "email",
+                         min_width=widest if header == "email" else None)
+    for a in listing["accounts"]:
+        table.add_row(str(a["id"]), a["email"], a["plan"], str(a["credits"]),
+                      f"{a['minutes_used']}/{a['monthly_minutes']}" if a["monthly_minutes"] else "-",
+                      a["role"], str(a["api_keys"]), str(a["transcripts"]),
+                      "disabled" if a["disabled"] else "active")
+    Console().print(table)
+    typer.echo(f"{listing['total']} account(s)")
+
+
+@accounts_app.command("plan")
+def accounts_plan(email: str, plan: str, data_dir: DataDir = None) -> None:
+    """Change an account's plan (applies to its next request)."""
+    console = _console(data_dir)
+    _show(_run(lambda: console.set_plan(_account_id(console, email), plan)))
+
+
+@accounts_app.command("credits")
+def accounts_credits(email: str, credits: int, data_dir: DataDir = None) -> None:
+    """Grant credits (a negative number takes some back, never below zero)."""
+    console = _console(data_dir)
+    _show(_run(lambda: console.grant_credits(_account_id(console, email), credits)))
+
+
+@accounts_app.command("disable")
+def accounts_disable(email: str, data_dir: DataDir = None) -> None:
+    """Disable an account: its keys, sessions and tickets are refused from now on."""
+    console = _console(data_dir)
+    _show(_run(lambda: console.set_disabled(_account_id(console, email), True)))
+
+
+@accounts_app.command("enable")
+def accounts_enable(email: str, data_dir: DataDir = None) -> None:
+    """Enable a disabled account again."""
+    console = _console(data_dir)
+    _show(_run(lambda: console.set_disabled(_account_id(console, email), False)))
+
+
+@accounts_app.command("delete")
+def accounts_delete(
+    email: str,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Delete an account with its keys, sessions, transcripts, usage and stored audio."""
+    console = _console(data_dir)
+    account_id = _account_id(console, email)
+    if not yes:
+        typer.confirm(f"Delete {email} and everything it owns?", abort=True)
+    _run(lambda: console.delete_account(account_id))
+    typer.echo(f"deleted account {account_id} {email}")
+
+
+@accounts_app.command("set-password")
+def accounts_set_password(
+    email: str,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from standard input.")] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Set an account's password (how passwords are reset without SMTP); its sessions end."""
+    import sys
+
+    from vocable.accounts.auth import AuthService
+    from vocable.accounts.mailer import Mailer
+    from vocable.accounts.passwords import PasswordRejected
+    from vocable.accounts.ratelimit import RequestRateLimiter
+
+    settings = settings_for(data_dir)
+    console = _console(data_dir)
+    account_id = _account_id(console, email)
+    secret = (sys.stdin.readline().rstrip("\n") if password_stdin
+              else typer.prompt("New password", hide_input=True, confirmation_prompt=True))
+    auth = AuthService(console.db, settings, RequestRateLimiter("memory://", settings.plans),
+                       Mailer())
+    try:
+        auth.set_password(account_id, secret, email=email)
+    except PasswordRejected as exc:
+        _fail(str(exc))
+    typer.echo(f"password set for {email}; its sessions were ended")
+
+
+@accounts_app.command("usage")
+def accounts_usage(
+    days: Annotated[int, typer.Option(help="Days, ending today (UTC).")] = 30,
+    data_dir: DataDir = None,
+) -> None:
+    """Usage across accounts by day, and the busiest accounts."""
+    usage = _console(data_dir).usage(days)
+    table = Table(title=f"{usage['start']} to {usage['end']}")
+    for header in ("date", "accounts", "requests", "transcriptions", "audio minutes", "credits"):
+        table.add_column(header)
+    for d in usage["days"]:
+        if d["requests"] or d["transcriptions"]:
+            table.add_row(d["date"], str(d["active_accounts"]), str(d["requests"]),
+                          str(d["transcriptions"]), str(d["audio_minutes"]), str(d["credits_spent"]))
+    Console().print(table)
+    t = usage["totals"]
+    typer.echo(f"total: {t['requests']} requests, {t['transcriptions']} transcriptions, "
+               f"{t['audio_minutes']} audio minutes, {t['credits_spent']} credits "
+               f"({t['accounts']} accounts)")
+
+
+@admin_app.command("grant")
+def admin_grant(email: str, data_dir: DataDir = None) -> None:
+    """Give an account the admin role (the first admin comes from here)."""
+    console = _console(data_dir)
+    _show(_run(lambda: console.set_role(_account_id(console, email), "admin")))
+
+
+@admin_app.command("revoke")
+def admin_revoke(email: str, data_dir: DataDir = None) -> None:
+    """Take the admin role away."""
+    console = _console(data_dir)
+    _show(_run(lambda: console.set_role(_account_id(console, email), "user")))
+
+
+@invites_app.command("create")
+def invites_create(
+    uses: Annotated[int, typer.Option(help="How many sign-ups it allows.")] = 1,
+    days: Annotated[float, typer.Option(help="Days it stays valid (0 = no expiry).")] = 14,
+    note: Annotated[str, typer.Option(help="A label (who it is for).")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Make an invite code; printed once, alone on the last line."""
+    from vocable.accounts.invites import create_invite
+
+    try:
+        invite, raw = create_invite(_db(data_dir), max_uses=uses, expires_in_days=days or None,
+                                    note=note)
+    except ValueError as exc:
+        _fail(str(exc))
+    typer.echo(f"invite {invite.id} ({uses} use(s)); it is shown only once:")
+    typer.echo(raw)
+
+
+@invites_app.command("list")
+def invites_list(data_dir: DataDir = None) -> None:
+    """List invite codes (not the codes themselves)."""
+    from vocable.accounts.invites import invite_out, list_invites
+
+    table = Table()
+    for header in ("id", "note", "uses", "expires", "status"):
+        table.add_column(header)
+    for invite in map(invite_out, list_invites(_db(data_dir))):
+        table.add_row(invite["id"], invite["note"], f"{invite['uses']}/{invite['max_uses']}",
+                      str(invite["expires_at"] or "-"), "active" if invite["active"] else "spent")
+    Console().print(table)
 
 
 @keys_app.command("create")

@@ -50,8 +50,12 @@ class Settings(BaseSettings):
     # Empty means "sqlite file in data_dir"; any SQLAlchemy URL otherwise (postgresql+psycopg://...).
     database_url: str = ""
     # Where uploads and transcripts' audio are kept: empty means the directory <data_dir>/blobs;
-    # otherwise a directory path or file:// URL (an S3-compatible store comes with remote workers).
+    # otherwise a directory path or file:// URL (shared by the nodes of a cluster: NFS), or
+    # s3://bucket/prefix: an S3-compatible bucket at blob_s3_endpoint_url (empty: AWS) in
+    # blob_s3_region, credentials from the usual AWS_* variables.
     blob_url: str = ""
+    blob_s3_endpoint_url: str = ""
+    blob_s3_region: str = ""
     # Empty means "<data_dir>/models".
     model_dir: Path | None = None
     # Empty means "best installed model".
@@ -121,6 +125,64 @@ class Settings(BaseSettings):
     embed_max_chars: int = 8000
     chat_top_k: int = 4
 
+    # -- webhooks (see webhooks.py) and the cluster (queues/, worker.py) ---------------------------
+    # Webhooks may reach loopback/private addresses only if the operator says so (SSRF).
+    webhook_allow_private: bool = False
+    webhook_max_attempts: int = 10
+    webhook_backoff_s: float = 10.0  # the first retry's delay; doubled each attempt after
+    webhook_backoff_max_s: float = 3600.0
+    webhook_timeout_s: float = 10.0
+    webhook_poll_s: float = 5.0  # how often a sender looks for events other nodes added
+    # Where transcription jobs run: "inprocess" (threads of this server) or "celery" (workers
+    # started with `vocable worker`, on the broker below).
+    queue: Literal["inprocess", "celery"] = "inprocess"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    # Prefix of every Redis key and channel of the queue (several deployments on one Redis).
+    broker_prefix: str = ""
+    # A message not acknowledged for this long (its worker died) goes to another worker; checked
+    # every queue_restore_interval_s. Longer than most jobs: a job still running when it passes
+    # is not run twice (its claim is alive), but the message is redelivered.
+    queue_visibility_timeout_s: float = 3600.0
+    queue_restore_interval_s: float = 10.0
+    job_max_attempts: int = 3  # runs of a job before it ends failed (transient errors)
+    job_retry_backoff_s: float = 5.0  # the first retry's delay; doubled each time
+    job_lease_s: float = 60.0  # a worker's claim on a job, renewed at every heartbeat
+    worker_heartbeat_s: float = 5.0
+    worker_stale_s: float = 30.0  # a worker silent for longer is not listed (it is gone)
+    # -- sign-up, sign-in, sessions, email (accounts/auth.py, accounts/mailer.py) ----------------
+    # Who may open an account on the page / POST /api/v1/auth/signup: anyone, holders of an
+    # invite code (`vocable invites create`, POST /api/v1/admin/invites/), or nobody (the CLI).
+    signup: Literal["open", "invite", "closed"] = "open"
+    signup_plan: str = "free"  # the plan a new account gets
+    signup_credits: int = 0  # and its starting credits (for a credit-based signup_plan)
+    session_ttl_s: int = 14 * 24 * 3600  # a browser session lasts this long after sign-in
+    password_min_length: int = 8
+    # argon2id cost (RFC 9106's second recommended profile by default: 64 MiB, 3 passes, 4 lanes).
+    password_time_cost: int = 3
+    password_memory_kib: int = 64 * 1024
+    password_parallelism: int = 4
+    # Sign-in attempts allowed per address and per client IP in each window, and sign-ups and
+    # reset requests per IP: past them a 429 with Retry-After (brute force is slowed, not stopped).
+    signin_attempts_per_account: int = 10
+    signin_attempts_per_ip: int = 50
+    signin_window_s: int = 15 * 60
+    signups_per_ip_per_hour: int = 20
+    # SMTP: empty host = no email (no address verification; passwords reset by the operator).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_from: str = "Vocable <vocable@localhost>"
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_timeout_s: float = 20.0
+    # With SMTP, new addresses must be verified before the account can sign in.
+    email_verification: bool = True
+    verify_link_ttl_s: int = 2 * 24 * 3600
+    reset_link_ttl_s: int = 3600
+    # The address people reach the server at, for links in emails (e.g. https://vocable.example);
+    # empty = the address the request came to (set it behind a proxy that rewrites Host).
+    public_url: str = ""
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxy_list(cls, value: object) -> object:
@@ -144,6 +206,10 @@ class Settings(BaseSettings):
     @property
     def resolved_blob_url(self) -> str:
         return self.blob_url or (self.data_dir / "blobs").absolute().as_uri()
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.smtp_host)
 
     def plan(self, name: str) -> Plan:
         return self.plans.get(name) or self.plans["free"]

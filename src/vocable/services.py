@@ -10,12 +10,16 @@ import threading
 from dataclasses import dataclass, field
 
 from vocable.accounts.admission import Admission
+from vocable.accounts.auth import AuthService
+from vocable.accounts.console import AdminConsole
+from vocable.accounts.mailer import Mailer
 from vocable.accounts.quota import Quota
 from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.analysis import Analyzer
 from vocable.audio.denoise import DenoiseExecutor
 from vocable.config import Settings
 from vocable.diarization.executor import DiarizationExecutor
+from vocable.diarization.speakers import Speakers
 from vocable.llm.chat import TranscriptChat
 from vocable.llm.embed import Embedder
 from vocable.llm.runtime import LLMExecutor
@@ -30,6 +34,33 @@ from vocable.transcription.jobs import InProcessQueue, JobQueue, TranscriptionJo
 from vocable.transcription.speech_models import SpeechModels
 from vocable.transcription.whisper import WhisperExecutor
 from vocable.translation.translator import Translator
+from vocable.webhooks import Webhooks
+
+
+ROLES = ("all", "api", "worker")
+
+
+def _queue(settings: Settings, jobs: TranscriptionJobs, whisper: WhisperExecutor, db: Database):
+    """The in-process queue (the default), or Celery workers (VOCABLE_QUEUE=celery)."""
+    if settings.queue == "celery":
+        from vocable.queues.celery import CeleryQueue, make_celery
+        from vocable.queues.nodes import WorkerNodes
+
+        nodes = WorkerNodes(db, settings.worker_stale_s)
+        app = make_celery(
+            settings.broker_url, visibility_timeout_s=settings.queue_visibility_timeout_s,
+            restore_interval_s=settings.queue_restore_interval_s, prefix=settings.broker_prefix,
+        )
+        return CeleryQueue(
+            app, settings.broker_url, status=jobs.status, queued=jobs.queued_count,
+            workers=lambda: nodes.online(jobs.queued_count()), prefix=settings.broker_prefix,
+        )
+    return InProcessQueue(
+        jobs.run, jobs.pending, settings.workers,
+        describe=lambda: {"device": whisper.device.kind, "models_loaded": whisper.loaded(),
+                          "gpu_name": whisper.device.gpu_name,
+                          "gpu_memory_mb": whisper.device.gpu_memory_mb},
+    )
 
 
 @dataclass
@@ -61,21 +92,39 @@ class Services:
     translator: Translator
     # Speaker diarization in its own worker process (started by the first job that diarizes).
     diarization: DiarizationExecutor
+    # /api/v1/speakers/: an account's enrolled voices, named in its diarized transcripts.
+    speakers: Speakers
     # Noise removal (DTLN, ONNX) for /v1/enhance-audio and enhance=true; loads on first use.
     denoiser: DenoiseExecutor
     # Every loaded model, whatever its family (lazy, shared, unloaded when idle), and every
     # known model (installed or not) for `GET /v1/models`.
     pool: ModelPool
     catalog: ModelCatalog
+    # Signed POSTs of async jobs' ends to the caller's URL (a sender thread, retries with backoff).
+    webhooks: Webhooks
+    # Sign-up, sign-in, sessions, email links (accounts/auth.py) and the operator console.
+    mailer: Mailer
+    auth: AuthService
+    console: AdminConsole
+    # "all" (one process does everything), "api" (no speech model: jobs go to Celery workers,
+    # no streams) or "worker" (`vocable worker`: runs the jobs).
+    role: str = "all"
     _owns_pool: bool = field(default=True, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def create(cls, settings: Settings, **shared) -> Services:
+    def create(cls, settings: Settings, role: str = "all", **shared) -> Services:
         """Build every part from settings; ``shared`` passes ready parts in (e.g. the model pool
         and loaded executors reused by several apps in one test run)."""
+        if role not in ROLES:
+            raise ValueError(f"Unknown role {role!r}: use one of {', '.join(ROLES)}.")
+        if role != "all" and settings.queue != "celery":
+            raise ValueError(f"The {role} role needs workers: set VOCABLE_QUEUE=celery.")
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        blobs = shared.pop("blobs", None) or blob_store_from_url(settings.resolved_blob_url)
+        blobs = shared.pop("blobs", None) or blob_store_from_url(
+            settings.resolved_blob_url, s3_endpoint_url=settings.blob_s3_endpoint_url,
+            s3_region=settings.blob_s3_region,
+        )
         db = Database(settings.resolved_database_url)
         db.migrate(blobs)
         registry = shared.pop("registry", None) or ModelRegistry(settings.resolved_model_dir)
@@ -88,6 +137,7 @@ class Services:
             blobs=blobs,
             registry=registry,
             pool=pool,
+            role=role,
             _owns_pool=owns_pool,
             quota=Quota(db, settings.plans),
             rate_limiter=RequestRateLimiter(settings.rate_limit_storage, settings.plans),
@@ -105,26 +155,33 @@ class Services:
             queued_jobs=lambda: queue.backlog(),  # the queue is built below, from the jobs
             max_open_streams=settings.stream_max_active,
             open_streams=lambda: streaming.active,
+            serves_streams=role == "all",  # a stream needs the model close by
         ))
         diarization = parts.setdefault(
             "diarization",
             DiarizationExecutor.for_settings(settings, tmp_dir=settings.data_dir, pool=pool),
         )
+        webhooks = parts.setdefault("webhooks", Webhooks(
+            db, allow_private=settings.webhook_allow_private,
+            max_attempts=settings.webhook_max_attempts, backoff_s=settings.webhook_backoff_s,
+            backoff_max_s=settings.webhook_backoff_max_s, timeout_s=settings.webhook_timeout_s,
+            poll_s=settings.webhook_poll_s,
+        ))
+        speakers = parts.setdefault("speakers", Speakers(db, blobs, diarization))
         denoiser = parts.setdefault("denoiser", DenoiseExecutor(pool))
         jobs = parts.setdefault(
             "jobs",
             TranscriptionJobs(
                 db, admission, whisper, diarizer_factory=lambda: diarization, blobs=blobs,
+                webhooks=webhooks,
+                on_completed=lambda job_id: parts["auth"].transcript_ready(job_id),
+                voices_of=speakers.voices,
                 denoiser=denoiser,
             ),
         )
-        queue = parts.setdefault(
-            "queue",
-            InProcessQueue(
-                jobs.run, jobs.pending, settings.workers,
-                describe=lambda: {"device": whisper.device.kind, "models_loaded": whisper.loaded()},
-            ),
-        )
+        if "queue" not in parts:
+            parts["queue"] = _queue(settings, jobs, whisper, db)
+        queue = parts["queue"]
         if "llm" not in parts:
             parts["llm"] = LLMExecutor(LLMRegistry(settings.resolved_model_dir), settings, pool)
         parts.setdefault("embedder", Embedder(settings, pool))
@@ -138,6 +195,9 @@ class Services:
                 parts["llm"], settings.resolved_model_dir, whisper.device.kind,
                 settings.translation_backend, pool,
             )
+        mailer = parts.setdefault("mailer", Mailer.for_settings(settings))
+        parts.setdefault("auth", AuthService(db, settings, parts["rate_limiter"], mailer))
+        parts.setdefault("console", AdminConsole(db, settings.plans, blobs))
         parts.setdefault(
             "catalog", ModelCatalog(settings, pool, speech=registry, llm=parts["llm"].registry)
         )
@@ -145,8 +205,10 @@ class Services:
 
     def start(self) -> None:
         """Background parts (workers, idle unloading) start here, after the app is built."""
-        self.quota.recount_slots()
-        self.queue.start()
+        if self.role != "worker":  # a worker neither takes uploads nor waits for jobs
+            self.quota.recount_slots()
+            self.queue.start()
+        self.webhooks.start()
         self._stop.clear()
         threading.Thread(target=self._unload_idle_models, name="vocable-idle", daemon=True).start()
 
@@ -158,7 +220,10 @@ class Services:
     def close(self) -> None:
         self._stop.set()
         self.streaming.shutdown()
-        self.queue.stop()
+        if self.role != "worker":
+            self.queue.stop()
+        self.webhooks.stop()
+        self.mailer.close()
         if self._owns_pool:  # stops the diarization worker too; a shared pool (tests) lives on
             self.pool.close()
         self.db.dispose()

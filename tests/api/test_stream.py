@@ -346,3 +346,78 @@ def test_cli_stream(start_server, data_dir):
     ])
     assert result.exit_code == 0, result.output
     assert "country" in result.output.lower() and "→" in result.output
+
+
+def test_stream_vocabulary_and_its_bounds(start_server, data_dir):
+    """The config's vocabulary reaches every decode: an unusual spelling of a name is streamed
+    as given; a vocabulary the decoder cannot take is refused before ready, at no cost."""
+    server = start_server()
+    account_id, key = account_key(server, "vocabulary@example.com", credits=5)
+    pcm = pcm16_from_file(data_dir / "call-2spk.wav")[: 14 * 2 * SR]  # "This is Diane..." at 8 s
+    config = json.dumps({"language": "en", "vocabulary": ["Dyanne", "Sheilagh"]})
+    messages, code = asyncio.run(session(server, [config, pcm, json.dumps({"action": "stop"})], key=key))
+    assert code == 1000, messages
+    finals = " ".join(m["text"] for m in messages if "text" in m)
+    assert "Dyanne" in finals or "Sheilagh" in finals, finals
+    for bad, needle in [({"vocabulary": "x" * 61}, "at most 60"), ({"vocabulary": 5}, "list of terms"),
+                        ({"prompt": ["a"]}, "must be a string")]:
+        messages, code = asyncio.run(session(server, [json.dumps(bad)], key=key))
+        assert code == CLOSE_BAD_REQUEST and needle in messages[-1]["error"], messages
+    assert account_row(server, account_id).credits == 4
+
+
+def test_a_saved_live_session_is_a_stored_transcript(start_server, data_dir):
+    """``"save": true``: the finals and the audio paid for become a transcript of the account,
+    listed and exported like a file's; is_final names it. Nothing stays in uploads/."""
+    import wave
+
+    from vocable.storage.blobs import transcript_audio_key
+
+    server = start_server()
+    _, key = account_key(server, "live-save@example.com", credits=5)
+    pcm = pcm16_from_file(data_dir / "jfk.wav")
+    config = json.dumps({"language": "en", "save": True})
+    messages, code = asyncio.run(session(server, [config, pcm, json.dumps({"action": "stop"})], key=key))
+    assert code == 1000, messages
+    done = messages[-1]
+    assert done["is_final"] is True and done["transcript_id"], done
+    with server.client(key) as client:
+        stored = client.get(f"/api/v1/transcripts/{done['transcript_id']}/").json()
+        listed = client.get("/api/v1/transcripts/").json()
+        srt_body = client.get(f"/api/v1/transcripts/{done['transcript_id']}/export/srt/").text
+    finals = [m for m in messages if "text" in m]
+    assert stored["status"] == "completed" and stored["filename"].startswith("Live session")
+    assert stored["text"] == " ".join(f["text"] for f in finals)
+    assert [round(s["start"], 2) for s in stored["segments"]] == [f["start"] for f in finals]
+    assert abs(stored["duration"] - 11.0) < 0.1 and "fellow" in stored["text"].lower()
+    assert done["transcript_id"] in [t["id"] for t in listed["results"]]
+    assert "-->" in srt_body and "country" in srt_body
+    with server.services.blobs.local_path(transcript_audio_key(done["transcript_id"])) as path:
+        with wave.open(str(path)) as w:
+            assert (w.getframerate(), w.getnchannels()) == (SR, 1)
+            assert w.getnframes() == len(pcm) // 2  # every sample sent, all of it paid for
+    uploads = server.services.settings.data_dir / "uploads"
+    assert eventually(lambda: not any(uploads.iterdir()))
+
+
+def test_saving_needs_a_key_and_a_left_session_is_not_saved(start_server, data_dir):
+    server = start_server()
+    config = json.dumps({"save": True})
+    messages, code = asyncio.run(session(server, [config]))
+    assert code == CLOSE_UNAUTHORIZED and "needs an API key" in messages[-1]["error"]
+    account_id, key = account_key(server, "live-left@example.com", credits=5)
+    messages, code = asyncio.run(session(server, [json.dumps({"save": "yes"})], key=key))
+    assert code == CLOSE_BAD_REQUEST and "'save' must be true or false" in messages[-1]["error"]
+
+    async def leave_mid_stream():
+        pcm = pcm16_from_file(data_dir / "jfk.wav")
+        async with connect(stream_url(server.url), additional_headers={"Authorization": f"Bearer {key}"}) as ws:
+            await ws.send(json.dumps({"language": "en", "save": True}))
+            await ws.recv()  # ready
+            await ws.send(pcm[: 4 * 2 * SR])
+
+    asyncio.run(leave_mid_stream())
+    uploads = server.services.settings.data_dir / "uploads"
+    assert eventually(lambda: server.services.streaming.active == 0 and not any(uploads.iterdir()))
+    with server.client(key) as client:
+        assert client.get("/api/v1/transcripts/").json()["count"] == 0

@@ -3,6 +3,8 @@ policy."""
 
 from __future__ import annotations
 
+import itertools
+
 from vocable.diarization.assign import assign_speakers
 from vocable.results import Segment, SpeakerTurn, Word
 
@@ -54,3 +56,38 @@ def test_assign_without_turns_or_words():
     out, speakers = assign_speakers([seg], [SpeakerTurn(1.5, 3.0, "X"), SpeakerTurn(0.0, 0.4, "Y")])
     assert out[0].speaker == "Speaker 1" and speakers == ["Speaker 1"]  # X covers more of it
     assert assign_speakers([], [SpeakerTurn(0, 1, "X")]) == ([], [])
+
+
+def test_turn_change_snaps_to_the_sentence_boundary():
+    """Diarization's boundary falls a word late ("...there. I" / "need the design."): the change
+    moves to the sentence end, not into the next sentence."""
+    seg = _segment([(" I", 8.9, 9.0), (" didn't", 9.0, 9.3), (" know", 9.3, 9.5), (" you", 9.5, 9.6),
+                    (" were", 9.6, 9.7), (" there.", 9.7, 9.95), (" I", 10.0, 10.1),
+                    (" need", 10.1, 10.4), (" the", 10.4, 10.5), (" design.", 10.5, 11.0)])
+    turns = [SpeakerTurn(8.5, 10.15, "A"), SpeakerTurn(10.15, 11.2, "B")]
+    out, _ = assign_speakers([seg], turns)
+    assert [(s.text, s.speaker) for s in out] == [
+        ("I didn't know you were there.", "Speaker 1"), ("I need the design.", "Speaker 2"),
+    ]
+    # word by word (snap off), the stray "I" goes with the earlier turn
+    out, _ = assign_speakers([seg], turns, snap=False)
+    assert [s.text for s in out] == ["I didn't know you were there. I", "need the design."]
+
+
+def test_a_real_change_inside_a_sentence_is_kept():
+    """Several words of clear evidence for another voice split even an unpunctuated phrase."""
+    seg = _segment([(" so", 0.0, 0.3), (" we", 0.3, 0.5), (" could", 0.5, 0.8), (" maybe", 0.8, 1.2),
+                    (" yeah", 1.2, 1.6), (" that", 1.6, 1.9), (" sounds", 1.9, 2.3), (" good", 2.3, 2.8)])
+    turns = [SpeakerTurn(0.0, 1.2, "A"), SpeakerTurn(1.2, 3.0, "B")]
+    out, _ = assign_speakers([seg], turns)
+    assert [(s.text, s.speaker) for s in out] == [
+        ("so we could maybe", "Speaker 1"), ("yeah that sounds good", "Speaker 2"),
+    ]
+
+
+def test_segments_never_overlap():
+    a = Segment(9.5, 10.2, "Neither", 0.9, [Word("Neither", 9.98, 10.18)])
+    b = Segment(10.02, 10.62, "did I.", 0.9, [Word("did", 10.02, 10.3), Word("I.", 10.3, 10.62)])
+    out, _ = assign_speakers([a, b], [SpeakerTurn(9.0, 10.1, "A"), SpeakerTurn(10.1, 11.0, "B")])
+    assert all(x.end <= y.start for x, y in itertools.pairwise(out))
+    assert all(s.start <= s.end for s in out)

@@ -110,7 +110,7 @@ def test_store_from_url(tmp_path):
     spaced = tmp_path / "my blobs"
     assert blob_store_from_url(spaced.as_uri()).root == spaced
     assert blob_store_from_url(str(tmp_path / "plain")).root == tmp_path / "plain"
-    for unsupported in ("s3://bucket/prefix", "file://otherhost/srv/blobs"):
+    for unsupported in ("gs://bucket/prefix", "file://otherhost/srv/blobs", "s3:///no-bucket"):
         with pytest.raises(ValueError):
             blob_store_from_url(unsupported)
 

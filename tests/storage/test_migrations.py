@@ -89,3 +89,34 @@ def upgrade_to_0002_and_back(db, blobs):
         keys = dict(conn.execute(sa.text("SELECT id, audio_key FROM transcripts")).all())
     assert keys["q" * 32] == f"audio/{'q' * 32}"
     assert blobs.open(f"audio/{'q' * 32}").read() == b"queued audio"
+
+
+def test_0006_keeps_accounts_rows_and_what_hangs_off_them(database_url):
+    """The sign-up columns are added in place: no rebuild of ``accounts`` cascades into keys or
+    transcripts; existing accounts become users without a password, verified or not."""
+    from vocable.storage.db import upgrade
+
+    db = Database(database_url)
+    upgrade(db.engine, "0004")
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO accounts (id, email, name, plan, credits, minutes_used, minutes_month, "
+            "active_jobs, email_preferences, created_at) VALUES (1, 'm@example.com', '', 'paid', 5, "
+            "0, '', 0, '{}', CURRENT_TIMESTAMP)"
+        ))
+        conn.execute(sa.text(
+            "INSERT INTO api_keys (id, account_id, name, prefix, key_hash, created_at) "
+            "VALUES ('k1', 1, '', 'voc_x', 'h1', CURRENT_TIMESTAMP)"
+        ))
+        conn.execute(sa.text(
+            "INSERT INTO stream_tickets (ticket_hash, key_id, created_at, expires_at) "
+            "VALUES ('t1', 'k1', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+        ))
+    db.migrate()
+    with db.engine.connect() as conn:
+        account = conn.execute(sa.text(
+            "SELECT role, password_hash, disabled_at, credits FROM accounts")).one()
+        assert tuple(account) == ("user", None, None, 5)
+        assert conn.execute(sa.text("SELECT count(*) FROM api_keys")).scalar() == 1
+        assert conn.execute(sa.text("SELECT key_id FROM stream_tickets")).scalar() == "k1"
+    db.dispose()

@@ -262,6 +262,18 @@ describe('streaming', () => {
     for (const word of ['fellow', 'americans', 'country']) assert.ok(words(text).includes(word), text);
   });
 
+  test('other options go into the config: vocabulary steers spelling, save stores the session', async () => {
+    const vocable = client(env('VOCABLE_API_KEY'));
+    const events = [];
+    const options = { language: 'en', speed: null, vocabulary: ['Amerikans'], save: true };
+    for await (const event of vocable.streamFile(jfk, options)) events.push(event);
+    const done = events.at(-1);
+    assert.equal(done.type, 'done');
+    assert.ok(done.raw.transcript_id, JSON.stringify(done.raw));
+    const stored = await vocable._request('GET', `/api/v1/transcripts/${done.raw.transcript_id}/`);
+    assert.ok(words(stored.text).includes('country'), stored.text);
+  });
+
   test('refused streams reject with the HTTP error classes', async () => {
     await assert.rejects(client('voc_wrong').stream(), (err) => {
       assert.ok(err instanceof AuthenticationError);

@@ -1,5 +1,9 @@
 """Admission: everything a paid endpoint does before and after its work, in one place.
 
+* ``identify``: who is calling — an API key, a signed-in browser's session (whose calls that
+  change state must carry its CSRF token), or an anonymous client by IP. Every surface (REST,
+  the stream ticket, the web page) comes through here, so a disabled account, a revoked key and
+  an ended session are refused in one place.
 * ``request``: one request of a family against the caller's per-minute limit, and its usage row
   (every rate-limited endpoint calls it, paid or not).
 * ``admit_file``: before a byte of the file is read: the request, some allowance left, a declared
@@ -25,7 +29,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from vocable.accounts.keys import Principal
+from vocable.accounts import sessions
+from vocable.accounts.keys import InvalidKey, Principal, authenticate
 from vocable.accounts.quota import UNIT_S, Charge, Quota, QuotaError, audio_units
 from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.audio import MIN_SPEECH_S
@@ -51,6 +56,14 @@ class QueueFull(AtCapacity):
 class StreamsFull(AtCapacity):
     def __init__(self) -> None:
         super().__init__("The server is at its limit of open streams; try again shortly.")
+
+
+class StreamsNotServed(AtCapacity):
+    def __init__(self) -> None:
+        super().__init__(
+            "This node serves no streams (an API node loads no speech model): connect "
+            "WS /v1/stream to a stream node."
+        )
 
 
 @dataclass(frozen=True)
@@ -113,7 +126,9 @@ class Admission:
         queued_jobs: Callable[[], int],
         max_open_streams: int = 0,
         open_streams: Callable[[], int] = lambda: 0,
+        serves_streams: bool = True,
     ):
+        self.serves_streams = serves_streams
         self.quota = quota
         self.rate_limiter = rate_limiter
         self.max_upload_mb = max_upload_mb
@@ -125,6 +140,27 @@ class Admission:
 
     def plan(self, principal: Principal) -> Plan:
         return self.quota.plan(principal)
+
+    # -- who is calling -----------------------------------------------------------------------------
+    def identify(
+        self, *, ip: str, api_key: str | None = None, session: str | None = None,
+        csrf_token: str | None = None, changes_state: bool = False,
+    ) -> Principal:
+        """The caller: an API key wins (programs; ``InvalidKey`` when unknown or revoked), else
+        a session cookie (``SessionInvalid`` when it ended; with ``changes_state``, the
+        session's CSRF token must be ``csrf_token``: ``CsrfRefused``), else anonymous by IP. A
+        disabled account is ``AccountDisabled`` whichever credential it uses."""
+        if api_key is not None:
+            principal = authenticate(self.quota.db, api_key, ip)
+            if principal is None:
+                raise InvalidKey()
+            return principal
+        if session:
+            live = sessions.authenticate_session(self.quota.db, session, ip)
+            if changes_state:
+                sessions.check_csrf(live, csrf_token)
+            return live.principal
+        return Principal(plan="anonymous", ip=ip)
 
     def slots(self, principal: Principal) -> Slots:
         return Slots(self.quota.active_jobs(principal), self.plan(principal).concurrent_jobs)
@@ -182,12 +218,13 @@ class Admission:
         )
         return charge
 
-    def refund(self, principal: Principal, charge: Charge) -> None:
-        self.quota.refund(principal, charge)
+    def refund(self, principal: Principal, charge: Charge, session=None) -> None:
+        self.quota.refund(principal, charge, session)
 
-    def release(self, principal: Principal) -> None:
-        """Give back the concurrency slot of ``job`` (on every path, after settle or refund)."""
-        self.quota.release_slot(principal)
+    def release(self, principal: Principal, session=None) -> None:
+        """Give back the concurrency slot of ``job`` (on every path, after settle or refund);
+        in the job's own final transaction when ``session`` is given."""
+        self.quota.release_slot(principal, session)
 
     def _adjust(self, principal: Principal, charge: Charge, units: int) -> Charge:
         if principal.is_anonymous or units == charge.units or charge.kind == "daily":
@@ -215,6 +252,8 @@ class Admission:
     def stream(self, principal: Principal, bytes_per_s: int, family: str = "stream") -> StreamMeter:
         """Open a stream's meter: room for one more stream, a concurrency slot, the first unit.
         ``bytes_per_s``: how many bytes of the stream make one second of audio."""
+        if not self.serves_streams:
+            raise StreamsNotServed()
         if self.max_open_streams and self._open_streams() >= self.max_open_streams:
             raise StreamsFull()
         first = self._slot_and_reservation(principal, UNIT_S)

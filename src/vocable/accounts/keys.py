@@ -22,6 +22,18 @@ class AccountNotFound(LookupError):
     pass
 
 
+class InvalidKey(Exception):
+    def __init__(self) -> None:
+        super().__init__("Invalid or revoked API key.")
+
+
+class AccountDisabled(PermissionError):
+    """The account was disabled by the operator: its keys, sessions and tickets are refused."""
+
+    def __init__(self) -> None:
+        super().__init__("This account is disabled. Contact the server's operator.")
+
+
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: an account (through a key) or an anonymous client by IP."""
@@ -30,6 +42,13 @@ class Principal:
     ip: str
     account_id: int | None = None
     key_id: str | None = None
+    # A signed-in browser (accounts/sessions.py) instead of a key: the session's stored hash.
+    session_hash: str | None = None
+    role: str = "user"  # "admin": the operator console (/api/v1/admin/...)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin" and self.account_id is not None
 
     @property
     def is_anonymous(self) -> bool:
@@ -44,12 +63,18 @@ def hash_key(raw_key: str) -> str:
     return hashlib.sha256(raw_key.encode()).hexdigest()
 
 
-def create_account(db: Database, email: str, plan: str = "free", credits: int = 0) -> Account:
+def create_account(
+    db: Database, email: str, plan: str = "free", credits: int = 0, *, role: str = "user",
+    password_hash: str | None = None, verified: bool = False,
+) -> Account:
     email = email.strip().lower()
     with db.session() as s:
         if s.scalar(select(Account.id).where(Account.email == email)) is not None:
             raise AccountExists(f"An account for {email} already exists.")
-        account = Account(email=email, plan=plan, credits=credits, email_preferences={})
+        account = Account(
+            email=email, plan=plan, credits=credits, email_preferences={}, role=role,
+            password_hash=password_hash, email_verified_at=utcnow() if verified else None,
+        )
         s.add(account)
         s.flush()
         return account
@@ -93,14 +118,19 @@ def revoke_key(db: Database, account_id: int, key_id: str) -> bool:
 
 
 def authenticate(db: Database, raw_key: str, ip: str) -> Principal | None:
-    """The principal for a raw key, or None when the key is unknown or revoked."""
+    """The principal for a raw key, or None when the key is unknown or revoked; a key of a
+    disabled account raises ``AccountDisabled``. Plan and role are read here, on every request:
+    the operator's changes apply to the next request."""
     with db.session() as s:
         row = s.execute(
-            select(ApiKey.id, ApiKey.revoked_at, Account.id, Account.plan)
+            select(ApiKey.id, ApiKey.revoked_at, Account.id, Account.plan, Account.role,
+                   Account.disabled_at)
             .join(Account, Account.id == ApiKey.account_id)
             .where(ApiKey.key_hash == hash_key(raw_key))
         ).first()
         if row is None or row[1] is not None:
             return None
+        if row[5] is not None:
+            raise AccountDisabled()
         s.execute(update(ApiKey).where(ApiKey.id == row[0]).values(last_used_at=utcnow()))
-        return Principal(plan=row[3], ip=ip, account_id=row[2], key_id=row[0])
+        return Principal(plan=row[3], ip=ip, account_id=row[2], key_id=row[0], role=row[4])

@@ -41,6 +41,14 @@ class LimitReached(QuotaError):
         self.retry_after = retry_after
 
 
+class AccountSuspended(QuotaError):
+    """The account was disabled while it had work going (an open stream's next minute, a job
+    admitted just before): nothing more is charged to it."""
+
+    def __init__(self) -> None:
+        super().__init__("This account is disabled. Contact the server's operator.")
+
+
 @dataclass(frozen=True)
 class Charge:
     """Units taken from an allowance; ``kind`` is "credits", "minutes" or "daily"."""
@@ -111,10 +119,12 @@ class Quota:
                 used = case((Account.minutes_month == month, Account.minutes_used), else_=0)
                 result = s.execute(
                     update(Account)
-                    .where(Account.id == principal.account_id, used + units <= plan.monthly_minutes)
+                    .where(Account.id == principal.account_id, Account.disabled_at.is_(None),
+                           used + units <= plan.monthly_minutes)
                     .values(minutes_used=used + units, minutes_month=month)
                 )
                 if result.rowcount != 1:
+                    _refuse_if_disabled(s, principal)
                     raise NoCreditsLeft(
                         f"Not enough free minutes left this month for {units} minute(s) of audio. "
                         "Upgrade your plan."
@@ -122,10 +132,12 @@ class Quota:
                 return Charge("minutes", units, month)
             result = s.execute(
                 update(Account)
-                .where(Account.id == principal.account_id, Account.credits >= units)
+                .where(Account.id == principal.account_id, Account.disabled_at.is_(None),
+                       Account.credits >= units)
                 .values(credits=Account.credits - units)
             )
             if result.rowcount != 1:
+                _refuse_if_disabled(s, principal)
                 raise NoCreditsLeft()
             return Charge("credits", units)
 
@@ -147,32 +159,39 @@ class Quota:
             raise _daily_limit(plan)
         return Charge("daily", 1, today.isoformat())
 
-    def refund(self, principal: Principal, charge: Charge) -> None:
-        with self.db.session() as s:
-            if charge.kind == "credits":
-                s.execute(
-                    update(Account)
-                    .where(Account.id == principal.account_id)
-                    .values(credits=Account.credits + charge.units)
+    def refund(self, principal: Principal, charge: Charge, session: Session | None = None) -> None:
+        """Give ``charge`` back; in ``session`` when given (one transaction with the job's end)."""
+        if session is None:
+            with self.db.session() as s:
+                self._refund(s, principal, charge)
+        else:
+            self._refund(session, principal, charge)
+
+    def _refund(self, s: Session, principal: Principal, charge: Charge) -> None:
+        if charge.kind == "credits":
+            s.execute(
+                update(Account)
+                .where(Account.id == principal.account_id)
+                .values(credits=Account.credits + charge.units)
+            )
+        elif charge.kind == "minutes":
+            s.execute(
+                update(Account)
+                .where(Account.id == principal.account_id, Account.minutes_month == charge.period)
+                .values(minutes_used=func.max(Account.minutes_used - charge.units, 0)
+                        if self.db.is_sqlite else
+                        func.greatest(Account.minutes_used - charge.units, 0))
+            )
+        elif charge.kind == "daily":
+            s.execute(
+                update(AnonymousClient)
+                .where(
+                    AnonymousClient.ip == principal.ip,
+                    AnonymousClient.day == date.fromisoformat(charge.period),
+                    AnonymousClient.transcriptions > 0,
                 )
-            elif charge.kind == "minutes":
-                s.execute(
-                    update(Account)
-                    .where(Account.id == principal.account_id, Account.minutes_month == charge.period)
-                    .values(minutes_used=func.max(Account.minutes_used - charge.units, 0)
-                            if self.db.is_sqlite else
-                            func.greatest(Account.minutes_used - charge.units, 0))
-                )
-            elif charge.kind == "daily":
-                s.execute(
-                    update(AnonymousClient)
-                    .where(
-                        AnonymousClient.ip == principal.ip,
-                        AnonymousClient.day == date.fromisoformat(charge.period),
-                        AnonymousClient.transcriptions > 0,
-                    )
-                    .values(transcriptions=AnonymousClient.transcriptions - 1)
-                )
+                .values(transcriptions=AnonymousClient.transcriptions - 1)
+            )
 
     # -- concurrency -----------------------------------------------------------------------------
     def acquire_slot(self, principal: Principal) -> None:
@@ -212,20 +231,28 @@ class Quota:
                 row = s.get(Account, principal.account_id)
             return row.active_jobs if row is not None else 0
 
-    def release_slot(self, principal: Principal) -> None:
-        with self.db.session() as s:
-            if principal.is_anonymous:
-                s.execute(
-                    update(AnonymousClient)
-                    .where(AnonymousClient.ip == principal.ip, AnonymousClient.active_jobs > 0)
-                    .values(active_jobs=AnonymousClient.active_jobs - 1)
-                )
-            else:
-                s.execute(
-                    update(Account)
-                    .where(Account.id == principal.account_id, Account.active_jobs > 0)
-                    .values(active_jobs=Account.active_jobs - 1)
-                )
+    def release_slot(self, principal: Principal, session: Session | None = None) -> None:
+        """Give one slot back; in ``session`` when given (one transaction with the job's end)."""
+        if session is None:
+            with self.db.session() as s:
+                self._release(s, principal)
+        else:
+            self._release(session, principal)
+
+    @staticmethod
+    def _release(s: Session, principal: Principal) -> None:
+        if principal.is_anonymous:
+            s.execute(
+                update(AnonymousClient)
+                .where(AnonymousClient.ip == principal.ip, AnonymousClient.active_jobs > 0)
+                .values(active_jobs=AnonymousClient.active_jobs - 1)
+            )
+        else:
+            s.execute(
+                update(Account)
+                .where(Account.id == principal.account_id, Account.active_jobs > 0)
+                .values(active_jobs=Account.active_jobs - 1)
+            )
 
     def recount_slots(self) -> None:
         """After a restart, slots are exactly the jobs still queued or running."""
@@ -282,6 +309,11 @@ class Quota:
                     },
                 )
             )
+
+
+def _refuse_if_disabled(s: Session, principal: Principal) -> None:
+    if s.scalar(select(Account.disabled_at).where(Account.id == principal.account_id)) is not None:
+        raise AccountSuspended()
 
 
 def _daily_limit(plan: Plan) -> LimitReached:

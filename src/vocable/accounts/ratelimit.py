@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from limits import RateLimitItemPerMinute
+from limits import RateLimitItemPerMinute, RateLimitItemPerSecond
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
@@ -28,3 +28,29 @@ class RequestRateLimiter:
                 f"Rate limit exceeded: {plan.requests_per_minute} requests per minute.",
                 max(1, int(reset_at - time.time()) + 1),
             )
+
+    # -- counted attempts (sign-in failures, sign-ups, reset requests), on the same storage -------
+    def _window(self, family: str, key: str, limit: int, window_s: int):
+        return RateLimitItemPerSecond(max(1, limit), max(1, window_s)), (family, key)
+
+    def _refusal(self, item, key: tuple[str, str]) -> LimitReached:
+        reset_at, _ = self.limiter.get_window_stats(item, *key)
+        retry = max(1, int(reset_at - time.time()) + 1)
+        return LimitReached(f"Too many attempts. Try again in {retry} s.", retry)
+
+    def check(self, family: str, key: str, limit: int, window_s: int) -> None:
+        """Refuse (``LimitReached``) when ``key`` has no attempt left in the window; counts nothing."""
+        item, full = self._window(family, key, limit, window_s)
+        if not self.limiter.test(item, *full):
+            raise self._refusal(item, full)
+
+    def attempt(self, family: str, key: str, limit: int, window_s: int) -> None:
+        """Count one attempt of ``key``: at most ``limit`` per ``window_s`` (then ``LimitReached``)."""
+        item, full = self._window(family, key, limit, window_s)
+        if not self.limiter.hit(item, *full):
+            raise self._refusal(item, full)
+
+    def allow(self, family: str, key: str, limit: int, window_s: int) -> bool:
+        """As ``attempt``, answering whether it was allowed instead of raising."""
+        item, full = self._window(family, key, limit, window_s)
+        return self.limiter.hit(item, *full)

@@ -17,18 +17,22 @@ from vocable.api.openai import models as openai_models
 from vocable.api.openapi import install_openapi
 from vocable.api.routes import (
     account,
+    admin,
     ai,
     analysis,
+    auth,
     cloud,
     enhance,
     keys,
     meta,
+    speakers,
     stream,
     transcribe,
     transcript_ai,
     transcripts,
     translate,
     usage,
+    webhooks,
 )
 from vocable.api.uploads import UploadReceiver
 from vocable.api.validation import check_request
@@ -73,11 +77,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(transcripts.router)
     app.include_router(usage.router)
     app.include_router(cloud.router)
+    app.include_router(webhooks.router)
     app.include_router(stream.router)
     app.include_router(analysis.router)
     app.include_router(translate.router)
     app.include_router(ai.router)
     app.include_router(transcript_ai.router)
+    app.include_router(auth.router)
+    app.include_router(admin.router)
+    app.include_router(speakers.router)
     # The OpenAI-compatible surface (errors in OpenAI's shape on these routes only).
     app.include_router(openai_audio.router)
     app.include_router(openai_embeddings.router)

@@ -14,12 +14,25 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vocable.accounts.admission import AtCapacity, FileTooLarge, QueueFull
+from vocable.accounts.auth import (
+    EmailNotVerified,
+    InvalidCredentials,
+    LinkInvalid,
+    ResetUnavailable,
+    SignupRefused,
+)
+from vocable.accounts.console import AccountBusy
+from vocable.accounts.invites import InviteRefused
+from vocable.accounts.keys import AccountDisabled, AccountExists, AccountNotFound, InvalidKey
 from vocable.accounts.profile import EmailTaken, ProfileError
-from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
+from vocable.accounts.quota import AccountSuspended, LimitReached, NoCreditsLeft, QuotaError
+from vocable.accounts.sessions import CsrfRefused, SessionInvalid
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
 from vocable.audio.denoise import DenoiserUnavailable
+from vocable.diarization.executor import DiarizationError
+from vocable.diarization.speakers import SpeakerInputError, SpeakerNameTaken, SpeakerNotFound
 from vocable.llm.chat import ChatInputError, ChatNotFound
 from vocable.llm.embed import EmbeddingInputError
 from vocable.llm.runtime import ContextOverflow, LLMError
@@ -29,6 +42,7 @@ from vocable.transcription.exports import UnknownFormat
 from vocable.transcription.speech_models import EnglishOnlyModel, ModelUnavailable, UnknownLanguage
 from vocable.transcription.store import TranscriptBusy, TranscriptNotCompleted, TranscriptNotFound
 from vocable.translation.base import TranslationFailed, UnsupportedPair
+from vocable.webhooks import WebhookUrlRejected
 
 log = logging.getLogger("vocable.api")
 
@@ -68,8 +82,28 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     UnsupportedPair: (400, None),
     TranslationFailed: (503, None),
     # accounts
+    SpeakerNotFound: (404, None),
+    SpeakerInputError: (400, None),
+    SpeakerNameTaken: (409, None),
+    DiarizationError: (503, None),
     ProfileError: (400, None),
+    WebhookUrlRejected: (400, None),
     EmailTaken: (409, None),
+    # sign-up, sign-in, sessions, the operator console
+    InvalidKey: (401, None),
+    SessionInvalid: (401, None),
+    InvalidCredentials: (401, None),
+    AccountDisabled: (403, None),
+    AccountSuspended: (403, None),
+    CsrfRefused: (403, None),
+    SignupRefused: (403, None),
+    InviteRefused: (403, None),
+    EmailNotVerified: (403, None),
+    AccountExists: (409, None),
+    LinkInvalid: (400, None),
+    ResetUnavailable: (400, None),
+    AccountNotFound: (404, None),
+    AccountBusy: (409, None),
 }
 
 INTERNAL_ERROR = "Internal server error."

@@ -29,6 +29,8 @@ MEANINGS = {
     400: "Bad request: a missing or invalid parameter, body or file.",
     401: "Missing, invalid or revoked API key (where a key is needed).",
     402: "No credits or minutes remaining.",
+    403: "Refused: a disabled account, an admin-only operation, sign-up closed or needing an "
+    "invite, or a session call without its CSRF token.",
     404: "No such resource (another account's is not found either).",
     409: "Conflict with the resource's state (e.g. a job still running).",
     413: "The upload is larger than the plan allows.",

@@ -76,23 +76,36 @@ def parse_fields(params: type[P], fields: dict[str, object]) -> P:
         raise ApiError(400, f"Invalid parameter: {problems}") from exc
 
 
+async def webhook_url(services: Services, principal: Principal, given: str | None) -> str:
+    """An async job's webhook: the one given (checked: a refused URL is a 400 before any
+    charge), else the account's default, else none."""
+    if given:
+        return await run_in_threadpool(services.webhooks.validate, given)
+    return await run_in_threadpool(services.webhooks.default_url, principal.account_id)
+
+
 async def create_job(
-    services: Services, admitted: AdmittedUpload, upload: UploadedFile, options: TranscribeOptions
+    services: Services, admitted: AdmittedUpload, upload: UploadedFile, options: TranscribeOptions,
+    webhook_url: str = "",
 ) -> str:
     """Queue-ready job for the received file (a bad or too short file is a 400 here, before any
     charge)."""
     info = await run_in_threadpool(probe, upload.path)
-    return await run_in_threadpool(_create_job, services, admitted, upload, options, info.duration)
+    return await run_in_threadpool(
+        _create_job, services, admitted, upload, options, info.duration, webhook_url
+    )
 
 
 def _create_job(
     services: Services, admitted: AdmittedUpload, upload: UploadedFile, options: TranscribeOptions,
-    duration_s: float,
+    duration_s: float, webhook_url: str = "",
 ) -> str:
     """The reservation and the upload's slot go with the job; if it is not created, the
     reservation is refunded (and the slot stays with the upload)."""
     with services.admission.job(admitted, duration_s) as charge:
-        return services.jobs.create(admitted.principal, upload.path, upload.filename, options, charge)
+        return services.jobs.create(
+            admitted.principal, upload.path, upload.filename, options, charge, webhook_url
+        )
 
 
 async def finish(services: Services, principal: Principal, job_id: str) -> Transcription:

@@ -41,6 +41,29 @@ class DiarizationError(RuntimeError):
     """Diarization failed; the message says why and is safe to show to the client."""
 
 
+def _label(k: int) -> str:
+    return f"SPEAKER_{k:02d}"
+
+
+def _turns(result) -> list[SpeakerTurn]:
+    return [SpeakerTurn(float(s), float(e), _label(k)) for s, e, k in result or []]
+
+
+def _writer(audio: np.ndarray):
+    audio = np.asarray(audio)
+    if audio.ndim != 1:
+        raise DiarizationError("diarization needs mono audio")
+    return lambda f: f.write(np.ascontiguousarray(audio, dtype=np.float32))
+
+
+def _file_writer(path: str | Path):
+    def write(f) -> None:
+        for chunk in iter_audio(path, window_s=60.0):
+            f.write(np.ascontiguousarray(chunk, dtype=np.float32))
+
+    return write
+
+
 # -- the worker process --------------------------------------------------------------------------
 def _worker_main(  # pragma: no cover - child
     conn, threads: int, params: dict[str, Any], onnx_dir: str | None
@@ -74,10 +97,17 @@ def _worker_main(  # pragma: no cover - child
             return
         if request is None:
             return
-        path, num_speakers = request
+        path, num_speakers, kind = (*request, "turns")[:3]
         try:
             with RawAudioFile(path) as audio:
-                conn.send(("ok", engine(audio, num_speakers)))
+                if kind == "voiceprint":
+                    emb, speech = engine.voiceprint(audio)
+                    conn.send(("ok", (emb.tolist(), speech)))
+                elif kind == "voices":
+                    turns, voices = engine.run(audio, num_speakers)
+                    conn.send(("ok", (turns, voices.tolist())))
+                else:
+                    conn.send(("ok", engine(audio, num_speakers)))
         except Exception as exc:  # noqa: BLE001 - an ordinary error keeps the worker alive
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -249,37 +279,62 @@ class DiarizationExecutor:
     def diarize(self, audio: np.ndarray, num_speakers: int = 0) -> list[SpeakerTurn]:
         """16 kHz mono float32 audio -> speaker turns (raw labels ``SPEAKER_00``...), sorted by
         start. Turns may overlap (two people talking at once). Raises ``DiarizationError``."""
-        audio = np.asarray(audio)
-        if audio.ndim != 1:
-            raise DiarizationError("diarization needs mono audio")
-        return self._run(lambda f: f.write(np.ascontiguousarray(audio, dtype=np.float32)), num_speakers)
+        return _turns(self._run(_writer(audio), num_speakers))
 
     def diarize_file(self, path: str | Path, num_speakers: int = 0) -> list[SpeakerTurn]:
         """Like ``diarize``, decoding a media file window by window (bounded memory)."""
+        return _turns(self._run(_file_writer(path), num_speakers))
 
-        def write(f) -> None:
-            for chunk in iter_audio(path, window_s=60.0):
-                f.write(np.ascontiguousarray(chunk, dtype=np.float32))
+    def diarize_with_voices(
+        self, path: str | Path | np.ndarray, num_speakers: int = 0
+    ) -> tuple[list[SpeakerTurn], dict[str, np.ndarray]]:
+        """Turns and each speaker's voice embedding (raw label -> (192,) unit vector), to compare
+        with enrolled voiceprints (``voices.match_voices``)."""
+        write = _writer(path) if isinstance(path, np.ndarray) else _file_writer(path)
+        result = self._run(write, num_speakers, "voices")
+        if not result:
+            return [], {}
+        turns, voices = result
+        return _turns(turns), {
+            _label(k): np.asarray(v, dtype=np.float32) for k, v in enumerate(voices)
+        }
 
-        return self._run(write, num_speakers)
+    def voiceprint(self, audio: np.ndarray) -> tuple[np.ndarray, float]:
+        """One voice's embedding from 16 kHz mono audio of it: ((192,) unit vector, seconds of
+        clean speech pooled); (zeros, 0.0) without speech."""
+        result = self._run(_writer(audio), 0, "voiceprint")
+        if not result:
+            return np.zeros(192, dtype=np.float32), 0.0
+        emb, speech = result
+        return np.asarray(emb, dtype=np.float32), float(speech)
 
-    def apply(self, result: Transcription, path: str | Path, speakers: int = 0) -> Transcription:
-        """The transcription pipeline's hook: label ``result``'s words and segments by speaker."""
+    def apply(
+        self, result: Transcription, path: str | Path, speakers: int = 0, voices=None
+    ) -> Transcription:
+        """The transcription pipeline's hook: label ``result``'s words and segments by speaker.
+        ``voices``: the account's enrolled voiceprints (``voices.Voice``); a speaker matching one
+        is labelled with its name, the others ``Speaker N``."""
         if not result.segments:
             result.speakers = []
             return result
-        turns = self.diarize_file(path, speakers)
-        result.segments, result.speakers = assign_speakers(result.segments, turns)
+        if voices:
+            from vocable.diarization.voices import match_voices
+
+            turns, found = self.diarize_with_voices(path, speakers)
+            names = match_voices(found, voices)
+        else:
+            turns, names = self.diarize_file(path, speakers), {}
+        result.segments, result.speakers = assign_speakers(result.segments, turns, names=names)
         return result
 
-    def _run(self, write, num_speakers: int) -> list[SpeakerTurn]:
+    def _run(self, write, num_speakers: int, kind: str = "turns"):
         fd, path = tempfile.mkstemp(suffix=".f32", prefix="vocable-diar-", dir=self.tmp_dir)
         try:
             with os.fdopen(fd, "wb") as f:
                 write(f)
                 samples = f.tell() // 4
             if samples == 0:
-                return []
+                return None
             # generous (~0.3x real time on two loaded cores): only a hung worker gets near it
             timeout = 120.0 + 3.0 * samples / SAMPLE_RATE
             with self._lock:
@@ -291,7 +346,7 @@ class DiarizationExecutor:
                     worker.lock,
                 ):
                     try:
-                        worker.conn.send((path, int(max(num_speakers, 0))))
+                        worker.conn.send((path, int(max(num_speakers, 0)), kind))
                         if not worker.conn.poll(timeout):
                             self._discard(worker)
                             raise DiarizationError(
@@ -313,7 +368,7 @@ class DiarizationExecutor:
                 pass
         if status != "ok":
             raise DiarizationError(f"diarization failed: {result}")
-        return [SpeakerTurn(float(s), float(e), f"SPEAKER_{k:02d}") for s, e, k in result]
+        return result
 
     def close(self) -> None:
         """Stop the worker now (the CLI and tests; a server's pool stops it when it closes)."""

@@ -72,6 +72,16 @@ class Account(Base):
     active_jobs: Mapped[int] = mapped_column(Integer, default=0)
     email_preferences: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Where async jobs' events are POSTed unless a job names its own URL; the HMAC key of the
+    # signature (made when first needed).
+    webhook_url: Mapped[str] = mapped_column(Text, default="")
+    webhook_secret: Mapped[str] = mapped_column(String(64), default="")
+    # Sign-in (accounts/auth.py): an argon2id hash, or NULL for an account that has keys only.
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    email_verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    role: Mapped[str] = mapped_column(String(16), default="user")  # "user" | "admin"
+    # A disabled account's keys, sessions and tickets are refused on their next use.
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
 
     keys: Mapped[list[ApiKey]] = relationship(back_populates="account", cascade="all, delete-orphan")
 
@@ -101,10 +111,63 @@ class StreamTicket(Base):
 
     # SHA-256 of the raw ticket, as for keys.
     ticket_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    # Bought with a key, or (a signed-in browser) with a session: exactly one of the two is set.
+    key_id: Mapped[str | None] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE"), index=True, default=None
+    )
+    session_hash: Mapped[str | None] = mapped_column(
+        ForeignKey("web_sessions.id_hash", ondelete="CASCADE"), index=True, default=None
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebSession(Base):
+    """A signed-in browser (the session cookie holds the raw id; this row its SHA-256)."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    # The CSRF token of the session: state-changing calls made with the cookie must echo it in
+    # the X-CSRF-Token header (a cross-site page can send the cookie but cannot read this).
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+
+
+class AccountToken(Base):
+    """A one-use link sent by email: address verification or password reset (SHA-256 stored)."""
+
+    __tablename__ = "account_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))  # "verify" | "reset"
+    # The address the link was sent to: a link for an address the account no longer has is void.
+    email: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Invite(Base):
+    """An invite code for VOCABLE_SIGNUP=invite (the raw code is shown once; SHA-256 stored)."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    note: Mapped[str] = mapped_column(String(200), default="")
+    max_uses: Mapped[int] = mapped_column(Integer, default=1)
+    uses: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AnonymousClient(Base):
@@ -149,6 +212,53 @@ class Transcript(Base):
     charge_period: Mapped[str] = mapped_column(String(10), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    # Where the job's completion or failure is POSTed (signed), if anywhere.
+    webhook_url: Mapped[str] = mapped_column(Text, default="")
+    # The worker running the job and until when its claim holds (renewed while it runs; NULL for
+    # the in-process queue, whose jobs are resumed at restart instead); runs started so far.
+    worker: Mapped[str] = mapped_column(String(200), default="")
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class WebhookDelivery(Base):
+    """One event of a job for its webhook: the exact body signed and sent, and every attempt
+    (``{"at", "status_code", "error", "duration_ms"}``) until it is delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    transcript_id: Mapped[str] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(Text)
+    event: Mapped[str] = mapped_column(String(40))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # delivered | failed
+    attempts: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # When the next attempt is due (NULL once delivered or given up); also the claim of a sender.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WorkerNode(Base):
+    """A running worker process as its last heartbeat described it."""
+
+    __tablename__ = "worker_nodes"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(16))
+    gpu_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    gpu_memory_mb: Mapped[int | None] = mapped_column(Integer, default=None)
+    queues: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    models_loaded: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    concurrency: Mapped[int] = mapped_column(Integer, default=1)
+    running_jobs: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_heartbeat: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class UsageRecord(Base):
@@ -207,3 +317,22 @@ class ChatMessage(Base):
     content: Mapped[str] = mapped_column(Text)
     sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Voiceprint(Base):
+    """A named voice of an account (POST /api/v1/speakers/): a speaker embedding, never audio.
+    Deleted with the account (the foreign key cascades)."""
+
+    __tablename__ = "voiceprints"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    # float32 bytes of a unit vector; ``model`` names the embedding network that made it, so a
+    # voiceprint is only compared with embeddings of the same network.
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    model: Mapped[str] = mapped_column(String(100))
+    speech_s: Mapped[float] = mapped_column(Float, default=0.0)  # seconds of speech it pools
+    source: Mapped[str] = mapped_column(String(300), default="")  # "clip ..." or "transcript ..."
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

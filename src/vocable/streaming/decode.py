@@ -38,6 +38,7 @@ class DecodeRequest:
     flush: bool  # the utterance is complete: finalize everything
     end_sample: int  # absolute sample index of the end of ``audio``
     fixed_until: float = 0.0  # stream time where the prefix's words end
+    hint: str = ""  # the stream's own prompt and vocabulary, before the final text (vocabulary.py)
 
     @property
     def duration(self) -> float:
@@ -105,12 +106,15 @@ def decode_batch(model, requests: list[DecodeRequest], opts: StreamOptions,
         for r in requests
     ]
     common = min(len(p) for p in previous)
+    # Rows of one batch share their hint (the scheduler groups by it): it goes first, whole.
+    hint = requests[0].hint.strip()
+    hint_tokens = tokenizer.encode(" " + hint)[:opts.hint_tokens] if hint else []
     prefixes = [tokenizer.encode(" " + r.prefix.strip()) if r.prefix.strip() else []
                 for r in requests]
     prompts = []
     for p, prefix in zip(previous, prefixes):
-        prompt = model.get_prompt(tokenizer, p[len(p) - common:] if common else [],
-                                  without_timestamps=True)
+        said = hint_tokens + (p[len(p) - common:] if common else [])
+        prompt = model.get_prompt(tokenizer, said, without_timestamps=True)
         prompts.append(prompt + prefix)
     # Speech is 3-4 tokens a second; the cap on what follows the prefix also cuts loops short.
     max_new = int((max(r.open_s for r in requests) + 2.0) * 6) + 12

@@ -68,6 +68,7 @@ class StreamOptions:
     min_clause_s: float = 0.5  # a comma ends a final only when the final spans at least this
     prompt_chars: int = 200  # previous final text given to Whisper as context
     prompt_tokens: int = 48
+    hint_tokens: int = 160  # the stream's own prompt and vocabulary (vocabulary.py bounds it)
     min_context_s: float = 6.0  # shortest encoder window (Whisper's own is 30 s)
     beam_size: int = 1
     no_speech_threshold: float = 0.6
@@ -94,9 +95,10 @@ class Final:
     start: float
     end: float
     words: list[Word] = field(default_factory=list)
+    speaker: str | None = None  # with live speaker labels ("diarize": true)
 
     def message(self) -> dict:
-        return {
+        message = {
             "text": self.text,
             "start": round(self.start, 2),
             "end": round(self.end, 2),
@@ -106,6 +108,9 @@ class Final:
                 for w in self.words
             ],
         }
+        if self.speaker:
+            message["speaker"] = self.speaker
+        return message
 
 
 @dataclass
@@ -147,9 +152,11 @@ class StreamTranscriber:
     comes before, at most ``max_context_s``), audio of committed words, and audio not agreed yet.
     """
 
-    def __init__(self, model_id: str, language: str | None, options: StreamOptions | None = None):
+    def __init__(self, model_id: str, language: str | None, options: StreamOptions | None = None,
+                 hint: str = ""):
         self.model_id = model_id
         self.language = language  # None until detected (auto)
+        self.hint = hint  # the client's prompt and vocabulary, in every decode's prompt
         self.opts = options or StreamOptions()
         self._lock = threading.Lock()
         self._inbox: list[np.ndarray] = []
@@ -496,7 +503,7 @@ class StreamTranscriber:
             audio=audio, offset=self._buf_start / SAMPLE_RATE,
             prompt=self._prompt[-self.opts.prompt_chars:],
             prefix=_join(self._context + self._committed), language=self.language,
-            flush=flush, end_sample=end_sample, fixed_until=self._fixed_until(),
+            flush=flush, end_sample=end_sample, fixed_until=self._fixed_until(), hint=self.hint,
         )
 
     def _boundary(self) -> int:

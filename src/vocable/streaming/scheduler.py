@@ -54,8 +54,9 @@ class StreamScheduler:
         language: str | None,
         on_events: Callable[[list[Event]], None],
         options: StreamOptions | None = None,
+        hint: str = "",
     ) -> StreamTranscriber:
-        stream = StreamTranscriber(model_id, language, options or self.options)
+        stream = StreamTranscriber(model_id, language, options or self.options, hint)
         stream._wake = self._wake
         with self._cond:
             self._entries[id(stream)] = _Entry(stream, on_events)
@@ -105,7 +106,7 @@ class StreamScheduler:
 
     def _round(self, entries: list[_Entry]) -> None:
         """One decode per stream at most, oldest-served first; the first stream's (model,
-        language, prompt) group forms the batch, the rest wait for the next round, first in line."""
+        language, prompt, hint) group forms the batch, the rest wait for the next round, first in line."""
         batch: list[tuple[_Entry, DecodeRequest]] = []
         key = None
         for entry in entries:
@@ -125,7 +126,7 @@ class StreamScheduler:
             if request is None:
                 continue
             group = (entry.stream.model_id, request.language or f"auto:{id(entry)}",
-                     bool(request.prompt.strip()))
+                     bool(request.prompt.strip()), request.hint)
             if key is None:
                 key = group
             if group == key and len(batch) < self.max_batch:

@@ -2,7 +2,8 @@
 (the transcribe endpoint, stored-transcript exports, the CLI).
 
 Subtitles are cut into cues of at most two lines of ``MAX_LINE`` characters and ``MAX_CUE_S``
-seconds, at word boundaries (word timestamps), never across a change of speaker.
+seconds, at word boundaries (word timestamps), never across a change of speaker. Cues never
+overlap in time (at the millisecond the formats show): a cue ends where the next one starts.
 """
 
 from __future__ import annotations
@@ -105,7 +106,26 @@ def cues(transcription: Transcription) -> list[Cue]:
     result: list[Cue] = []
     for segment in transcription.segments:
         result.extend(_segment_cues(segment))
-    return result
+    return _disjoint(result)
+
+
+MIN_CUE_S = 0.001  # a cue squeezed between two others still lasts a millisecond
+
+
+def _disjoint(cues: list[Cue]) -> list[Cue]:
+    """Cues in time order (stable), on whole milliseconds, each ending at or before the next one's
+    start: the recogniser's segments, the pieces diarization cuts them into and the minimum cue
+    length can all overlap their neighbours, and players show overlapping cues stacked."""
+    ordered = sorted(cues, key=lambda c: c.start)
+    for c in ordered:
+        c.start, c.end = round(c.start, 3), round(max(c.end, c.start), 3)
+    for i, c in enumerate(ordered):
+        if i:
+            c.start = max(c.start, ordered[i - 1].end)
+        if i + 1 < len(ordered) and ordered[i + 1].start > c.start:
+            c.end = min(c.end, ordered[i + 1].start)
+        c.end = round(max(c.end, c.start + MIN_CUE_S), 3)
+    return ordered
 
 
 def _segment_cues(segment: Segment) -> list[Cue]:

@@ -12,27 +12,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from vocable.accounts.admission import Admission
 from vocable.accounts.keys import Principal
 from vocable.accounts.quota import Charge
 from vocable.audio import AudioError
 from vocable.results import Transcription
-from vocable.storage.blobs import BlobStore, transcript_audio_key
+from vocable.storage.blobs import BlobNotFound, BlobStore, transcript_audio_key
 from vocable.storage.db import Database
 from vocable.storage.models import Account, Transcript, new_id, utcnow
 from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
 from vocable.transcription.recognize import SegmentFn
 from vocable.transcription.whisper import WhisperExecutor
+from vocable.webhooks import Webhooks
 
 log = logging.getLogger("vocable.transcription.jobs")
 
@@ -48,6 +51,12 @@ class WorkerInfo:
     running_jobs: int
     queued_jobs: int
     capacity: int
+    kind: str = "in-process"  # or "celery": a worker process found by its heartbeat
+    host: str = ""
+    gpu_name: str | None = None
+    gpu_memory_mb: int | None = None
+    queues: list[str] = field(default_factory=lambda: ["transcribe"])
+    last_heartbeat: datetime | None = None
 
 
 class JobQueue(Protocol):
@@ -69,14 +78,22 @@ class TranscriptionJobs:
         diarizer_factory: Callable[[], object | None] = lambda: None,
         *,
         blobs: BlobStore,
+        webhooks: Webhooks | None = None,
+        on_completed: Callable[[str], None] | None = None,
+        voices_of: Callable[[int | None], list] = lambda account_id: [],
         denoiser=None,  # a DenoiseExecutor, for jobs with enhance=true
     ):
         self.db = db
+        self.webhooks = webhooks
         # Uploads and kept audio, by key: the job row names its audio, any worker can open it.
         self.blobs = blobs
         self.admission = admission
         self.whisper = whisper
         self.diarizer_factory = diarizer_factory
+        # Told the id of each job that completed (e.g. the "transcript ready" mail); never fails it.
+        self.on_completed = on_completed
+        # An account's enrolled voices (speakers known by name), asked when a job diarizes.
+        self.voices_of = voices_of
         self.denoiser = denoiser
         # Who wants a job's segments as they are recognized (a streamed response), by job id.
         # Only jobs run by this process are seen; the result is the same either way.
@@ -90,8 +107,10 @@ class TranscriptionJobs:
         filename: str,
         options: TranscribeOptions,
         charge: Charge,
+        webhook_url: str = "",
     ) -> str:
-        """Queue a job for the received file ``upload``, which the blob store takes over."""
+        """Queue a job for the received file ``upload``, which the blob store takes over;
+        ``webhook_url`` (already validated) is told of its end."""
         job_id = new_id()
         key = transcript_audio_key(job_id)
         self.blobs.put_file(key, upload)
@@ -107,6 +126,7 @@ class TranscriptionJobs:
                     charged_units=charge.units,
                     charge_kind=charge.kind,
                     charge_period=charge.period,
+                    webhook_url=webhook_url,
                 ))
         except BaseException:
             self.blobs.delete(key)
@@ -174,44 +194,107 @@ class TranscriptionJobs:
         return queued
 
     # -- running ---------------------------------------------------------------------------------
-    def run(self, job_id: str) -> None:
-        """Run one job to a final state. Never raises: failures are recorded on the job."""
+    def run(self, job_id: str, *, worker: str = "", lease_s: float | None = None,
+            max_attempts: int = 1) -> str:
+        """Run one job; never raises (failures are recorded on the job). The outcome:
+
+        * ``"done"``: this call brought the job to its final state (charged, slot released);
+        * ``"retry"``: a transient failure before the last of ``max_attempts`` runs: the job is
+          queued again (the caller runs it again later, with backoff);
+        * ``"busy"``: another worker holds the job and its claim is alive (a redelivered
+          message while that worker lives): ask again after the lease;
+        * ``"gone"``: nothing to do (no such job, already final, or the claim was lost).
+
+        A distributed queue passes its ``worker`` id and a ``lease_s``: the claim expires unless
+        renewed (``renew_leases``), so a job whose worker died is taken over by the next delivery.
+        Everything that must happen once (settle or refund, the slot, the webhook event) is done
+        only by the run that wins the job's final transition, so a redelivered job is never
+        charged twice nor given two results."""
+        now = utcnow()
+        claimable = or_(
+            Transcript.status == "queued",
+            and_(Transcript.status == "processing", Transcript.lease_until.is_not(None),
+                 Transcript.lease_until < now),
+        )
         with self.db.session() as s:
-            job = s.get(Transcript, job_id)
-            if job is None or job.status != "queued":
-                return
-            job.status = "processing"
+            claimed = s.execute(
+                update(Transcript)
+                .where(Transcript.id == job_id, claimable)
+                .values(status="processing", worker=worker, attempts=Transcript.attempts + 1,
+                        lease_until=now + timedelta(seconds=lease_s) if lease_s else None)
+                .execution_options(synchronize_session=False)
+            ).rowcount == 1
+            job = s.get(Transcript, job_id, populate_existing=True)
+            if not claimed:
+                return "gone" if job is None or job.status in FINAL else "busy"
             principal = _principal(s, job)
-            audio_key, options = job.audio_key, _options(job.options)
+            audio_key, options, attempts = job.audio_key, _options(job.options), job.attempts
             charge = Charge(job.charge_kind, job.charged_units, job.charge_period)
-        kept = False
         try:
+            voices = self.voices_of(principal.account_id) if options.diarize else []
             with self.blobs.local_path(audio_key) as upload:
                 result = transcribe_file(
                     upload, options, self.whisper, self.diarizer_factory(),
-                    on_segment=self._watcher(job_id), denoiser=self.denoiser,
+                    on_segment=self._watcher(job_id), voices=voices, denoiser=self.denoiser,
                 )
-        except AudioError as exc:
-            self._fail(job_id, principal, charge, str(exc), 400)
-        except Exception as exc:  # the job fails, the server lives on
-            log.exception("job %s failed", job_id)
-            self._fail(job_id, principal, charge, f"Transcription failed: {exc}", 500)
-        else:
-            self._complete(job_id, principal, charge, result)
-            kept = not principal.is_anonymous
-        finally:
-            self.admission.release(principal)
-            if not kept:  # anonymous callers keep nothing; a failed job has no audio worth keeping
-                self._remove_audio(audio_key)
+        except (AudioError, BlobNotFound) as exc:  # the input itself: no retry helps
+            return self._fail(job_id, worker, principal, charge, str(exc), 400)
+        except Exception as exc:  # the job fails (or is tried again), the server lives on
+            log.exception("job %s failed (attempt %d of %d)", job_id, attempts, max_attempts)
+            if attempts < max_attempts and self._requeue(job_id, worker):
+                return "retry"
+            reason = f"Transcription failed: {exc}"
+            if attempts > 1:
+                reason += f" (after {attempts} attempts)"
+            return self._fail(job_id, worker, principal, charge, reason, 500)
+        return self._complete(job_id, worker, principal, charge, result)
+
+    def renew_leases(self, worker: str, lease_s: float) -> int:
+        """Extend the claims of the jobs ``worker`` is running (its heartbeat calls this)."""
+        with self.db.session() as s:
+            return s.execute(
+                update(Transcript)
+                .where(Transcript.worker == worker, Transcript.status == "processing")
+                .values(lease_until=utcnow() + timedelta(seconds=lease_s))
+            ).rowcount
+
+    def status(self, job_id: str) -> str | None:
+        with self.db.session() as s:
+            return s.scalar(select(Transcript.status).where(Transcript.id == job_id))
+
+    def queued_count(self) -> int:
+        with self.db.session() as s:
+            return s.scalar(select(func.count()).where(Transcript.status == "queued")) or 0
+
+    def _requeue(self, job_id: str, worker: str) -> bool:
+        with self.db.session() as s:
+            return s.execute(
+                update(Transcript)
+                .where(Transcript.id == job_id, Transcript.status == "processing",
+                       Transcript.worker == worker)
+                .values(status="queued", lease_until=None)
+            ).rowcount == 1
 
     def _remove_audio(self, key: str) -> None:
         if key:
             self.blobs.delete(key)
 
-    def _complete(self, job_id: str, principal: Principal, charge: Charge, result: Transcription) -> None:
-        charge = self.admission.settle(principal, charge, result.duration, "transcribe")
+    def _mine(self, s, job_id: str, worker: str) -> Transcript | None:
+        """The job, locked, if this run still holds it (else another took it over)."""
+        job = s.scalar(
+            select(Transcript)
+            .where(Transcript.id == job_id, Transcript.status == "processing",
+                   Transcript.worker == worker)
+            .with_for_update()
+        )
+        return job
+
+    def _complete(self, job_id: str, worker: str, principal: Principal, charge: Charge,
+                  result: Transcription) -> str:
         with self.db.session() as s:
-            job = s.get(Transcript, job_id)
+            job = self._mine(s, job_id, worker)
+            if job is None:
+                return "gone"
             job.status = "completed"
             job.language = result.language
             job.duration = result.duration
@@ -220,20 +303,50 @@ class TranscriptionJobs:
             job.segments = result.to_dict()["segments"]
             job.speakers = result.speakers
             job.options = {**job.options, "language_probability": result.language_probability}
-            job.charged_units = charge.units
-            if principal.is_anonymous:
+            job.lease_until = None
+            if principal.is_anonymous:  # anonymous callers keep nothing
+                self._remove_audio(job.audio_key)
                 job.audio_key = ""
             job.completed_at = utcnow()
-
-    def _fail(self, job_id: str, principal: Principal, charge: Charge, reason: str, status: int) -> None:
-        self.admission.refund(principal, charge)
+            self._tell(s, job)
+            self.admission.release(principal, session=s)
+        # The final transition is this run's alone: the charge is settled once.
+        charge = self.admission.settle(principal, charge, result.duration, "transcribe")
         with self.db.session() as s:
-            s.execute(
-                update(Transcript)
-                .where(Transcript.id == job_id)
-                .values(status="failed", error=reason, error_status=status, audio_key="",
-                        charged_units=0, completed_at=utcnow())
-            )
+            s.execute(update(Transcript).where(Transcript.id == job_id)
+                      .values(charged_units=charge.units))
+        self._told()
+        if not principal.is_anonymous and self.on_completed is not None:
+            try:  # e.g. the "transcript ready" email
+                self.on_completed(job_id)
+            except Exception:  # noqa: BLE001 - a notice never undoes the work
+                log.exception("completion notice of job %s failed", job_id)
+        return "done"
+
+    def _fail(self, job_id: str, worker: str, principal: Principal, charge: Charge, reason: str,
+              status: int) -> str:
+        with self.db.session() as s:
+            job = self._mine(s, job_id, worker)
+            if job is None:
+                return "gone"
+            job.status, job.error, job.error_status = "failed", reason, status
+            self._remove_audio(job.audio_key)  # a failed job has no audio worth keeping
+            job.audio_key, job.charged_units, job.completed_at = "", 0, utcnow()
+            job.lease_until = None
+            self._tell(s, job)
+            self.admission.refund(principal, charge, session=s)
+            self.admission.release(principal, session=s)
+        self._told()
+        return "done"
+
+    def _tell(self, s, job: Transcript) -> None:
+        """The job's webhook event, written with its final state (one transaction)."""
+        if self.webhooks is not None and job.webhook_url:
+            self.webhooks.add(s, job)
+
+    def _told(self) -> None:
+        if self.webhooks is not None:
+            self.webhooks.notify()
 
 
 class InProcessQueue:
@@ -303,6 +416,10 @@ class InProcessQueue:
                 running_jobs=running,
                 queued_jobs=queued,
                 capacity=self.capacity,
+                host=socket.gethostname(),
+                gpu_name=info.get("gpu_name"),
+                gpu_memory_mb=info.get("gpu_memory_mb"),
+                last_heartbeat=utcnow(),
             )
         ]
 

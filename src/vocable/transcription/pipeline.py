@@ -43,9 +43,11 @@ def transcribe_file(
     diarizer=None,
     progress: ProgressFn | None = None,
     on_segment: SegmentFn | None = None,
+    voices=None,
     denoiser=None,
 ) -> Transcription:
     """``on_segment`` sees each segment as soon as it is recognized (before speakers are known).
+    ``voices``: the account's enrolled voices (diarization names the speakers that match).
     ``denoiser``: a ``DenoiseExecutor``, used when ``options.enhance``."""
     info = probe(path)
     model_id = whisper.resolve(options.model)
@@ -63,14 +65,18 @@ def transcribe_file(
         result = recognize_file(model, path, recognition, progress, on_segment)
     result.model = model_id
     if options.diarize:
-        result = label_speakers(result, path, options.speakers, diarizer)
+        result = label_speakers(result, path, options.speakers, diarizer, voices)
     return result
 
 
 
-def label_speakers(result: Transcription, path, speakers: int, diarizer=None) -> Transcription:
+def label_speakers(
+    result: Transcription, path, speakers: int, diarizer=None, voices=None
+) -> Transcription:
     """Speaker labels for every segment and word. Without a diarizer, everything is Speaker 1."""
     if diarizer is not None:
+        if voices:
+            return diarizer.apply(result, path, speakers, voices=voices)
         return diarizer.apply(result, path, speakers)
     if not result.segments:
         return result

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from vocable.storage.blobs import BlobStore
+from vocable.results import Transcription
+from vocable.storage.blobs import BlobStore, transcript_audio_key
 from vocable.storage.db import Database
-from vocable.storage.models import Transcript
+from vocable.storage.models import Transcript, new_id, utcnow
 
 STATUSES = ("queued", "processing", "completed", "failed")
 LIVE = ("queued", "processing")
@@ -167,3 +169,30 @@ def delete_transcript(
     if deleted and audio_key:
         blobs.delete(audio_key)
     return deleted
+
+
+def save_transcript(
+    db: Database, blobs: BlobStore, account_id: int, result: Transcription, *,
+    filename: str, options: dict[str, Any], audio: Path | None = None,
+) -> str:
+    """Store a finished transcription made elsewhere than by a job (a saved live session): it is
+    listed, exported, searched and chatted with like any other. The audio, if given, is moved
+    into the blob store under the transcript's key."""
+    transcript_id = new_id()
+    key = transcript_audio_key(transcript_id) if audio is not None else ""
+    if audio is not None:
+        blobs.put_file(key, audio)
+    try:
+        with db.session() as s:
+            s.add(Transcript(
+                id=transcript_id, account_id=account_id, status="completed",
+                filename=filename[:500], audio_key=key, options=options,
+                language=result.language, duration=result.duration, model=result.model,
+                text=result.text, segments=result.to_dict()["segments"], speakers=result.speakers,
+                completed_at=utcnow(),
+            ))
+    except BaseException:
+        if key:
+            blobs.delete(key)
+        raise
+    return transcript_id

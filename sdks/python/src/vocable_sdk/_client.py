@@ -59,6 +59,7 @@ class Vocable:
         self.keys = Keys(self)
         self.usage = UsageResource(self)
         self.cloud = CloudResource(self)
+        self.speakers = Speakers(self)
 
     # -- plumbing ----------------------------------------------------------------------------------
     def _call(self, op: ops.Op[T]) -> T:
@@ -215,13 +216,17 @@ class Vocable:
 
     # -- streaming ---------------------------------------------------------------------------------
     def stream(
-        self, *, language: str | None = None, model: str | None = None, open_timeout: float = 300.0
+        self, *, language: str | None = None, model: str | None = None, open_timeout: float = 300.0,
+        **options: Any,
     ) -> StreamSession:
         """A real-time transcription session (``WS /v1/stream``); use it with ``with``::
 
         with client.stream(language="en") as stream:
             for event in stream.transcribe(pcm_chunks):  # bytes: int16 LE, 16 kHz, mono
                 print(event.type, event.text)
+
+        Other keyword arguments go into the stream's config as they are, e.g.
+        ``vocabulary=["Kubernetes", "Siobhan"]`` or ``prompt="..."``.
         """
         return StreamSession(
             stream_url(self.base_url),
@@ -230,6 +235,7 @@ class Vocable:
             model,
             self._extra_headers,
             open_timeout,
+            options,
         )
 
     def stream_file(
@@ -240,13 +246,14 @@ class Vocable:
         model: str | None = None,
         speed: float | None = 1.0,
         chunk_ms: int = 100,
+        **options: Any,
     ) -> Iterator[t.StreamEvent]:
         """Stream a file as if it were live: decoded to PCM (PyAV if installed, else 16-bit WAV),
         sent at ``speed`` × real time (None: as fast as the server takes it), events yielded."""
         chunks: Iterable[bytes] = iter_pcm_file(Path(path), chunk_ms)
         if speed:
             chunks = paced(chunks, speed)
-        with self.stream(language=language, model=model) as session:
+        with self.stream(language=language, model=model, **options) as session:
             yield from session.transcribe(chunks)
 
     # -- audio tools -------------------------------------------------------------------------------
@@ -430,3 +437,36 @@ class CloudResource:
     def get(self) -> dict[str, Any]:
         """Worker nodes / deployments serving the account (JSON as the server sends it)."""
         return self._c._call(ops.cloud())
+
+
+class Speakers:
+    """Voices known by name: diarized transcripts of the account label a matching voice by name."""
+
+    def __init__(self, client: Vocable):
+        self._c = client
+
+    def enroll(
+        self,
+        name: str,
+        file: ops.FileInput | None = None,
+        *,
+        filename: str | None = None,
+        transcript_id: str | None = None,
+        speaker: str | None = None,
+    ) -> t.Speaker:
+        """Enroll ``name`` from a clip of that one person (``file``: path, bytes or binary file;
+        at least 2 s of clear speech) or from a speaker of a stored transcript
+        (``transcript_id`` and its label ``speaker``, e.g. "Speaker 2"). Costs the audio it runs on."""
+        return self._c._call(ops.enroll_speaker(name, file, filename, transcript_id, speaker))
+
+    def list(self) -> list[t.Speaker]:
+        return self._c._call(ops.list_speakers())
+
+    def get(self, speaker_id: str) -> t.Speaker:
+        return self._c._call(ops.get_speaker(speaker_id))
+
+    def rename(self, speaker_id: str, name: str) -> t.Speaker:
+        return self._c._call(ops.rename_speaker(speaker_id, name))
+
+    def delete(self, speaker_id: str) -> None:
+        self._c._call(ops.delete_speaker(speaker_id))

@@ -318,3 +318,38 @@ def usage(days: int | None) -> Op[t.Usage]:
 
 def cloud() -> Op[dict[str, Any]]:
     return Op("GET", "/api/v1/cloud/", lambda r: r.json())
+
+
+# -- speakers known by name ------------------------------------------------------------------------
+def enroll_speaker(
+    name: str, file: FileInput | None, filename: str | None,
+    transcript_id: str | None, speaker: str | None,
+) -> Op[t.Speaker]:
+    """From a clip (multipart) or from a speaker of a stored transcript (JSON)."""
+    if (file is None) == (transcript_id is None):
+        raise ValueError("give either file (a clip of the voice) or transcript_id and speaker")
+    if file is not None:
+        part, handle = file_part(file, filename)
+        return Op("POST", "/api/v1/speakers/", _json(t.Speaker), data={"name": name},
+                  files={"file": part}, opened=[handle] if handle else [])
+    if not speaker:
+        raise ValueError("speaker (the transcript's label, e.g. 'Speaker 2') is required")
+    body = {"name": name, "transcript_id": transcript_id, "speaker": speaker}
+    return Op("POST", "/api/v1/speakers/", _json(t.Speaker), json=body)
+
+
+def list_speakers() -> Op[list[t.Speaker]]:
+    return Op("GET", "/api/v1/speakers/",
+              lambda r: [t.Speaker.from_dict(x) for x in r.json()["items"]])
+
+
+def get_speaker(speaker_id: str) -> Op[t.Speaker]:
+    return Op("GET", f"/api/v1/speakers/{_id(speaker_id)}/", _json(t.Speaker))
+
+
+def rename_speaker(speaker_id: str, name: str) -> Op[t.Speaker]:
+    return Op("PATCH", f"/api/v1/speakers/{_id(speaker_id)}/", _json(t.Speaker), json={"name": name})
+
+
+def delete_speaker(speaker_id: str) -> Op[None]:
+    return Op("DELETE", f"/api/v1/speakers/{_id(speaker_id)}/", lambda r: None)

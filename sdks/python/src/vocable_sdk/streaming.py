@@ -158,10 +158,10 @@ async def _aiter(chunks: Iterable[bytes] | AsyncIterable[bytes]) -> AsyncIterato
         yield chunk  # type: ignore[misc]
 
 
-def _config(language: str | None, model: str | None) -> str:
-    return json.dumps(
-        {k: v for k, v in (("language", language), ("model", model)) if v is not None}
-    )
+def _config(language: str | None, model: str | None, options: dict[str, Any] | None = None) -> str:
+    """The first message: language, model and any other config keys (vocabulary, prompt...)."""
+    config = {**(options or {}), "language": language, "model": model}
+    return json.dumps({k: v for k, v in config.items() if v is not None})
 
 
 def _headers(api_key: str | None, extra: dict[str, str] | None) -> dict[str, str]:
@@ -235,10 +235,11 @@ class StreamSession:
         model: str | None,
         headers: dict[str, str] | None = None,
         open_timeout: float = 300.0,
+        options: dict[str, Any] | None = None,
     ):
         self.url = url
         self._headers = _headers(api_key, headers)
-        self._config = _config(language, model)
+        self._config = _config(language, model, options)
         self._open_timeout = open_timeout
         self._ws: Any = None
         self._reader = _Reader()
@@ -385,10 +386,11 @@ class AsyncStreamSession:
         model: str | None,
         headers: dict[str, str] | None = None,
         open_timeout: float = 300.0,
+        options: dict[str, Any] | None = None,
     ):
         self.url = url
         self._headers = _headers(api_key, headers)
-        self._config = _config(language, model)
+        self._config = _config(language, model, options)
         self._open_timeout = open_timeout
         self._ws: Any = None
         self._reader = _Reader()

@@ -588,6 +588,28 @@ class StreamEvent:
 
 
 @dataclass
+class Speaker:
+    """An enrolled voice (``/api/v1/speakers/``): diarized transcripts of the account label a
+    matching voice with ``name``. The server keeps a voiceprint (an embedding), never the audio."""
+
+    id: str
+    name: str
+    speech_seconds: float = 0.0
+    source: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Speaker:
+        return cls(
+            id=d["id"], name=d.get("name", ""), speech_seconds=float(d.get("speech_seconds") or 0),
+            source=d.get("source", ""), created_at=_dt(d.get("created_at")),
+            updated_at=_dt(d.get("updated_at")), raw=d,
+        )
+
+
+@dataclass
 class EnhancedAudio:
     """What ``enhance_audio`` answers: the audio bytes and what the server measured."""
 

@@ -15,7 +15,7 @@ from vocable.api.openapi import error_responses
 router = APIRouter(prefix="/api/v1/account", tags=["account"], dependencies=[Depends(rate_limited("account"))])
 
 # Shown by GET but owned by the operator (or derived): a PUT that tries to set them is refused.
-READ_ONLY = ("id", "plan", "credits", "uses_credits", "month", "minutes_used", "minutes_left",
+READ_ONLY = ("id", "plan", "role", "credits", "uses_credits", "month", "minutes_used", "minutes_left",
              "monthly_minutes", "limits", "created_at")
 
 

@@ -1,4 +1,5 @@
-"""/api/v1/cloud/: the workers serving this account (the in-process ones in the default setup)."""
+"""/api/v1/cloud/: the workers serving this account: the in-process one in the default setup, the
+Celery worker nodes (from their heartbeats) on a cluster."""
 
 from __future__ import annotations
 
@@ -17,16 +18,19 @@ router = APIRouter(prefix="/api/v1/cloud", tags=["cloud"], dependencies=[Depends
     responses=error_responses(400, 401, 429),
 )
 def get_cloud(principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
-    device = services.whisper.device
     workers = []
-    for w in services.queue.workers():
+    for w in services.queue.workers():  # in-process: this server; celery: heartbeats of workers
         workers.append({
             "id": w.id,
-            "kind": "in-process",
+            "kind": w.kind,
+            "host": w.host,
             "status": w.status,
             "device": w.device,
-            "gpu_name": device.gpu_name if w.device == "cuda" else None,
+            "gpu_name": w.gpu_name if w.device == "cuda" else None,
+            "gpu_memory_mb": w.gpu_memory_mb if w.device == "cuda" else None,
             "models_loaded": list(w.models_loaded),
+            "queues": list(w.queues),
+            "last_heartbeat": w.last_heartbeat,
             "load": {
                 "running_jobs": w.running_jobs,
                 "queued_jobs": w.queued_jobs,

@@ -3,17 +3,21 @@
 1. Connect with ``Authorization: Bearer <key>``, or (browsers, which cannot set headers) with
    ``?ticket=<ticket>`` from ``POST /v1/stream/ticket``: one stream, within ``expires_in``
    seconds; no key is an anonymous client. ``?token=<key>`` still works for old clients (it is
-   masked in logs) but puts the long-lived key in a URL. 2. Send a JSON config ``{"language": "en", "model": "base"}`` (both
-   optional; language ``auto`` or absent detects it). 3. Receive ``{"status": "ready", "model": "<id>"}`` (the model
-   that serves the stream: the best installed one when the requested model is known but not
-   installed, see ``SpeechModels``).
+   masked in logs) but puts the long-lived key in a URL.
+2. Send a JSON config ``{"language": "en", "model": "base"}`` (all optional; language ``auto``
+   or absent detects it; ``vocabulary``, a list of domain terms, and ``prompt``, text in the
+   style wanted, steer Whisper's spelling as on ``POST /v1/transcribe``).
+3. Receive ``{"status": "ready", "model": "<id>"}`` (the model that serves the stream: the best
+   installed one when the requested model is known but not installed, see ``SpeechModels``).
 4. Send binary frames of PCM int16 little-endian, 16 kHz, mono, of any size up to
    ``stream_max_frame_bytes`` (1 MiB, about 33 s; 20-200 ms frames are usual).
 5. Receive ``{"partial": "..."}`` (the interim text after the last final; each replaces the
    previous one) and ``{"text": "...", "start": s, "end": s, "words": [...]}`` (a finalized
    segment, never revised; it replaces the partial it covers).
 6. Send ``{"action": "stop"}``: the rest is finalized, then ``{"is_final": true, "duration": s,
-   "model": "<id>"}`` and the server closes with 1000.
+   "model": "<id>"}`` and the server closes with 1000. With ``"save": true`` in the config (a
+   key is needed) the session is stored as a transcript, audio included, and ``is_final``
+   carries its ``transcript_id``.
 
 Errors are one ``{"error": "..."}`` message followed by a close with one of ``CLOSE_CODES``
 (4000 + the HTTP status the same problem has on the REST surface).
@@ -51,8 +55,16 @@ from vocable.api.errors import WS_CLOSE_INTERNAL, close_code, describe, ws_close
 from vocable.api.openapi import error_responses
 from vocable.audio import SAMPLE_RATE, AudioTooShort
 from vocable.services import Services
-from vocable.streaming.policy import Done, Event, Failed, StreamTranscriber
+from vocable.streaming.policy import Done, Event, Failed, Final, StreamTranscriber
+from vocable.streaming.recording import LiveRecording
+from vocable.transcription.store import save_transcript
 from vocable.transcription.speech_models import SpeechChoice, UnknownLanguage
+from vocable.transcription.vocabulary import (
+    InvalidVocabulary,
+    check_prompt,
+    initial_prompt,
+    parse_vocabulary,
+)
 
 log = logging.getLogger("vocable.api.stream")
 router = APIRouter()
@@ -135,6 +147,9 @@ class StreamSession:
         self.send_lock = asyncio.Lock()
         self.ending = False  # the stream ends on an error: no is_final
         self.released = False
+        self.hint = ""  # the config's prompt and vocabulary, as Whisper's prompt
+        self.save_for: int | None = None  # "save": the account the session is stored for
+        self.recording: LiveRecording | None = None
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -154,7 +169,7 @@ class StreamSession:
 
     async def _serve(self) -> None:
         principal = await self._authenticate()
-        choice = await self._read_config()
+        choice = await self._read_config(principal)
         # A slot and the first unit of audio, then a loaded model: "ready" means ready.
         admission = self.services.admission
         self.meter = await asyncio.to_thread(admission.stream, principal, BYTES_PER_S)
@@ -165,7 +180,9 @@ class StreamSession:
         def deliver(events: list[Event]) -> None:  # called on the scheduler's thread
             loop.call_soon_threadsafe(self.events.put_nowait, events)
 
-        self.stream = scheduler.open(choice.model, choice.decode_language, deliver)
+        if self.save_for is not None:
+            self.recording = LiveRecording(self.ws.app.state.uploads.directory)
+        self.stream = scheduler.open(choice.model, choice.decode_language, deliver, hint=self.hint)
         # The model that serves the stream (another one than asked for when that one is missing).
         await self._send({"status": "ready", "model": choice.model})
 
@@ -199,6 +216,9 @@ class StreamSession:
             await asyncio.gather(reader, writer, return_exceptions=True)
 
     async def _release(self) -> None:
+        if self.recording is not None:  # the stream ended before is_final: nothing is stored
+            self.recording.discard()
+            self.recording = None
         if self.released:
             return
         self.released = True
@@ -221,7 +241,7 @@ class StreamSession:
         await asyncio.to_thread(self.services.admission.request, principal, "stream")
         return principal
 
-    async def _read_config(self) -> SpeechChoice:
+    async def _read_config(self, principal: Principal) -> SpeechChoice:
         example = 'e.g. {"language": "en", "model": "base"}'
         timeout = self.settings.stream_idle_timeout_s
         try:
@@ -243,6 +263,19 @@ class StreamSession:
         for name, value in (("language", language), ("model", model)):
             if value is not None and not isinstance(value, str):
                 raise StreamClosed(f"Invalid config: '{name}' must be a string.", CLOSE_BAD_REQUEST)
+        save = config.get("save", False)
+        if not isinstance(save, bool):
+            raise StreamClosed("Invalid config: 'save' must be true or false.", CLOSE_BAD_REQUEST)
+        if save and principal.is_anonymous:
+            raise StreamClosed("Saving a live session needs an API key (it is stored in the "
+                               "account's transcripts).", CLOSE_UNAUTHORIZED)
+        self.save_for = principal.account_id if save else None
+        try:  # domain words and a context prompt, bounded as for files (vocabulary.py)
+            self.hint = initial_prompt(
+                check_prompt(config.get("prompt")), parse_vocabulary(config.get("vocabulary"))
+            ) or ""
+        except InvalidVocabulary as exc:
+            raise StreamClosed(f"Invalid config: {exc}", CLOSE_BAD_REQUEST)
         try:  # an unknown or uninstalled model, an English-only one asked for French: refused
             return self.services.speech.choose(model, language)
         except UnknownLanguage as exc:
@@ -302,6 +335,8 @@ class StreamSession:
                 paid = meter.take(len(piece))
             if paid:
                 stream.push_pcm16(piece[:paid])
+                if self.recording is not None:
+                    self.recording.write(piece[:paid])
             if paid < len(piece):  # the allowance ran out: what was paid for is finalized
                 return StreamClosed(str(meter.refused), close_code(meter.refused), flush=True)
             # Not reading the socket is the backpressure, but it also leaves pings unanswered:
@@ -324,13 +359,36 @@ class StreamSession:
                 if isinstance(event, Failed):
                     raise StreamClosed(event.error, CLOSE_INTERNAL)
                 if isinstance(event, Done):
+                    saved = await self._save(event)
                     # Slot and charges are settled before is_final, so a client may open its next
                     # stream as soon as it reads it.
                     await self._release()
                     if not self.ending:
-                        await self._send({**event.message(), "model": self.stream.model_id})
+                        extra = {"transcript_id": saved} if saved else {}
+                        await self._send({**event.message(), "model": self.stream.model_id, **extra})
                     return
+                if isinstance(event, Final) and self.recording is not None:
+                    self.recording.add(event)
                 await self._send(event.message())
+
+    async def _save(self, done: Done) -> str | None:
+        """Store the session (finals and the audio paid for) as a transcript, if asked and if
+        something was said; also when it ends early (credits ran out): what was paid is kept."""
+        recording, self.recording = self.recording, None
+        if recording is None:
+            return None
+        try:
+            recording.close()
+            if not recording.finals:
+                return None
+            result = recording.result(done.duration, done.language, self.stream.model_id)
+            return await asyncio.to_thread(
+                save_transcript, self.services.db, self.services.blobs, self.save_for, result,
+                filename=recording.title, options={"source": "stream", "model": self.stream.model_id},
+                audio=recording.path,
+            )
+        finally:
+            recording.discard()  # nothing left once stored (put_file took it) or not stored
 
     # -- transport --------------------------------------------------------------------------------
     async def _receive(self, timeout: float | None) -> dict | None:

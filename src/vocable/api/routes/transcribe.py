@@ -15,6 +15,7 @@ from vocable.api.openapi import content_responses, error_responses
 from vocable.transcription import formats
 from vocable.transcription.pipeline import TranscribeOptions
 from vocable.transcription.speech_models import parse_language
+from vocable.transcription.vocabulary import check_prompt, initial_prompt, parse_vocabulary
 
 router = APIRouter(tags=["transcription"])
 
@@ -27,11 +28,24 @@ class TranscribeParams(BaseModel):
     response_format: Literal["json", "txt", "srt", "vtt"] = "json"
     enhance: bool = False
     async_: bool = Field(default=False, alias="async")
+    prompt: str | None = None
+    vocabulary: list[str] = []
+    webhook_url: str | None = Field(default=None, max_length=2000)
 
     @field_validator("language")
     @classmethod
     def _known_language(cls, value: str) -> str:
         return parse_language(value)
+
+    @field_validator("prompt")
+    @classmethod
+    def _bounded_prompt(cls, value: str | None) -> str | None:
+        return check_prompt(value)
+
+    @field_validator("vocabulary", mode="before")
+    @classmethod
+    def _terms(cls, value) -> list[str]:
+        return parse_vocabulary(value)
 
 
 # The multipart body, documented by hand: it is parsed as a stream (api/uploads.py), not by FastAPI.
@@ -48,6 +62,15 @@ FORM_SCHEMA = {
         "enhance": {"type": "boolean", "default": False,
                     "description": "remove noise (as /v1/enhance-audio) before recognition"},
         "async": {"type": "boolean", "default": False},
+        "prompt": {"type": "string", "maxLength": 600,
+                   "description": "text the audio continues (style, spellings)"},
+        "vocabulary": {"type": "string",
+                       "description": "domain terms, comma-separated or a JSON list"},
+        "webhook_url": {
+            "type": "string",
+            "description": "async only: where the job's completion or failure is POSTed, signed "
+            "(default: the account's webhook URL, if set)",
+        },
     },
 }
 
@@ -56,6 +79,7 @@ FORM_SCHEMA = {
     "/v1/transcribe",
     summary="Transcribe an audio or video file",
     description="multipart/form-data with `file` and optional model, language, diarize, speakers, "
+    "prompt and vocabulary (domain terms Whisper should spell as given), "
     "response_format (json, txt, srt, vtt), enhance (remove noise first, as /v1/enhance-audio) "
     "and async (answer 202 with a job id at once). A model the registry knows but this server "
     "lacks is served by the best installed one (`model` and `X-Vocable-Model` name it) unless "
@@ -77,14 +101,21 @@ async def transcribe(
         params = transcription.parse_fields(TranscribeParams, form.fields)
         if params.async_ and principal.is_anonymous:
             raise ApiError(401, "Asynchronous transcription needs an API key, to read the result later.")
+        if params.webhook_url is not None and not params.async_:
+            raise ApiError(400, "webhook_url needs async=true: a synchronous request gets its answer.")
         choice = services.speech.choose(params.model, params.language)
         if params.enhance:
             services.denoiser.check()
         options = TranscribeOptions(
             model=choice.model, language=choice.language, diarize=params.diarize,
             speakers=params.speakers, enhance=params.enhance,
+            prompt=initial_prompt(params.prompt, params.vocabulary),
         )
-        job_id = await transcription.create_job(services, admitted, upload, options)
+        webhook_url = (
+            await transcription.webhook_url(services, principal, params.webhook_url)
+            if params.async_ else ""
+        )
+        job_id = await transcription.create_job(services, admitted, upload, options, webhook_url)
 
     services.queue.submit(job_id)
     if params.async_:

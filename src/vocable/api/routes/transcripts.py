@@ -119,7 +119,14 @@ def detail(row) -> dict[str, Any]:
     responses=error_responses(400, 401, 404, 429),
 )
 def get_transcript(transcript_id: str, principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
-    return detail(_own(services, principal, transcript_id))
+    row = _own(services, principal, transcript_id)
+    body = detail(row)
+    # The job's webhook and every delivery attempt (status code or error, when, how long).
+    body["webhook"] = {
+        "url": row.webhook_url or None,
+        "deliveries": services.webhooks.deliveries(row.id) if row.webhook_url else [],
+    }
+    return body
 
 
 @router.delete(

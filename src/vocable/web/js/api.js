@@ -1,15 +1,18 @@
 // The HTTP client of the page: the stored API key, the {"error": ...} shape, uploads with progress.
 // Every URL is relative to the page, so the interface also works behind a path prefix.
 
+import { SESSION_KEY, session } from './session.js';
+
 const KEY_STORAGE = 'vocable.apiKey';
 const keyListeners = new Set();
 
 export const keyStore = {
   get() {
+    const signedIn = session.active ? SESSION_KEY : ''; // a signed-in browser (session.js)
     try {
-      return localStorage.getItem(KEY_STORAGE) || '';
+      return localStorage.getItem(KEY_STORAGE) || signedIn;
     } catch {
-      return ''; // storage disabled: anonymous
+      return signedIn; // storage disabled: anonymous unless signed in
     }
   },
   set(key) {
@@ -87,7 +90,8 @@ const INTERRUPTED =
 export async function request(path, { method = 'GET', json, key, signal } = {}) {
   const token = key === undefined ? keyStore.get() : key;
   const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
+  if (token && token !== SESSION_KEY) headers.Authorization = `Bearer ${token}`;
+  if (method !== 'GET' && session.csrf) headers['X-CSRF-Token'] = session.csrf;
   let body;
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -173,7 +177,8 @@ export const api = {
       form.append('file', file, file.name);
       xhr.open('POST', apiUrl('v1/transcribe'));
       const token = keyStore.get();
-      if (token) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+      if (token && token !== SESSION_KEY) xhr.setRequestHeader('Authorization', `Bearer ${token}`);
+      if (session.csrf) xhr.setRequestHeader('X-CSRF-Token', session.csrf);
       let sent = 0;
       let uploaded = false;
       xhr.upload.addEventListener('progress', (event) => {

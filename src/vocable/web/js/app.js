@@ -2,6 +2,7 @@
 
 import { ApiError, api, keyStore } from './api.js';
 import { features, loadFeatures } from './features.js';
+import { loadSession } from './session.js';
 import { h, pageHeader, toast } from './ui.js';
 
 const main = document.getElementById('main');
@@ -17,6 +18,12 @@ const routes = [
   },
   { pattern: /^\/enhance$/, nav: 'enhance', load: () => import('./pages/enhance.js').then((m) => m.render) },
   { pattern: /^\/account$/, nav: 'account', load: () => import('./pages/account.js').then((m) => m.render) },
+  // sign-up, sign-in, email links and the operator console (pages/auth.js, pages/admin.js)
+  { pattern: /^\/signin$/, nav: 'signin', load: () => import('./pages/auth.js').then((m) => m.renderSignin) },
+  { pattern: /^\/signup$/, nav: 'signin', load: () => import('./pages/auth.js').then((m) => m.renderSignup) },
+  { pattern: /^\/verify$/, nav: 'signin', load: () => import('./pages/auth.js').then((m) => m.renderVerify) },
+  { pattern: /^\/reset$/, nav: 'signin', load: () => import('./pages/auth.js').then((m) => m.renderReset) },
+  { pattern: /^\/admin$/, nav: 'admin', load: () => import('./pages/admin.js').then((m) => m.render) },
 ];
 
 let cleanup = null;
@@ -176,7 +183,8 @@ window.addEventListener('hashchange', () => {
   if (location.hash === '' || location.hash.startsWith('#/')) route();
 });
 
-await loadFeatures();
+await Promise.all([loadFeatures(), loadSession()]);
+(await import('./pages/auth.js')).installNav();
 document.querySelectorAll('[data-feature]').forEach((el) => {
   el.hidden = !features[el.dataset.feature];
 });

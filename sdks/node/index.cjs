@@ -236,33 +236,17 @@ class Vocable {
    * `transcripts.wait(job.id)`.
    */
   async transcribe(file, options = {}) {
-    const { model, language, diarize, speakers, responseFormat = 'json', filename, signal } = options;
+    const { model, language, diarize, speakers, enhance, responseFormat = 'json', filename, signal } = options;
     const fields = dropUndefined({
       model,
       language,
       diarize: diarize === undefined ? undefined : String(Boolean(diarize)),
       speakers: speakers === undefined ? undefined : String(speakers),
+      enhance: enhance === undefined ? undefined : String(Boolean(enhance)),
       response_format: responseFormat === 'json' ? undefined : responseFormat,
       async: options.async ? 'true' : undefined,
     });
-    let body;
-    let headers;
-    if (typeof file === 'string' || file instanceof URL) {
-      const filePath = file instanceof URL ? file : path.resolve(file);
-      const blob = await fs.openAsBlob(filePath); // read lazily from disk, never whole in memory
-      body = formData(fields, blob, filename || path.basename(String(file instanceof URL ? file.pathname : file)));
-    } else if (file instanceof Blob) {
-      body = formData(fields, file, filename || file.name || 'audio');
-    } else if (file instanceof ArrayBuffer || ArrayBuffer.isView(file)) {
-      body = formData(fields, new Blob([file]), filename || 'audio');
-    } else if (isAsyncIterable(file)) {
-      const name = filename || (typeof file.path === 'string' ? path.basename(file.path) : 'audio');
-      const stream = multipartStream(fields, name, file);
-      body = stream.body;
-      headers = { 'Content-Type': stream.contentType };
-    } else {
-      throw new TypeError('file must be a path, bytes, a Blob or an async iterable of bytes');
-    }
+    const { body, headers } = await fileBody(file, fields, filename);
     const response = await this._request('POST', '/v1/transcribe', { body, headers, signal, raw: true });
     if (response.status === 202) return response.json();
     const type = response.headers.get('content-type') || '';
@@ -396,6 +380,63 @@ class Vocable {
       session.close();
     }
   }
+
+  // -- audio tools ------------------------------------------------------------------------------
+  /**
+   * Remove noise and normalise loudness (-16 LUFS, -1 dBTP) of an audio or video file (any input
+   * `transcribe` takes). Options: denoise, normalize (default true), sampleRate, format (wav, flac,
+   * mp3, ogg, opus). Resolves to `{ audio: Buffer, contentType, duration, processingTime, loudness,
+   * truePeak, denoise }` (numbers in seconds, LUFS and dBTP, from the response headers).
+   */
+  async enhanceAudio(file, options = {}) {
+    const { denoise, normalize, sampleRate, format, filename, signal } = options;
+    const fields = dropUndefined({
+      denoise: denoise === undefined ? undefined : String(Boolean(denoise)),
+      normalize: normalize === undefined ? undefined : String(Boolean(normalize)),
+      sample_rate: sampleRate === undefined ? undefined : String(sampleRate),
+      format,
+    });
+    const { body, headers } = await fileBody(file, fields, filename);
+    const response = await this._request('POST', '/v1/enhance-audio', {
+      body, headers: { Accept: '*/*', ...(headers || {}) }, signal, raw: true,
+    });
+    const number = (name) => {
+      const value = response.headers.get(name);
+      return value === null || Number.isNaN(Number(value)) ? null : Number(value);
+    };
+    return {
+      audio: Buffer.from(await response.arrayBuffer()),
+      contentType: response.headers.get('content-type') || '',
+      duration: number('x-duration'),
+      processingTime: number('x-processing-time'),
+      loudness: number('x-loudness'),
+      truePeak: number('x-true-peak'),
+      denoise: response.headers.get('x-denoise'),
+    };
+  }
+}
+
+/** The multipart body of an upload: `file` as transcribe and enhanceAudio take it. */
+async function fileBody(file, fields, filename) {
+  let body;
+  let headers;
+  if (typeof file === 'string' || file instanceof URL) {
+    const filePath = file instanceof URL ? file : path.resolve(file);
+    const blob = await fs.openAsBlob(filePath); // read lazily from disk, never whole in memory
+    body = formData(fields, blob, filename || path.basename(String(file instanceof URL ? file.pathname : file)));
+  } else if (file instanceof Blob) {
+    body = formData(fields, file, filename || file.name || 'audio');
+  } else if (file instanceof ArrayBuffer || ArrayBuffer.isView(file)) {
+    body = formData(fields, new Blob([file]), filename || 'audio');
+  } else if (isAsyncIterable(file)) {
+    const name = filename || (typeof file.path === 'string' ? path.basename(file.path) : 'audio');
+    const stream = multipartStream(fields, name, file);
+    body = stream.body;
+    headers = { 'Content-Type': stream.contentType };
+  } else {
+    throw new TypeError('file must be a path, bytes, a Blob or an async iterable of bytes');
+  }
+  return { body, headers };
 }
 
 function formData(fields, blob, filename) {

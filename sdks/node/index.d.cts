@@ -110,6 +110,8 @@ export interface TranscribeOptions {
   diarize?: boolean;
   /** Expected speakers, 0 = auto. */
   speakers?: number;
+  /** Remove noise before recognition (as enhanceAudio). */
+  enhance?: boolean;
   /** Name sent for the file (default: the path's base name). */
   filename?: string;
   signal?: AbortSignal;
@@ -268,6 +270,8 @@ export declare class Vocable {
   transcribe(file: FileInput, options?: TranscribeOptions & { responseFormat?: 'json'; async?: false }): Promise<Transcription>;
   transcribe(file: FileInput, options: TranscribeOptions & { responseFormat: 'txt' | 'srt' | 'vtt'; async?: false }): Promise<string>;
   transcribe(file: FileInput, options: TranscribeOptions & { responseFormat?: 'json'; async: true }): Promise<TranscriptionJob>;
+  /** Remove noise and normalise loudness (-16 LUFS, -1 dBTP): POST /v1/enhance-audio. */
+  enhanceAudio(file: FileInput, options?: EnhanceOptions): Promise<EnhancedAudio>;
 
   summarize(text: string, options?: { style?: SummaryStyle; signal?: AbortSignal }): Promise<Summary>;
   generate(text: string, type: GenerateType, options?: { signal?: AbortSignal }): Promise<Generation>;
@@ -455,4 +459,27 @@ export interface Speech {
   /** with a reference: CAM++ cosine similarity of the answer's voice to it */
   speakerSimilarity: number | null;
   sampleRate: number | null;
+}
+// -- audio tools -------------------------------------------------------------------------------
+export interface EnhanceOptions {
+  denoise?: boolean;
+  normalize?: boolean;
+  sampleRate?: 8000 | 11025 | 16000 | 22050 | 24000 | 32000 | 44100 | 48000;
+  format?: 'wav' | 'flac' | 'mp3' | 'ogg' | 'opus';
+  filename?: string;
+  signal?: AbortSignal;
+}
+export interface EnhancedAudio {
+  audio: Buffer;
+  contentType: string;
+  /** seconds, as long as the input */
+  duration: number | null;
+  /** seconds the server spent */
+  processingTime: number | null;
+  /** LUFS of the result */
+  loudness: number | null;
+  /** dBTP of the result */
+  truePeak: number | null;
+  /** the denoiser's model id, or "off" */
+  denoise: string | null;
 }

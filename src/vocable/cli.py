@@ -1,4 +1,5 @@
-"""The `vocable` command line: serve, models, accounts, keys, admin, invites, transcribe, say, stream."""
+"""The `vocable` command line: serve, models, accounts, keys, admin, invites, transcribe, enhance,
+say, stream."""
 
 from __future__ import annotations
 
@@ -442,12 +443,14 @@ def transcribe(
     format: Annotated[str, typer.Option("--format", "-f", help="json, txt, srt or vtt.")] = "txt",
     diarize: Annotated[bool, typer.Option(help="Label speakers.")] = True,
     speakers: Annotated[int, typer.Option(help="Expected speakers (0 = automatic).")] = 0,
+    enhance: Annotated[bool, typer.Option(help="Remove noise before recognition.")] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Transcribe a file locally (no server), printing the transcript to stdout."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from vocable.audio import AudioError, probe
+    from vocable.audio.denoise import DenoiseExecutor, DenoiserUnavailable
     from vocable.diarization.executor import DiarizationError, DiarizationExecutor
     from vocable.registry.speech import ModelNotInstalled, ModelRegistry
     from vocable.transcription import formats
@@ -468,13 +471,15 @@ def transcribe(
             task = progress.add_task("transcribe", total=max(duration, 0.1))
             result = transcribe_file(
                 file,
-                TranscribeOptions(model=model, language=language, diarize=diarize, speakers=speakers),
+                TranscribeOptions(model=model, language=language, diarize=diarize, speakers=speakers,
+                                  enhance=enhance),
                 whisper,
                 diarizer=diarizer,
                 progress=lambda done: progress.update(task, completed=min(done, duration)),
+                denoiser=DenoiseExecutor() if enhance else None,
             )
             progress.update(task, completed=duration)
-    except (AudioError, ModelNotInstalled, DiarizationError) as exc:
+    except (AudioError, ModelNotInstalled, DiarizationError, DenoiserUnavailable) as exc:
         _fail(str(exc))
     finally:
         if diarizer is not None:
@@ -531,6 +536,45 @@ def say(
     console.print(
         f"{output}: {synthesis.duration_s:.1f} s in {synthesis.generation_s:.1f} s, voice "
         f"{synthesis.voice} ({synthesis.mode}{similarity})"
+    )
+
+
+@app.command()
+def enhance(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Audio or video file.")],
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Where to write (default: <name>.enhanced.<format> here).")] = None,
+    denoise: Annotated[bool, typer.Option(help="Remove background noise.")] = True,
+    normalize: Annotated[bool, typer.Option(help="Loudness to -16 LUFS, peaks under -1 dBTP.")] = True,
+    sample_rate: Annotated[int | None, typer.Option(help="Output rate (default 16000).")] = None,
+    format: Annotated[str, typer.Option("--format", "-f", help="wav, flac, mp3, ogg or opus.")] = "wav",
+) -> None:
+    """Remove noise and normalise loudness of a file locally (no server), as /v1/enhance-audio."""
+    import shutil
+
+    from vocable.audio import AudioError
+    from vocable.audio.denoise import DenoiseExecutor, DenoiserUnavailable
+    from vocable.audio.enhance import EnhanceOptions, enhance_file
+
+    target = output or Path(f"{file.stem}.enhanced.{format.lower()}")
+    options = EnhanceOptions(denoise=denoise, normalize=normalize, sample_rate=sample_rate,
+                             format=format)
+    try:
+        with console.status("enhancing"):
+            result = enhance_file(file, options, DenoiseExecutor() if denoise else None,
+                                  work_dir=target.resolve().parent)
+    except (AudioError, DenoiserUnavailable) as exc:
+        _fail(str(exc))
+    try:
+        with target.open("wb") as out:
+            shutil.copyfileobj(result.file, out)
+    except OSError as exc:
+        _fail(f"cannot write {target}: {exc}")
+    finally:
+        result.close()
+    console.print(
+        f"{target}: {result.duration:.1f} s, {result.loudness_out:.1f} LUFS, "
+        f"true peak {result.true_peak_out:.1f} dBTP, in {result.processing_s:.1f} s", markup=False,
     )
 
 

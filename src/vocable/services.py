@@ -16,6 +16,7 @@ from vocable.accounts.mailer import Mailer
 from vocable.accounts.quota import Quota
 from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.analysis import Analyzer
+from vocable.audio.denoise import DenoiseExecutor
 from vocable.audio.tts import SpeakerEncoder, TTSService
 from vocable.config import Settings
 from vocable.diarization.executor import DiarizationExecutor
@@ -95,6 +96,8 @@ class Services:
     diarization: DiarizationExecutor
     # /api/v1/speakers/: an account's enrolled voices, named in its diarized transcripts.
     speakers: Speakers
+    # Noise removal (DTLN, ONNX) for /v1/enhance-audio and enhance=true; loads on first use.
+    denoiser: DenoiseExecutor
     # Every loaded model, whatever its family (lazy, shared, unloaded when idle), and every
     # known model (installed or not) for `GET /v1/models`.
     pool: ModelPool
@@ -169,6 +172,7 @@ class Services:
             poll_s=settings.webhook_poll_s,
         ))
         speakers = parts.setdefault("speakers", Speakers(db, blobs, diarization))
+        denoiser = parts.setdefault("denoiser", DenoiseExecutor(pool))
         jobs = parts.setdefault(
             "jobs",
             TranscriptionJobs(
@@ -176,6 +180,7 @@ class Services:
                 webhooks=webhooks,
                 on_completed=lambda job_id: parts["auth"].transcript_ready(job_id),
                 voices_of=speakers.voices,
+                denoiser=denoiser,
             ),
         )
         if "queue" not in parts:

@@ -471,3 +471,29 @@ def test_tts(stack, data_dir):
         assert speech.audio[:4] == b"fLaC"
         with pytest.raises(BadRequestError, match="reference"):
             client.tts("Hi.", reference=encode(decode_audio(data_dir / "jfk.wav")[:8000], 16000))
+
+
+# -- audio tools ----------------------------------------------------------------------------------
+def test_enhance_audio(stack, data_dir, tmp_path):
+    from vocable_sdk import EnhancedAudio
+
+    with stack.client(stack.key) as client:
+        out = client.enhance_audio(data_dir / "jfk.mp3")
+        assert isinstance(out, EnhancedAudio) and out.content_type == "audio/wav"
+        assert out.duration == pytest.approx(11.0, abs=0.05) and out.processing_time > 0
+        assert out.loudness == pytest.approx(-16.0, abs=1.0) and out.true_peak <= -0.9
+        assert out.denoise == "dtln"
+        with wave.open(str(out.save(tmp_path / "clean.wav"))) as w:
+            assert (w.getframerate(), w.getsampwidth()) == (16000, 2)
+            assert w.getnframes() == 11 * 16000
+        flac = client.enhance_audio((data_dir / "jfk.wav").read_bytes(), format="flac",
+                                    denoise=False)
+        assert flac.content_type == "audio/flac" and flac.denoise == "off"
+        with pytest.raises(BadRequestError, match="not a readable audio"):
+            client.enhance_audio(b"not audio" * 50)
+
+    async def run():
+        async with AsyncVocable(base_url=stack.server.url, api_key=stack.key) as client:
+            return await client.enhance_audio(data_dir / "jfk.wav", normalize=False)
+
+    assert asyncio.run(run()).duration == pytest.approx(11.0, abs=0.05)

@@ -361,3 +361,23 @@ describe('speech synthesis', () => {
     await assert.rejects(vocable.tts('Hi.', { reference: Buffer.from('not audio at all') }), BadRequestError);
   });
 });
+
+describe('audio tools', () => {
+  test('enhanceAudio returns a WAV as long as the input, with measurements', async () => {
+    const vocable = client(env('VOCABLE_API_KEY'));
+    const out = await vocable.enhanceAudio(jfk);
+    assert.equal(out.contentType, 'audio/wav');
+    assert.equal(out.audio.subarray(0, 4).toString('latin1'), 'RIFF');
+    assert.equal(out.audio.readUInt32LE(24), 16000); // sample rate in the header
+    assert.ok(Math.abs(out.duration - 11) < 0.05);
+    assert.ok(Math.abs(out.loudness + 16) <= 1 && out.truePeak <= -0.9);
+    assert.equal(out.denoise, 'dtln');
+    const flac = await vocable.enhanceAudio(await readFile(jfk), { format: 'flac', denoise: false });
+    assert.equal(flac.contentType, 'audio/flac');
+    assert.equal(flac.denoise, 'off');
+    await assert.rejects(vocable.enhanceAudio(Buffer.from('not audio '.repeat(50))), (err) => {
+      assert.ok(err instanceof BadRequestError);
+      return true;
+    });
+  });
+});

@@ -23,6 +23,7 @@ from vocable.api.routes import (
     analysis,
     auth,
     cloud,
+    enhance,
     keys,
     meta,
     speakers,
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(meta.router)
     app.include_router(keys.router)
     app.include_router(transcribe.router)
+    app.include_router(enhance.router)
     app.include_router(account.router)
     app.include_router(transcripts.router)
     app.include_router(usage.router)

@@ -30,6 +30,7 @@ from vocable.accounts.sessions import CsrfRefused, SessionInvalid
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
+from vocable.audio.denoise import DenoiserUnavailable
 from vocable.diarization.executor import DiarizationError
 from vocable.diarization.speakers import SpeakerInputError, SpeakerNameTaken, SpeakerNotFound
 from vocable.audio.tts import CloningUnavailable, TTSInputError
@@ -65,6 +66,7 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     ModelNotInstalled: (400, None),
     EnglishOnlyModel: (400, None),
     ModelUnavailable: (503, None),
+    DenoiserUnavailable: (503, None),
     # stored transcripts
     TranscriptNotFound: (404, None),
     TranscriptNotCompleted: (400, None),

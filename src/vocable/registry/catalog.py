@@ -2,7 +2,7 @@
 prints and ``GET /v1/models`` returns.
 
 Families, in listing order: ``speech`` (Whisper; first, in the shape the SPEC gives), ``llm``,
-``embedding``, ``translation``, ``analysis``, ``diarization``, ``tts`` (voices and cloning models). Each entry says whether the model
+``embedding``, ``translation``, ``analysis``, ``diarization``, ``denoise``, ``tts`` (voices and cloning models). Each entry says whether the model
 is installed, whether it is its family's default, and whether it is loaded in the pool right now.
 """
 
@@ -16,7 +16,7 @@ from vocable.registry import llm as llm_registry
 from vocable.registry import speech as speech_registry
 from vocable.registry import translation as translation_registry
 from vocable.registry import tts as tts_registry
-from vocable.registry.bundled import BUNDLED_MODELS, DIARIZATION, EMBEDDING, SPACY
+from vocable.registry.bundled import BUNDLED_MODELS, DENOISER, DIARIZATION, EMBEDDING, SPACY
 from vocable.registry.llm import LLMRegistry
 from vocable.registry.pool import ModelPool
 from vocable.registry.speech import ModelRegistry
@@ -70,6 +70,7 @@ class ModelCatalog:
         return (
             self._speech() + self._llm() + self._bundled(EMBEDDING.family)
             + self._translation() + self._bundled(SPACY.family) + self._bundled(DIARIZATION.family)
+            + self._bundled(DENOISER.family)
             + self._tts()
         )
 

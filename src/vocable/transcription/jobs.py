@@ -81,6 +81,7 @@ class TranscriptionJobs:
         webhooks: Webhooks | None = None,
         on_completed: Callable[[str], None] | None = None,
         voices_of: Callable[[int | None], list] = lambda account_id: [],
+        denoiser=None,  # a DenoiseExecutor, for jobs with enhance=true
     ):
         self.db = db
         self.webhooks = webhooks
@@ -93,6 +94,7 @@ class TranscriptionJobs:
         self.on_completed = on_completed
         # An account's enrolled voices (speakers known by name), asked when a job diarizes.
         self.voices_of = voices_of
+        self.denoiser = denoiser
         # Who wants a job's segments as they are recognized (a streamed response), by job id.
         # Only jobs run by this process are seen; the result is the same either way.
         self._watchers: dict[str, SegmentFn] = {}
@@ -233,7 +235,7 @@ class TranscriptionJobs:
             with self.blobs.local_path(audio_key) as upload:
                 result = transcribe_file(
                     upload, options, self.whisper, self.diarizer_factory(),
-                    on_segment=self._watcher(job_id), voices=voices,
+                    on_segment=self._watcher(job_id), voices=voices, denoiser=self.denoiser,
                 )
         except (AudioError, BlobNotFound) as exc:  # the input itself: no retry helps
             return self._fail(job_id, worker, principal, charge, str(exc), 400)
@@ -431,6 +433,8 @@ def _options_dict(options: TranscribeOptions) -> dict:
         data["prompt"] = options.prompt
     if options.temperature:
         data["temperature"] = options.temperature
+    if options.enhance:
+        data["enhance"] = True
     return data
 
 
@@ -440,6 +444,7 @@ def _options(data: dict) -> TranscribeOptions:
         diarize=bool(data.get("diarize", True)), speakers=int(data.get("speakers") or 0),
         task=data.get("task") or "transcribe", prompt=data.get("prompt"),
         temperature=float(data.get("temperature") or 0.0),
+        enhance=bool(data.get("enhance", False)),
     )
 
 

@@ -32,6 +32,8 @@ class TranscribeOptions:
     task: str = "transcribe"  # or "translate" (to English)
     prompt: str | None = None  # Whisper's initial prompt
     temperature: float = 0.0  # the first sampling temperature (see RecognitionOptions)
+    # Denoise (vocable.audio.denoise) before recognition; diarization still hears the original.
+    enhance: bool = False
 
 
 def transcribe_file(
@@ -42,9 +44,11 @@ def transcribe_file(
     progress: ProgressFn | None = None,
     on_segment: SegmentFn | None = None,
     voices=None,
+    denoiser=None,
 ) -> Transcription:
     """``on_segment`` sees each segment as soon as it is recognized (before speakers are known).
-    ``voices``: the account's enrolled voices (diarization names the speakers that match)."""
+    ``voices``: the account's enrolled voices (diarization names the speakers that match).
+    ``denoiser``: a ``DenoiseExecutor``, used when ``options.enhance``."""
     info = probe(path)
     model_id = whisper.resolve(options.model)
     model = whisper.model(model_id)
@@ -54,7 +58,11 @@ def transcribe_file(
         language=language, batched=batched, task=options.task,
         initial_prompt=options.prompt or None, temperature=options.temperature,
     )
-    result = recognize_file(model, path, recognition, progress, on_segment)
+    if options.enhance and denoiser is not None:
+        denoiser.check()
+        result = recognize_file(model, path, recognition, progress, on_segment, denoiser.process)
+    else:
+        result = recognize_file(model, path, recognition, progress, on_segment)
     result.model = model_id
     if options.diarize:
         result = label_speakers(result, path, options.speakers, diarizer, voices)

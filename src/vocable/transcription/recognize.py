@@ -52,9 +52,12 @@ def recognize_file(
     options: RecognitionOptions,
     progress: ProgressFn | None = None,
     on_segment: SegmentFn | None = None,
+    transform: Callable[[Iterable[np.ndarray]], Iterable[np.ndarray]] | None = None,
 ) -> Transcription:
-    """Transcribe a file on disk, window by window."""
-    windows = _silence_cut_windows(iter_audio(path), options.window_s)
+    """Transcribe a file on disk, window by window. ``transform`` rewrites the decoded audio
+    stream first (the denoiser, for enhance=true), block by block."""
+    audio = iter_audio(path)
+    windows = _silence_cut_windows(transform(audio) if transform else audio, options.window_s)
     return recognize_windows(model, windows, options, progress, on_segment)
 
 

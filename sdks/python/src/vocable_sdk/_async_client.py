@@ -96,6 +96,7 @@ class AsyncVocable:
         language: str | None = ...,
         diarize: bool | None = ...,
         speakers: int | None = ...,
+        enhance: bool | None = ...,
         response_format: Literal["json"] = ...,
         async_: Literal[False] = ...,
         filename: str | None = ...,
@@ -110,6 +111,7 @@ class AsyncVocable:
         language: str | None = ...,
         diarize: bool | None = ...,
         speakers: int | None = ...,
+        enhance: bool | None = ...,
         response_format: Literal["txt", "srt", "vtt"],
         async_: Literal[False] = ...,
         filename: str | None = ...,
@@ -124,6 +126,7 @@ class AsyncVocable:
         language: str | None = ...,
         diarize: bool | None = ...,
         speakers: int | None = ...,
+        enhance: bool | None = ...,
         response_format: Literal["json"] = ...,
         async_: Literal[True],
         filename: str | None = ...,
@@ -137,13 +140,15 @@ class AsyncVocable:
         language: str | None = None,
         diarize: bool | None = None,
         speakers: int | None = None,
+        enhance: bool | None = None,
         response_format: Literal["json", "txt", "srt", "vtt"] = "json",
         async_: bool = False,
         filename: str | None = None,
     ) -> t.Transcription | t.TranscriptionJob | str:
         """Transcribe an audio or video file: a path (streamed from disk), bytes, or a binary
         file object. Options left as None use the server's defaults (best installed model,
-        ``auto`` language, diarization on, speakers detected).
+        ``auto`` language, diarization on, speakers detected); ``enhance=True`` removes noise
+        before recognition.
 
         Returns a ``Transcription`` (json), the subtitle/text body as ``str`` (txt, srt, vtt), or
         with ``async_=True`` (needs a key) a ``TranscriptionJob`` at once: then
@@ -159,6 +164,7 @@ class AsyncVocable:
                 response_format=response_format,
                 async_=async_,
                 filename=filename,
+                enhance=enhance,
             )
         )
 
@@ -267,6 +273,27 @@ class AsyncVocable:
         async with self.stream(language=language, model=model, **options) as session:
             async for event in session.transcribe(chunks):
                 yield event
+
+    # -- audio tools -------------------------------------------------------------------------------
+    async def enhance_audio(
+        self,
+        file: ops.FileInput,
+        *,
+        denoise: bool | None = None,
+        normalize: bool | None = None,
+        sample_rate: int | None = None,
+        format: Literal["wav", "flac", "mp3", "ogg", "opus"] | None = None,
+        filename: str | None = None,
+    ) -> t.EnhancedAudio:
+        """Remove noise and normalise loudness (-16 LUFS, -1 dBTP) of an audio or video file: a
+        path (streamed from disk), bytes or a binary file object. Returns the audio (16-bit WAV
+        unless ``format``) with the server's measurements; ``.save(path)`` writes it."""
+        return await self._call(
+            ops.enhance_audio(
+                file, denoise=denoise, normalize=normalize, sample_rate=sample_rate,
+                format=format, filename=filename,
+            )
+        )
 
 
 class Transcripts:

@@ -90,6 +90,7 @@ def transcribe(
     response_format: str,
     async_: bool,
     filename: str | None,
+    enhance: bool | None = None,
 ) -> Op[Any]:
     part, opened = file_part(file, filename)
     fields = _drop_none(
@@ -98,6 +99,7 @@ def transcribe(
             "language": language,
             "diarize": diarize,
             "speakers": speakers,
+            "enhance": enhance,
             "response_format": response_format if response_format != "json" else None,
             "async": True if async_ else None,
         }
@@ -148,6 +150,29 @@ def tts(
         files["reference"] = part
         opened = [handle] if handle else []
     return Op("POST", "/v1/tts", _speech, files=files, opened=opened)
+
+
+def enhance_audio(
+    file: FileInput,
+    *,
+    denoise: bool | None,
+    normalize: bool | None,
+    sample_rate: int | None,
+    format: str | None,
+    filename: str | None,
+) -> Op[t.EnhancedAudio]:
+    part, opened = file_part(file, filename)
+    fields = _drop_none(
+        {"denoise": denoise, "normalize": normalize, "sample_rate": sample_rate, "format": format}
+    )
+    return Op(
+        "POST",
+        "/v1/enhance-audio",
+        lambda r: t.EnhancedAudio.from_response(r.headers, r.content),
+        data={k: _form_value(v) for k, v in fields.items()},
+        files={"file": part},
+        opened=[opened] if opened else [],
+    )
 
 
 # -- text AI ---------------------------------------------------------------------------------------

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal
 
 
@@ -623,3 +625,38 @@ class Speech:
     def save(self, path: str) -> None:
         with open(path, "wb") as f:
             f.write(self.audio)
+
+
+@dataclass
+class EnhancedAudio:
+    """What ``enhance_audio`` answers: the audio bytes and what the server measured."""
+
+    audio: bytes
+    content_type: str
+    duration: float | None = None  # seconds (as long as the input)
+    processing_time: float | None = None  # seconds the server spent
+    loudness: float | None = None  # LUFS of the result (when normalised)
+    true_peak: float | None = None  # dBTP of the result
+    denoise: str | None = None  # the denoiser's model id, or "off"
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the audio to ``path``; returns it as a Path."""
+        target = Path(path)
+        target.write_bytes(self.audio)
+        return target
+
+    @classmethod
+    def from_response(cls, headers: Any, content: bytes) -> EnhancedAudio:
+        def number(name: str) -> float | None:
+            value = headers.get(name)
+            try:
+                return float(value) if value is not None else None
+            except ValueError:
+                return None
+
+        return cls(
+            audio=content, content_type=headers.get("content-type", ""),
+            duration=number("x-duration"), processing_time=number("x-processing-time"),
+            loudness=number("x-loudness"), true_peak=number("x-true-peak"),
+            denoise=headers.get("x-denoise"),
+        )

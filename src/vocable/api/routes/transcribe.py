@@ -26,6 +26,7 @@ class TranscribeParams(BaseModel):
     diarize: bool = True
     speakers: int = Field(default=0, ge=0, le=32)
     response_format: Literal["json", "txt", "srt", "vtt"] = "json"
+    enhance: bool = False
     async_: bool = Field(default=False, alias="async")
     prompt: str | None = None
     vocabulary: list[str] = []
@@ -58,6 +59,8 @@ FORM_SCHEMA = {
         "diarize": {"type": "boolean", "default": True},
         "speakers": {"type": "integer", "minimum": 0, "maximum": 32, "default": 0},
         "response_format": {"type": "string", "enum": ["json", "txt", "srt", "vtt"]},
+        "enhance": {"type": "boolean", "default": False,
+                    "description": "remove noise (as /v1/enhance-audio) before recognition"},
         "async": {"type": "boolean", "default": False},
         "prompt": {"type": "string", "maxLength": 600,
                    "description": "text the audio continues (style, spellings)"},
@@ -77,9 +80,10 @@ FORM_SCHEMA = {
     summary="Transcribe an audio or video file",
     description="multipart/form-data with `file` and optional model, language, diarize, speakers, "
     "prompt and vocabulary (domain terms Whisper should spell as given), "
-    "response_format (json, txt, srt, vtt) and async (answer 202 with a job id at once). A model "
-    "the registry knows but this server lacks is served by the best installed one "
-    "(`model` and `X-Vocable-Model` name it) unless VOCABLE_MODEL_FALLBACK=strict.",
+    "response_format (json, txt, srt, vtt), enhance (remove noise first, as /v1/enhance-audio) "
+    "and async (answer 202 with a job id at once). A model the registry knows but this server "
+    "lacks is served by the best installed one (`model` and `X-Vocable-Model` name it) unless "
+    "VOCABLE_MODEL_FALLBACK=strict.",
     responses={
         **content_responses("The transcription, in the response_format", formats.CONTENT_TYPES.values()),
         **content_responses("async: the job, queued", ["application/json"], status=202),
@@ -100,9 +104,11 @@ async def transcribe(
         if params.webhook_url is not None and not params.async_:
             raise ApiError(400, "webhook_url needs async=true: a synchronous request gets its answer.")
         choice = services.speech.choose(params.model, params.language)
+        if params.enhance:
+            services.denoiser.check()
         options = TranscribeOptions(
             model=choice.model, language=choice.language, diarize=params.diarize,
-            speakers=params.speakers,
+            speakers=params.speakers, enhance=params.enhance,
             prompt=initial_prompt(params.prompt, params.vocabulary),
         )
         webhook_url = (

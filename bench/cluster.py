@@ -28,13 +28,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tests.conftest import MODEL_DIR, SHARED_DATA, postgres_database  # noqa: E402
-from tests.queues.cluster import BROKER, Cluster  # noqa: E402
-from vocable.accounts.keys import Principal, create_account  # noqa: E402
-from vocable.config import Settings  # noqa: E402
-from vocable.services import Services  # noqa: E402
-from vocable.storage.db import Database  # noqa: E402
-from vocable.transcription.pipeline import TranscribeOptions  # noqa: E402
+from tests.conftest import MODEL_DIR, SHARED_DATA, postgres_database
+from tests.queues.cluster import BROKER, Cluster
+
+from vocable.accounts.keys import Principal, create_account
+from vocable.config import Settings
+from vocable.services import Services
+from vocable.storage.db import Database
+from vocable.transcription.pipeline import TranscribeOptions
 
 CLIP = SHARED_DATA / "jfk.wav"
 

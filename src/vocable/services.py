@@ -35,7 +35,6 @@ from vocable.transcription.whisper import WhisperExecutor
 from vocable.translation.translator import Translator
 from vocable.webhooks import Webhooks
 
-
 ROLES = ("all", "api", "worker")
 
 

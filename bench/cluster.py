@@ -8,7 +8,8 @@ queue, measured in the same run on this machine.
 * throughput: a burst of real jobs submitted at once, jobs per minute with one and two workers
   (each worker one job at a time, one CPU thread), and the in-process queue with as many threads.
 
-    PYTHONPATH=src:. .venv/bin/python bench/cluster.py [--jobs 8] [--quick 20] [--full 3]
+    VOCABLE_TEST_DATA=../shared/data VOCABLE_TEST_MODEL_DIR=.cache/models PYTHONPATH=src:. \
+        .venv/bin/python bench/cluster.py [--jobs 8] [--quick 20] [--full 3]
 
 Needs Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 (as the cluster tests do).
 """
@@ -28,20 +29,23 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
-from tests.conftest import MODEL_DIR, SHARED_DATA, postgres_database  # noqa: E402
-from tests.queues.cluster import BROKER, Cluster  # noqa: E402
-from vocable.accounts.keys import Principal, create_account  # noqa: E402
-from vocable.config import Settings  # noqa: E402
-from vocable.services import Services  # noqa: E402
-from vocable.storage.db import Database  # noqa: E402
-from vocable.transcription.pipeline import TranscribeOptions  # noqa: E402
+from tests.conftest import MODEL_DIR, SHARED_DATA, postgres_database
+from tests.queues.cluster import BROKER, Cluster
+
+from vocable.accounts.keys import Principal, create_account
+from vocable.config import Settings, default_plans
+from vocable.services import Services
+from vocable.storage.db import Database
+from vocable.transcription.pipeline import TranscribeOptions
 
 CLIP = SHARED_DATA / "jfk.wav"
 
 
 def _settings(root: Path, url: str, blob_url: str, **extra) -> Settings:
+    plans = default_plans()
+    plans["paid"] = plans["paid"].model_copy(update={"concurrent_jobs": 10_000})  # a whole burst
     return Settings(data_dir=root, database_url=url, blob_url=blob_url, model_dir=MODEL_DIR,
-                    default_model="base", cpu_threads=1, **extra)
+                    default_model="base", cpu_threads=1, plans=plans, **extra)
 
 
 class Submitter:

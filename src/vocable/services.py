@@ -38,7 +38,6 @@ from vocable.transcription.whisper import WhisperExecutor
 from vocable.translation.translator import Translator
 from vocable.webhooks import Webhooks
 
-
 ROLES = ("all", "api", "worker")
 
 

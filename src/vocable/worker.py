@@ -79,7 +79,14 @@ class Worker:
         return self._redis
 
     def heartbeat(self) -> None:
-        self.services.jobs.renew_leases(self.node.id, self.settings.job_lease_s)
+        jobs = self.services.jobs
+        jobs.renew_leases(self.node.id, self.settings.job_lease_s)
+        # A dead worker's jobs go back on the queue once its lease lapses, without waiting for
+        # the broker's visibility timeout (the redelivered message, when it comes, finds the job
+        # taken or done and does nothing).
+        for job_id in jobs.requeue_orphans():
+            log.warning("job %s: its worker stopped (lease lapsed); queued again", job_id)
+            self.app.send_task(TASK, args=[job_id], task_id=job_id, queue=QUEUE)
         with self._lock:
             running = self._running
         self.nodes.beat(self.node, running_jobs=running,

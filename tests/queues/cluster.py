@@ -108,12 +108,12 @@ class Cluster:
             f"http://127.0.0.1:{port}",
         )
 
-    def wait_api(self, node: Node, timeout: float = 120) -> None:
+    def wait_api(self, node: Node, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert node.process.poll() is None, f"{node.name} exited:\n{node.tail()}"
             try:
-                if httpx.get(node.url + "/health", timeout=2).status_code == 200:
+                if httpx.get(node.url + "/health", timeout=30).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

@@ -103,7 +103,7 @@ def test_cluster(tmp_path, data_dir):
             victim.kill()
             done = _wait(lambda: (r := _row(
                 engine, "SELECT status, worker, attempts, charged_units, text FROM transcripts "
-                "WHERE id = :j", j=long_job)).status in ("completed", "failed") and r, 240,
+                "WHERE id = :j", j=long_job)).status in ("completed", "failed") and r, 600,
                 "the other worker to finish the killed job")
             assert done.status == "completed" and done.worker != owner and done.attempts == 2
             assert done.text.strip()

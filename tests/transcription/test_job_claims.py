@@ -92,3 +92,16 @@ def test_transient_failure_retried_then_failed_with_reason(services, tmp_path, d
     assert job.status == "failed" and job.error_status == 500
     assert "after 2 attempts" in job.error and "no-such-model" in job.error
     assert _account(services, account_id) == (5, 0, 0)  # refunded once, slot released
+
+
+def test_orphans_of_a_dead_worker_are_queued_again_once(services, tmp_path, data_dir):
+    _, alive = _job(services, tmp_path, data_dir)
+    _, dead = _job(services, tmp_path, data_dir)
+    with services.db.session() as s:
+        for job_id, lease in ((alive, 60), (dead, -1)):
+            s.execute(update(Transcript).where(Transcript.id == job_id).values(
+                status="processing", worker="w0", lease_until=utcnow() + timedelta(seconds=lease)))
+    assert services.jobs.requeue_orphans() == [dead]
+    assert services.jobs.requeue_orphans() == []  # taken once
+    assert services.jobs.status(dead) == "queued" and services.jobs.status(alive) == "processing"
+    assert services.jobs.run(dead, worker="w1", lease_s=30) == "done"

@@ -8,7 +8,9 @@
   visibility timeout passes; ``reject_on_worker_lost`` covers a lost pool child. The job's row
   decides what runs (``TranscriptionJobs.run``): a job claimed by a live worker is not run again,
   one whose claim lapsed (its worker died) is taken over, a final one is left alone; so a
-  redelivered job never charges twice or gets two results. Transient failures are retried with
+  redelivered job never charges twice or gets two results. Workers also requeue a dead worker's
+  jobs as soon as its lease lapses (``requeue_orphans`` at each heartbeat), so recovery takes
+  about ``job_lease_s``, not the visibility timeout. Transient failures are retried with
   exponential backoff (``job_max_attempts`` runs), then the job ends ``failed`` with its reason.
 * **Waiting** (sync ``POST /v1/transcribe``): the worker publishes the job id on a Redis
   channel when the job reaches its final state; every API node listens on it (one connection per

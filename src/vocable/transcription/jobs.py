@@ -258,6 +258,30 @@ class TranscriptionJobs:
                 .values(lease_until=utcnow() + timedelta(seconds=lease_s))
             ).rowcount
 
+    def requeue_orphans(self) -> list[str]:
+        """Jobs whose worker stopped renewing its claim (it died): queued again, for the caller
+        to resubmit. Conditional, so one caller takes each; the dead worker, should it come
+        back, finds the job no longer its own and writes nothing."""
+        now = utcnow()
+        with self.db.session() as s:
+            lapsed = list(s.scalars(
+                select(Transcript.id).where(
+                    Transcript.status == "processing", Transcript.lease_until.is_not(None),
+                    Transcript.lease_until < now,
+                )
+            ))
+        taken = []
+        for job_id in lapsed:
+            with self.db.session() as s:
+                if s.execute(
+                    update(Transcript)
+                    .where(Transcript.id == job_id, Transcript.status == "processing",
+                           Transcript.lease_until < now)
+                    .values(status="queued", lease_until=None)
+                ).rowcount == 1:
+                    taken.append(job_id)
+        return taken
+
     def status(self, job_id: str) -> str | None:
         with self.db.session() as s:
             return s.scalar(select(Transcript.status).where(Transcript.id == job_id))

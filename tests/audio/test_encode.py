@@ -20,7 +20,10 @@ def _decode(data: bytes) -> tuple[np.ndarray, int]:
     with av.open(io.BytesIO(data)) as container:
         stream = container.streams.audio[0]
         frames = [f.to_ndarray().reshape(-1) for f in container.decode(stream)]
-        return np.concatenate(frames), stream.rate
+        samples = np.concatenate(frames)
+        if samples.dtype.kind == "i":  # s16 from flac and wav, floats from the lossy codecs
+            samples = samples.astype(np.float32) / 32768.0
+        return samples, stream.rate
 
 
 @pytest.mark.parametrize("name", sorted(set(FORMATS) - {"pcm"}))
@@ -28,8 +31,11 @@ def test_each_format_decodes_back_to_the_signal(name):
     signal = _tone()
     whole = encode(signal, RATE, name)
     pieces = b"".join(encode_pieces(np.array_split(signal, 7), RATE, name))
-    assert whole == pieces  # streaming changes nothing but when bytes leave
     decoded, rate = _decode(whole)
+    # Streaming changes nothing but when bytes leave (Ogg streams differ only in their random
+    # serial number): the same audio decodes from both.
+    again, _ = _decode(pieces)
+    assert decoded.size == again.size and np.allclose(decoded, again, atol=1e-4)
     # Lossy codecs pad a frame or two and Opus runs at 48 kHz: same duration within 0.1 s.
     assert abs(decoded.size / rate - signal.size / RATE) < 0.1
     assert 0.3 < float(np.max(np.abs(decoded))) < 0.7

@@ -434,3 +434,18 @@ def test_saving_needs_a_key_and_a_left_session_is_not_saved(start_server, data_d
     with server.client(key) as client:
         assert client.get("/api/v1/transcripts/").json()["count"] == 0
 
+
+
+def test_enhance_denoises_before_recognition(start_server, data_dir):
+    """``"enhance": true``: the stream is recognised through the denoiser of /v1/enhance-audio;
+    clean speech stays recognisable, and every sample sent is accounted for."""
+    server = start_server()
+    _, key = account_key(server, "live-enhance@example.com", credits=5)
+    pcm = pcm16_from_file(data_dir / "jfk.wav")
+    config = json.dumps({"language": "en", "enhance": True})
+    messages, code = asyncio.run(session(server, [config, pcm, json.dumps({"action": "stop"})], key=key))
+    assert code == 1000, messages
+    text = " ".join(m["text"] for m in messages if "text" in m).lower()
+    assert "country" in text and abs(messages[-1]["duration"] - 11.0) < 0.05, messages[-1]
+    messages, code = asyncio.run(session(server, [json.dumps({"enhance": 1})], key=key))
+    assert code == CLOSE_BAD_REQUEST and "'enhance' must be true or false" in messages[-1]["error"]

@@ -190,3 +190,28 @@ class DenoiseExecutor:
         """A whole (short) signal at once."""
         pieces = list(self.process([samples]))
         return np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
+
+
+class Pcm16Denoiser:
+    """A live stream's audio through DTLN: int16 LE PCM in, the same length of denoised int16
+    PCM out (a few ms later: what the network still holds comes out of ``finish``)."""
+
+    def __init__(self, stream: DTLNStream):
+        self._stream = stream
+        self._carry = b""
+
+    def feed(self, pcm16: bytes) -> bytes:
+        data = self._carry + pcm16
+        usable = len(data) - len(data) % 2
+        self._carry = data[usable:]
+        if not usable:
+            return b""
+        samples = np.frombuffer(data[:usable], dtype="<i2").astype(np.float32) / 32768.0
+        return _to_pcm16(self._stream.feed(samples))
+
+    def finish(self) -> bytes:
+        return _to_pcm16(self._stream.finish())
+
+
+def _to_pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()

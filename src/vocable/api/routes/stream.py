@@ -19,7 +19,9 @@
    key is needed) the session is stored as a transcript, audio included, and ``is_final``
    carries its ``transcript_id``. With ``"diarize": true`` (and optionally ``"speakers": N``)
    each final carries ``speaker`` (``Speaker 1``, ``Speaker 2``..., consistent over the stream;
-   see ``streaming/speakers.py``).
+   see ``streaming/speakers.py``). ``"enhance": true`` runs the denoiser of
+   ``/v1/enhance-audio`` on the audio before recognition (off by default: on the shared
+   recordings it costs words, see the README).
 
 Errors are one ``{"error": "..."}`` message followed by a close with one of ``CLOSE_CODES``
 (4000 + the HTTP status the same problem has on the REST surface).
@@ -56,6 +58,7 @@ from vocable.api.deps import (
 from vocable.api.errors import WS_CLOSE_INTERNAL, close_code, describe, ws_close_code
 from vocable.api.openapi import error_responses
 from vocable.audio import SAMPLE_RATE, AudioTooShort
+from vocable.audio.denoise import Pcm16Denoiser
 from vocable.services import Services
 from vocable.streaming.policy import Done, Event, Failed, Final, StreamTranscriber
 from vocable.streaming.recording import LiveRecording
@@ -154,6 +157,8 @@ class StreamSession:
         self.save_for: int | None = None  # "save": the account the session is stored for
         self.recording: LiveRecording | None = None
         self.speakers: LiveSpeakers | None = None  # "diarize": live speaker labels
+        self.enhance = False
+        self.denoiser: Pcm16Denoiser | None = None  # "enhance": DTLN before recognition
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -186,6 +191,9 @@ class StreamSession:
 
         if self.save_for is not None:
             self.recording = LiveRecording(self.ws.app.state.uploads.directory)
+        if self.enhance:
+            model = await asyncio.to_thread(self.services.denoiser.model)
+            self.denoiser = Pcm16Denoiser(model.stream())
         self.stream = scheduler.open(choice.model, choice.decode_language, deliver, hint=self.hint)
         # The model that serves the stream (another one than asked for when that one is missing).
         await self._send({"status": "ready", "model": choice.model})
@@ -282,6 +290,12 @@ class StreamSession:
                                "(automatic) to 32.", CLOSE_BAD_REQUEST)
         if diarize:
             self.speakers = LiveSpeakers(self.services.diarization.voiceprint, speakers)
+        enhance = config.get("enhance", False)
+        if not isinstance(enhance, bool):
+            raise StreamClosed("Invalid config: 'enhance' must be true or false.", CLOSE_BAD_REQUEST)
+        if enhance:  # the denoiser of /v1/enhance-audio, before recognition (503 if missing)
+            self.services.denoiser.check()
+            self.enhance = True
         try:  # domain words and a context prompt, bounded as for files (vocabulary.py)
             self.hint = initial_prompt(
                 check_prompt(config.get("prompt")), parse_vocabulary(config.get("vocabulary"))
@@ -330,6 +344,8 @@ class StreamSession:
                         refusal = AudioTooShort(self.meter.taken / BYTES_PER_S)
                         return StreamClosed(str(refusal), close_code(refusal))
                     stopped = True
+                    if self.denoiser is not None:  # the last few ms the network holds
+                        self.stream.push_pcm16(await asyncio.to_thread(self.denoiser.finish))
                     self.stream.close_input()
 
     async def _ingest(self, data: bytes) -> StreamClosed | None:
@@ -346,7 +362,10 @@ class StreamSession:
             else:
                 paid = meter.take(len(piece))
             if paid:
-                stream.push_pcm16(piece[:paid])
+                if self.denoiser is not None:  # what is recognised is denoised; what is kept, not
+                    stream.push_pcm16(await asyncio.to_thread(self.denoiser.feed, piece[:paid]))
+                else:
+                    stream.push_pcm16(piece[:paid])
                 if self.recording is not None:
                     self.recording.write(piece[:paid])
                 if self.speakers is not None:

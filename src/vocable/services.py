@@ -15,7 +15,7 @@ from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.analysis import Analyzer
 from vocable.config import Settings
 from vocable.diarization.executor import DiarizationExecutor
-from vocable.llm.chat import TranscriptChat
+from vocable.llm.chat import TranscriptChat, segment_vectors
 from vocable.llm.embed import Embedder
 from vocable.llm.runtime import LLMExecutor
 from vocable.registry.catalog import ModelCatalog
@@ -25,7 +25,9 @@ from vocable.registry.speech import ModelRegistry
 from vocable.storage.blobs import BlobStore, blob_store_from_url
 from vocable.storage.db import Database
 from vocable.streaming.scheduler import StreamScheduler
+from vocable.transcription.editing import TranscriptEditor
 from vocable.transcription.jobs import InProcessQueue, JobQueue, TranscriptionJobs
+from vocable.transcription.search import TranscriptSearch
 from vocable.transcription.speech_models import SpeechModels
 from vocable.transcription.whisper import WhisperExecutor
 from vocable.translation.translator import Translator
@@ -64,6 +66,9 @@ class Services:
     # known model (installed or not) for `GET /v1/models`.
     pool: ModelPool
     catalog: ModelCatalog
+    # PATCH of stored transcripts (edited segments are re-embedded) and search over them.
+    editor: TranscriptEditor | None = None
+    search: TranscriptSearch | None = None
     _owns_pool: bool = field(default=True, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -133,6 +138,11 @@ class Services:
                 parts["llm"], settings.resolved_model_dir, whisper.device.kind,
                 settings.translation_backend, pool,
             )
+        embedder = parts["embedder"]
+        parts.setdefault("editor", TranscriptEditor(
+            db, on_changed=lambda tid, segs: segment_vectors(db, embedder, tid, segs, only_if_stored=True)
+        ))
+        parts.setdefault("search", TranscriptSearch(db, embedder))
         parts.setdefault(
             "catalog", ModelCatalog(settings, pool, speech=registry, llm=parts["llm"].registry)
         )

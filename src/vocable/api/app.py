@@ -22,9 +22,11 @@ from vocable.api.routes import (
     cloud,
     keys,
     meta,
+    search,
     stream,
     transcribe,
     transcript_ai,
+    transcript_media,
     transcripts,
     translate,
     usage,
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(transcribe.router)
     app.include_router(account.router)
     app.include_router(transcripts.router)
+    app.include_router(transcript_media.router)
+    app.include_router(search.router)
     app.include_router(usage.router)
     app.include_router(cloud.router)
     app.include_router(stream.router)

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from vocable.accounts.admission import AtCapacity, FileTooLarge, QueueFull
 from vocable.accounts.profile import EmailTaken, ProfileError
 from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
+from vocable.accounts.media_tokens import MediaTokenRefused
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
@@ -24,9 +25,16 @@ from vocable.llm.embed import EmbeddingInputError
 from vocable.llm.runtime import ContextOverflow, LLMError
 from vocable.llm.textgen import TextInputError
 from vocable.registry.speech import ModelNotInstalled
+from vocable.transcription.editing import EditConflict, EditError
 from vocable.transcription.exports import UnknownFormat
+from vocable.transcription.search import SearchInputError
 from vocable.transcription.speech_models import EnglishOnlyModel, ModelUnavailable, UnknownLanguage
-from vocable.transcription.store import TranscriptBusy, TranscriptNotCompleted, TranscriptNotFound
+from vocable.transcription.store import (
+    AudioNotKept,
+    TranscriptBusy,
+    TranscriptNotCompleted,
+    TranscriptNotFound,
+)
 from vocable.translation.base import TranslationFailed, UnsupportedPair
 
 log = logging.getLogger("vocable.api")
@@ -54,6 +62,11 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     TranscriptNotCompleted: (400, None),
     TranscriptBusy: (409, None),
     UnknownFormat: (400, None),
+    AudioNotKept: (404, None),
+    EditError: (400, None),
+    EditConflict: (409, None),
+    SearchInputError: (400, None),
+    MediaTokenRefused: (401, None),
     # the LLM and text endpoints
     LLMError: (503, None),
     ContextOverflow: (400, None),

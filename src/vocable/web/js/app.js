@@ -15,6 +15,7 @@ const routes = [
     nav: 'transcripts',
     load: () => import('./pages/transcripts.js').then((m) => m.renderDetail),
   },
+  { pattern: /^\/search$/, nav: 'search', load: () => import('./pages/search.js').then((m) => m.render) },
   { pattern: /^\/account$/, nav: 'account', load: () => import('./pages/account.js').then((m) => m.render) },
 ];
 

@@ -32,7 +32,7 @@ const nextId = (prefix) => `${prefix}-${++uid}`;
 
 function seekButton(seconds, seek, label) {
   if (seconds === null || seconds === undefined || !seek) return seconds !== null && seconds !== undefined ? h('span', { class: 'timestamp' }, clock(seconds)) : null;
-  return h('button', { type: 'button', class: 'timestamp', 'aria-label': `${label || 'Play'} at ${clock(seconds)}`,
+  return h('button', { type: 'button', class: 'timestamp', 'aria-label': `${clock(seconds)}, ${(label || 'play').toLowerCase()}`,
     onclick: () => seek(seconds) }, clock(seconds));
 }
 
@@ -223,12 +223,12 @@ function flashcards(result) {
   return h('ul', { class: 'flashcards' }, cards.map((card, i) => {
     const back = h('p', { class: 'card-back', hidden: true }, card.back);
     const button = h('button', { type: 'button', class: 'flashcard', 'aria-expanded': 'false',
-      'aria-label': `Card ${i + 1}: ${card.front}. Show the answer` }, h('span', { class: 'card-front' }, card.front));
+      'aria-label': `${card.front} (card ${i + 1}: show the answer)` }, h('span', { class: 'card-front' }, card.front));
     button.addEventListener('click', () => {
       const open = back.hidden;
       back.hidden = !open;
       button.setAttribute('aria-expanded', String(open));
-      button.setAttribute('aria-label', `Card ${i + 1}: ${card.front}. ${open ? 'Hide' : 'Show'} the answer`);
+      button.setAttribute('aria-label', `${card.front} (card ${i + 1}: ${open ? 'hide' : 'show'} the answer)`);
       button.classList.toggle('flipped', open);
     });
     return h('li', {}, button, back);

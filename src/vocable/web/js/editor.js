@@ -220,7 +220,8 @@ export function transcriptEditor(initial, { onChange, startAt = null, segment = 
 
   function segmentItem(segment, index, order) {
     const stamp = h('button', {
-      type: 'button', class: 'timestamp', 'aria-label': `Play segment ${index + 1} from ${clock(segment.start)}`,
+      type: 'button', class: 'timestamp',
+      'aria-label': `${clock(segment.start)} – ${clock(segment.end)}, play segment ${index + 1}`,
       onclick: () => {
         seek(segment.start);
         if (audio.paused) toggle();
@@ -241,15 +242,15 @@ export function transcriptEditor(initial, { onChange, startAt = null, segment = 
     } else text.textContent = segment.text.trim();
 
     const item = h('li', { class: ['segment', speakerClass(order, segment.speaker)], dataset: { index } });
-    const editButton = h('button', { type: 'button', class: 'small-button', 'aria-label': `Edit the text of segment ${index + 1}`,
+    const editButton = h('button', { type: 'button', class: 'small-button', 'aria-label': `Edit segment ${index + 1}`,
       onclick: () => editText(item, segment, index) }, 'Edit');
     const merge = index < t.segments.length - 1
-      ? h('button', { type: 'button', class: 'small-button', 'aria-label': `Merge segment ${index + 1} with the next one`,
+      ? h('button', { type: 'button', class: 'small-button', 'aria-label': `Merge with next, segment ${index + 1}`,
         onclick: () => save({ operations: [{ op: 'merge', segment: index }] },
           { focus: () => segmentEls[index]?.querySelector('.timestamp')?.focus() }) }, 'Merge with next')
       : null;
     const split = segWords.length > 1
-      ? h('button', { type: 'button', class: 'small-button split-button', 'aria-label': `Split segment ${index + 1} before the selected word`,
+      ? h('button', { type: 'button', class: 'small-button split-button', 'aria-label': `Split before selected word, segment ${index + 1}`,
         disabled: true, onclick: () => {
           if (!selected || selected.segment !== index) return;
           save({ operations: [{ op: 'split', segment: index, word: selected.word }] },

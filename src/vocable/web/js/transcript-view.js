@@ -61,7 +61,7 @@ export function renderTranscript(result, { onSeek } = {}) {
             {
               type: 'button',
               class: 'timestamp',
-              'aria-label': `Play from ${clock(segment.start)}`,
+              'aria-label': `${span}, play from here`,
               onclick: () => onSeek(segment.start),
             },
             span,

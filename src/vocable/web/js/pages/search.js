@@ -43,13 +43,13 @@ function results(body) {
       h('h2', {}, h('a', { href: `#/transcripts/${encodeURIComponent(hits[0].transcript_id)}` }, hits[0].filename || hits[0].transcript_id)),
       h('p', { class: 'muted small' }, timeEl(hits[0].created_at)),
       h('ol', { class: 'hits' }, hits.map((hit) => h('li', { class: 'hit', dataset: { match: hit.match } },
-        h('a', { class: 'hit-link', href: hitHref(hit),
-          'aria-label': `Open ${hits[0].filename || 'the transcript'} at ${clock(hit.start)}` },
+        h('a', { class: 'hit-link', href: hitHref(hit) },
+          h('span', { class: 'visually-hidden' }, 'Open at '),
           h('span', { class: 'timestamp' }, clock(hit.start)),
           hit.speaker ? h('span', { class: 'speaker' }, hit.speaker) : null,
           h('span', { class: `badge badge-${hit.match === 'words' ? 'completed' : 'current'}` },
             hit.match === 'words' ? 'words' : `meaning ${Math.round(hit.score * 100)}%`)),
-        marked(hit.text, hit.highlights))))))));
+        marked(hit.text, hit.highlights)))))));
 }
 
 export async function render(main, { query }) {

@@ -2,16 +2,17 @@
 exports and chat's retrieval read; GET .../audio answers byte ranges from the blob store, with a
 key or a media token; GET /api/v1/search/ finds a phrase in two transcripts and a paraphrase.
 
-One live server (SQLite) for the module; its transcripts are made once by POST /v1/transcribe.
+One live server per database (SQLite, PostgreSQL) for the module; its transcripts are made once by POST /v1/transcribe.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
 
-from tests.conftest import LiveServer, make_settings
+from tests.conftest import LiveServer, make_settings, postgres_database
 from vocable.accounts.keys import create_account, create_key, revoke_key
 from vocable.services import Services
 
@@ -37,18 +38,34 @@ def _transcribe(server, key, path, **data):
     return response.headers["X-Transcript-Id"]
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory, registry, whisper, embedder, data_dir):
-    tmp = tmp_path_factory.mktemp("editing")
-    services = Services.create(make_settings(tmp), registry=registry, whisper=whisper, embedder=embedder)
-    with LiveServer(services) as server:
-        account = create_account(services.db, "editor@example.com", plan="paid", credits=100)
-        key = create_key(services.db, account.id, name="t")[1]
-        other = create_key(services.db, create_account(services.db, "o@example.com").id)[1]
-        call = _transcribe(server, key, data_dir / "call-2spk.wav")
-        wav = _transcribe(server, key, data_dir / "jfk.wav", diarize="false")
-        mp3 = _transcribe(server, key, data_dir / "jfk.mp3", diarize="false")
-        yield Stack(server, key, other, call, wav, mp3)
+@contextmanager
+def _database(kind):
+    if kind == "postgresql":
+        with postgres_database() as url:
+            yield url
+    else:
+        yield ""  # the SQLite file in the data dir
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def stack(request, tmp_path_factory, registry, whisper, embedder, data_dir):
+    tmp = tmp_path_factory.mktemp(f"editing-{request.param}")
+    with _database(request.param) as url:
+        services = Services.create(make_settings(tmp, url), registry=registry, whisper=whisper,
+                                   embedder=embedder)
+        with LiveServer(services) as server:
+            yield _accounts(server, services, data_dir)
+
+
+def _accounts(server, services, data_dir) -> Stack:
+    """Two accounts and the real transcripts: call-2spk (diarized) and jfk as WAV and MP3."""
+    account = create_account(services.db, "editor@example.com", plan="paid", credits=100)
+    key = create_key(services.db, account.id, name="t")[1]
+    other = create_key(services.db, create_account(services.db, "o@example.com").id)[1]
+    call = _transcribe(server, key, data_dir / "call-2spk.wav")
+    wav = _transcribe(server, key, data_dir / "jfk.wav", diarize="false")
+    mp3 = _transcribe(server, key, data_dir / "jfk.mp3", diarize="false")
+    return Stack(server, key, other, call, wav, mp3)
 
 
 def _detail(stack, tid):
@@ -254,3 +271,12 @@ def test_search_filters_and_isolation(stack):
         assert r.status_code == 400 and set(r.json()) == {"error"}, bad
     listed = stack.client().get("/api/v1/transcripts/", params={"min_duration": 20}).json()
     assert [t["id"] for t in listed["results"]] == [stack.call]
+
+
+def test_media_tokens_never_reach_a_log_line():
+    from vocable.api.server import redact
+
+    token = "vat_" + "A1b2C3d4E5f6G7h8I9j0K1l2"
+    line = f'"GET /api/v1/transcripts/abc/audio?token={token} HTTP/1.1" 206'
+    assert token not in redact(line) and "token=[redacted]" in redact(line)
+    assert redact(f"pasted {token} here") == "pasted vat_[redacted] here"

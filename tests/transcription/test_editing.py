@@ -2,7 +2,12 @@
 
 import pytest
 
-from vocable.transcription.editing import EditError, align_words, apply_operations, normalize_operations
+from vocable.transcription.editing import (
+    EditError,
+    align_words,
+    apply_operations,
+    normalize_operations,
+)
 
 
 def _seg(text, start, end, speaker="Speaker 1"):

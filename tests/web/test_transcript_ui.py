@@ -20,10 +20,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from tests.conftest import LiveServer, make_settings
-from tests.web.test_web_ui import (  # noqa: F401  (fixtures)
-    browser,
+from tests.web.test_web_ui import (
     downloaded,
-    downloads,
     no_script_errors,
     open_page,
     visible,
@@ -160,7 +158,7 @@ def test_click_a_word_and_the_audio_seeks_there(browser, server, account):
 
 # -- search -------------------------------------------------------------------------------------
 def test_search_finds_a_phrase_in_two_transcripts_and_a_paraphrase(browser, server, account):
-    key, ids = account
+    key, _ = account
     open_page(browser, server, "search", key)
     box = visible(browser, "#search-q")
     box.send_keys("what your country can do", Keys.ENTER)
@@ -285,7 +283,7 @@ def _axe(browser):
 
 
 def _pages(account):
-    key, ids = account
+    _, ids = account
     return {
         "transcribe": "",
         "transcripts": "transcripts",
@@ -296,7 +294,7 @@ def _pages(account):
 
 
 def test_axe_finds_no_serious_violations(browser, server, account):
-    key, ids = account
+    key, _ = account
     browser.set_window_size(1366, 900)
     for name, route in _pages(account).items():
         open_page(browser, server, route, key)

@@ -10,8 +10,8 @@ are stored hashed in the database, so any API node redeems a token another issue
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 import secrets
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select
 

@@ -14,9 +14,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from vocable.accounts.admission import AtCapacity, FileTooLarge, QueueFull
+from vocable.accounts.media_tokens import MediaTokenRefused
 from vocable.accounts.profile import EmailTaken, ProfileError
 from vocable.accounts.quota import LimitReached, NoCreditsLeft, QuotaError
-from vocable.accounts.media_tokens import MediaTokenRefused
 from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError

@@ -55,7 +55,7 @@ function results(body) {
 export async function render(main, { query }) {
   if (!keyStore.get()) {
     main.replaceChildren(pageHeader('Search'), needsKey('Transcripts'));
-    return;
+    return undefined;
   }
   const q = query.get('q') || '';
   const mode = MODES.some(([m]) => m === query.get('mode')) ? query.get('mode') : 'all';
@@ -77,15 +77,20 @@ export async function render(main, { query }) {
   const out = h('div', { id: 'search-results' });
   main.replaceChildren(pageHeader('Search', 'Finds the words, and what was meant in other words, across every transcript.'),
     form, errors.el, out);
-  if (!q) return;
+  if (!q) return undefined;
+  // Results arrive when they arrive (a first search by meaning loads the embedding model): the
+  // page and its form are usable at once.
+  let stopped = false;
   out.setAttribute('aria-busy', 'true');
-  out.replaceChildren(h('p', { class: 'muted' }, 'Searching…'));
-  try {
-    out.replaceChildren(results(await api.search(q, { mode })));
-  } catch (error) {
+  out.replaceChildren(h('p', { class: 'muted', role: 'status' }, 'Searching…'));
+  api.search(q, { mode }).then((body) => {
+    if (!stopped) out.replaceChildren(results(body));
+  }).catch((error) => {
+    if (stopped) return;
     out.replaceChildren();
     errors.show(error);
-  } finally {
-    out.setAttribute('aria-busy', 'false');
-  }
+  }).finally(() => out.setAttribute('aria-busy', 'false'));
+  return () => {
+    stopped = true;
+  };
 }

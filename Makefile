@@ -44,8 +44,14 @@ $(OPENAI_NODE)/node_modules/.installed: $(OPENAI_NODE)/package-lock.json
 	cd $(OPENAI_NODE) && npm ci --no-audit --no-fund
 	@touch $@
 
+# axe-core, injected into the page by the browser tests' accessibility checks (tests/web/).
+AXE_NODE := tests/web/axe
+$(AXE_NODE)/node_modules/.installed: $(AXE_NODE)/package-lock.json
+	cd $(AXE_NODE) && npm ci --no-audit --no-fund
+	@touch $@
+
 # The layering contracts (pyproject.toml [tool.importlinter]) are part of the suite.
-test: setup browser $(OPENAI_NODE)/node_modules/.installed
+test: setup browser $(OPENAI_NODE)/node_modules/.installed $(AXE_NODE)/node_modules/.installed
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest
 

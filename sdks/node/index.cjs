@@ -340,6 +340,16 @@ class Vocable {
     return this._request('POST', '/v1/embed', { json: { texts: list }, signal: options.signal });
   }
 
+  /**
+   * Search every transcript of the account by words and by meaning (`mode`: all, words,
+   * meaning); filters as on `transcripts.list`. Hits name the transcript, segment, start time
+   * and highlight ranges.
+   */
+  search(q, options = {}) {
+    const { mode = 'all', limit = 20, signal } = options;
+    return this._request('GET', '/api/v1/search/', { query: { q, mode, limit, ...filterQuery(options) }, signal });
+  }
+
   // -- meta -------------------------------------------------------------------------------------
   health() {
     return this._request('GET', '/health');
@@ -453,15 +463,12 @@ class Transcripts {
 
   /** One page, newest first. */
   list(options = {}) {
-    const { page = 1, pageSize = 20, status, language, createdAfter, createdBefore, date, signal } = options;
+    const { page = 1, pageSize = 20, status, signal } = options;
     const query = {
       page,
       page_size: pageSize,
       status: Array.isArray(status) ? status.join(',') : status,
-      language,
-      created_after: isoOrString(createdAfter),
-      created_before: isoOrString(createdBefore),
-      date: isoOrString(date),
+      ...filterQuery(options),
     };
     return this._c._request('GET', '/api/v1/transcripts/', { query, signal });
   }
@@ -523,6 +530,75 @@ class Transcripts {
   generate(id, type) {
     return this._c._request('POST', `/api/v1/transcripts/${checkId(id)}/generate/`, { json: { type } });
   }
+
+  // -- editing (PATCH) --------------------------------------------------------------------------
+  /**
+   * Apply edits in order, all or none: `operations` (rename_speaker, set_speaker, edit_text,
+   * merge, split), `speakers` {old: new}, `segments` [{index, text?, speaker?}], `version`
+   * (refused with ConflictError if the transcript changed since). Resolves to the transcript.
+   */
+  edit(id, edits = {}) {
+    const json = dropUndefined({
+      operations: edits.operations, speakers: edits.speakers, segments: edits.segments, version: edits.version,
+    });
+    return this._c._request('PATCH', `/api/v1/transcripts/${checkId(id)}/`, { json });
+  }
+
+  renameSpeaker(id, from, to) {
+    return this.edit(id, { speakers: { [from]: to } });
+  }
+
+  /** Replace a segment's text; unchanged words keep their timings. */
+  editSegment(id, index, text) {
+    return this.edit(id, { operations: [{ op: 'edit_text', segment: index, text }] });
+  }
+
+  /** Merge segment `index` with the next one. */
+  mergeSegments(id, index) {
+    return this.edit(id, { operations: [{ op: 'merge', segment: index }] });
+  }
+
+  /** Split segment `index` before word `options.word` (an index) or at `options.at` seconds. */
+  splitSegment(id, index, options = {}) {
+    const op = { op: 'split', segment: index, ...(options.word !== undefined ? { word: options.word } : { at: options.at }) };
+    return this.edit(id, { operations: [op] });
+  }
+
+  /** The edit history, oldest first. */
+  async edits(id) {
+    return (await this._c._request('GET', `/api/v1/transcripts/${checkId(id)}/edits/`)).edits;
+  }
+
+  // -- audio ------------------------------------------------------------------------------------
+  /**
+   * The stored audio as uploaded (a Buffer); `start`/`end` (byte offsets, end inclusive) read a
+   * range (HTTP 206); also written to `path`.
+   */
+  async audio(id, options = {}) {
+    const { start, end, path: out } = options;
+    const headers = { Accept: '*/*' };
+    if (start !== undefined || end !== undefined) headers.Range = `bytes=${start ?? ''}-${end ?? ''}`;
+    const response = await this._c._request('GET', `/api/v1/transcripts/${checkId(id)}/audio`, { raw: true, headers });
+    const content = Buffer.from(await response.arrayBuffer());
+    if (out) await fsp.writeFile(out, content);
+    return content;
+  }
+
+  /** A short-lived token for `GET .../audio?token=` (players that cannot send headers). */
+  audioToken(id) {
+    return this._c._request('POST', `/api/v1/transcripts/${checkId(id)}/audio/token`);
+  }
+}
+
+function filterQuery(options) {
+  return {
+    language: options.language,
+    created_after: isoOrString(options.createdAfter),
+    created_before: isoOrString(options.createdBefore),
+    date: isoOrString(options.date),
+    min_duration: options.minDuration,
+    max_duration: options.maxDuration,
+  };
 }
 
 class AccountResource {

@@ -250,6 +250,9 @@ export interface ListOptions {
   createdAfter?: Date | string;
   createdBefore?: Date | string;
   date?: Date | string;
+  /** Seconds of audio, at least / at most. */
+  minDuration?: number;
+  maxDuration?: number;
   signal?: AbortSignal;
 }
 
@@ -289,6 +292,8 @@ export declare class Vocable {
     signal?: AbortSignal;
   }): Promise<Speech>;
 
+  /** Search every transcript of the account by words and by meaning. */
+  search(q: string, options?: SearchOptions): Promise<SearchResults>;
   health(): Promise<Health>;
   models(): Promise<Model[]>;
   languages(): Promise<Language[]>;
@@ -311,6 +316,60 @@ export declare class Transcripts {
   chat(id: string, question: string, options?: { sessionId?: string }): Promise<ChatAnswer>;
   analyze(id: string, type: AnalysisType, options?: { language?: string }): Promise<Analysis>;
   generate(id: string, type: GenerateType): Promise<Generation>;
+  edit(id: string, edits: TranscriptEdits): Promise<Transcript & { version: number; changed_segments: number[] }>;
+  renameSpeaker(id: string, from: string, to: string): Promise<Transcript>;
+  editSegment(id: string, index: number, text: string): Promise<Transcript>;
+  mergeSegments(id: string, index: number): Promise<Transcript>;
+  splitSegment(id: string, index: number, options: { word?: number; at?: number }): Promise<Transcript>;
+  edits(id: string): Promise<{ version: number; created_at: string; operations: EditOperation[] }[]>;
+  /** The stored audio; `start`/`end` byte offsets (end inclusive) read a range. */
+  audio(id: string, options?: { start?: number; end?: number; path?: string }): Promise<Buffer>;
+  audioToken(id: string): Promise<{ token: string; expires_in: number; url: string }>;
+}
+export type EditOperation =
+  | { op: 'rename_speaker'; from: string; to: string }
+  | { op: 'set_speaker'; segment: number; speaker: string }
+  | { op: 'edit_text'; segment: number; text: string }
+  | { op: 'merge'; segment: number }
+  | { op: 'split'; segment: number; word?: number; at?: number };
+export interface TranscriptEdits {
+  operations?: EditOperation[];
+  speakers?: Record<string, string>;
+  segments?: { index: number; text?: string; speaker?: string }[];
+  version?: number;
+}
+export interface SearchOptions {
+  mode?: 'all' | 'words' | 'meaning';
+  limit?: number;
+  language?: string;
+  createdAfter?: Date | string;
+  createdBefore?: Date | string;
+  date?: Date | string;
+  minDuration?: number;
+  maxDuration?: number;
+  signal?: AbortSignal;
+}
+export interface SearchHit {
+  transcript_id: string;
+  filename: string;
+  created_at: string;
+  language: string;
+  segment: number;
+  start: number;
+  end: number;
+  speaker: string | null;
+  text: string;
+  /** [start, end) character ranges of `text`. */
+  highlights: [number, number][];
+  match: 'words' | 'meaning';
+  score: number;
+  word: number | null;
+}
+export interface SearchResults {
+  query: string;
+  mode: string;
+  count: number;
+  results: SearchHit[];
 }
 export declare class AccountResource {
   get(): Promise<Account>;

@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     stream_max_frame_bytes: int = 1024 * 1024
     # POST /v1/stream/ticket: how long a ticket may wait before WS /v1/stream?ticket= uses it.
     stream_ticket_ttl_s: int = 60
+    # POST /api/v1/transcripts/:id/audio/token: how long a media token reads that audio (the
+    # page's player asks for a new one when it expires).
+    media_token_ttl_s: int = 900
 
     # -- local language model (GGUF via llama.cpp) and embeddings --------------------------------
     # Empty means "best installed LLM" (the bundled one unless the operator added a better one).

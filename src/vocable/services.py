@@ -22,6 +22,7 @@ from vocable.config import Settings
 from vocable.diarization.executor import DiarizationExecutor
 from vocable.diarization.speakers import Speakers
 from vocable.llm.chat import TranscriptChat
+from vocable.llm.chat import TranscriptChat, segment_vectors
 from vocable.llm.embed import Embedder
 from vocable.llm.runtime import LLMExecutor
 from vocable.registry.catalog import ModelCatalog
@@ -32,7 +33,9 @@ from vocable.registry.tts import VoiceRegistry
 from vocable.storage.blobs import BlobStore, blob_store_from_url
 from vocable.storage.db import Database
 from vocable.streaming.scheduler import StreamScheduler
+from vocable.transcription.editing import TranscriptEditor
 from vocable.transcription.jobs import InProcessQueue, JobQueue, TranscriptionJobs
+from vocable.transcription.search import TranscriptSearch
 from vocable.transcription.speech_models import SpeechModels
 from vocable.transcription.whisper import WhisperExecutor
 from vocable.translation.translator import Translator
@@ -112,6 +115,9 @@ class Services:
     # "all" (one process does everything), "api" (no speech model: jobs go to Celery workers,
     # no streams) or "worker" (`vocable worker`: runs the jobs).
     role: str = "all"
+    # PATCH of stored transcripts (edited segments are re-embedded) and search over them.
+    editor: TranscriptEditor | None = None
+    search: TranscriptSearch | None = None
     _owns_pool: bool = field(default=True, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event)
 
@@ -203,6 +209,11 @@ class Services:
         parts.setdefault("console", AdminConsole(db, settings.plans, blobs))
         if "tts" not in parts:
             parts["tts"] = tts_service(settings, pool, whisper)
+        embedder = parts["embedder"]
+        parts.setdefault("editor", TranscriptEditor(
+            db, on_changed=lambda tid, segs: segment_vectors(db, embedder, tid, segs, only_if_stored=True)
+        ))
+        parts.setdefault("search", TranscriptSearch(db, embedder))
         parts.setdefault(
             "catalog", ModelCatalog(settings, pool, speech=registry, llm=parts["llm"].registry)
         )

@@ -497,3 +497,46 @@ def test_enhance_audio(stack, data_dir, tmp_path):
             return await client.enhance_audio(data_dir / "jfk.wav", normalize=False)
 
     assert asyncio.run(run()).duration == pytest.approx(11.0, abs=0.05)
+
+
+# -- editing, audio, search (issue 17) ------------------------------------------------------------
+def test_edit_audio_and_search(stack, data_dir):
+    from vocable_sdk import ConflictError
+
+    with stack.client(stack.key) as client:
+        made = client.transcribe(data_dir / "jfk.wav", model="base", diarize=False)
+        edited = client.transcripts.edit_segment(made.id, 0, made.segments[0].text + " Edited.")
+        assert edited.version == 1 and edited.changed_segments == [0] and "Edited." in edited.text
+        with pytest.raises(ConflictError):
+            client.transcripts.edit(made.id, [{"op": "edit_text", "segment": 0, "text": "x"}], version=0)
+        history = client.transcripts.edits(made.id)
+        assert [e.version for e in history] == [1] and history[0].operations[0]["op"] == "edit_text"
+        assert b"Edited." in client.transcripts.export(made.id, "srt")
+
+        original = (data_dir / "jfk.wav").read_bytes()
+        assert client.transcripts.audio(made.id, start=10, end=19) == original[10:20]
+        assert client.transcripts.audio(made.id) == original
+        token = client.transcripts.audio_token(made.id)
+        assert token.token.startswith("vat_") and "token=" in token.url
+
+        found = client.search("what your country can do")
+        assert any(h.transcript_id == made.id and h.match == "words" for h in found.results)
+        hit = next(h for h in found.results if h.transcript_id == made.id)
+        a, b = hit.highlights[0]
+        assert hit.text[a:b].lower().startswith("what your country")
+        meaning = client.search("serve the nation", mode="meaning", min_duration=5)
+        assert meaning.results and meaning.results[0].match == "meaning"
+
+
+def test_edit_and_search_async(stack, data_dir):
+    async def main() -> None:
+        async with AsyncVocable(api_key=stack.key, base_url=stack.server.url) as client:
+            made = await client.transcribe(data_dir / "jfk.wav", model="base", diarize=False)
+            split = await client.transcripts.split_segment(made.id, 0, word=3)
+            assert len(split.segments) == len(made.segments) + 1
+            merged = await client.transcripts.merge_segments(made.id, 0)
+            assert merged.segments[0].text == made.segments[0].text
+            found = await client.search("fellow Americans", mode="words")
+            assert any(h.transcript_id == made.id for h in found.results)
+
+    asyncio.run(main())

@@ -23,7 +23,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from tests.conftest import ROOT, LiveServer, free_port, make_settings
-from tests.web.test_web_ui import CHROMEDRIVER, CHROMIUM, FLAGS
+from tests.web.conftest import CHROMEDRIVER, CHROMIUM, FLAGS
 from vocable.services import Services
 
 SEED_DOCS = ROOT.parent / "shared" / "spec" / "original-api-docs.txt"

@@ -48,20 +48,25 @@ def test_every_asset_the_page_names_is_served(client):
 
 def test_features_reflect_the_routes_of_this_server(client):
     body = client.get("/web/features.json").json()
-    assert set(body) == {"stream", "summarize", "chat"}
+    assert set(body) == {"stream", "summarize", "chat", "analyze", "generate", "translate"}
     assert body["stream"] is True  # WS /v1/stream is part of this app
     paths = client.get("/openapi.json").json()["paths"]
     assert body["summarize"] == ("/v1/summarize" in paths)
     assert body["chat"] == ("/api/v1/transcripts/{transcript_id}/chat/" in paths)
+    assert body["analyze"] == ("/api/v1/transcripts/{transcript_id}/analyze/" in paths)
+    assert body["generate"] == ("/api/v1/transcripts/{transcript_id}/generate/" in paths)
+    assert body["translate"] == ("/v1/translate" in paths)
 
 
 def test_features_see_routes_inside_included_routers():
     router = APIRouter(prefix="/api/v1/transcripts")
     router.add_api_route("/{transcript_id}/chat/", lambda transcript_id: {}, methods=["POST"])
     app = FastAPI()
-    assert features(app.router.routes) == {"stream": False, "summarize": False, "chat": False}
+    none = {"stream": False, "summarize": False, "chat": False, "analyze": False,
+            "generate": False, "translate": False}
+    assert features(app.router.routes) == none
     app.include_router(router)
-    assert features(app.router.routes) == {"stream": False, "summarize": False, "chat": True}
+    assert features(app.router.routes) == none | {"chat": True}
 
 
 @pytest.mark.parametrize("path", ["/v1/nope", "/api/v1/nope/", "/web/nope.js", "/nope", "/web/"])

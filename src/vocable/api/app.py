@@ -27,9 +27,11 @@ from vocable.api.routes import (
     keys,
     meta,
     speakers,
+    search,
     stream,
     transcribe,
     transcript_ai,
+    transcript_media,
     transcripts,
     translate,
     tts,
@@ -77,6 +79,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(enhance.router)
     app.include_router(account.router)
     app.include_router(transcripts.router)
+    app.include_router(transcript_media.router)
+    app.include_router(search.router)
     app.include_router(usage.router)
     app.include_router(cloud.router)
     app.include_router(webhooks.router)

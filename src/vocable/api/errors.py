@@ -24,6 +24,7 @@ from vocable.accounts.auth import (
 from vocable.accounts.console import AccountBusy
 from vocable.accounts.invites import InviteRefused
 from vocable.accounts.keys import AccountDisabled, AccountExists, AccountNotFound, InvalidKey
+from vocable.accounts.media_tokens import MediaTokenRefused
 from vocable.accounts.profile import EmailTaken, ProfileError
 from vocable.accounts.quota import AccountSuspended, LimitReached, NoCreditsLeft, QuotaError
 from vocable.accounts.sessions import CsrfRefused, SessionInvalid
@@ -40,9 +41,16 @@ from vocable.llm.runtime import ContextOverflow, LLMError
 from vocable.llm.textgen import TextInputError
 from vocable.registry.speech import ModelNotInstalled
 from vocable.registry.tts import VoiceNotFound
+from vocable.transcription.editing import EditConflict, EditError
 from vocable.transcription.exports import UnknownFormat
+from vocable.transcription.search import SearchInputError
 from vocable.transcription.speech_models import EnglishOnlyModel, ModelUnavailable, UnknownLanguage
-from vocable.transcription.store import TranscriptBusy, TranscriptNotCompleted, TranscriptNotFound
+from vocable.transcription.store import (
+    AudioNotKept,
+    TranscriptBusy,
+    TranscriptNotCompleted,
+    TranscriptNotFound,
+)
 from vocable.translation.base import TranslationFailed, UnsupportedPair
 from vocable.webhooks import WebhookUrlRejected
 
@@ -72,6 +80,11 @@ ERRORS: dict[type[Exception], tuple[int, int | None]] = {
     TranscriptNotCompleted: (400, None),
     TranscriptBusy: (409, None),
     UnknownFormat: (400, None),
+    AudioNotKept: (404, None),
+    EditError: (400, None),
+    EditConflict: (409, None),
+    SearchInputError: (400, None),
+    MediaTokenRefused: (401, None),
     # the LLM and text endpoints
     LLMError: (503, None),
     ContextOverflow: (400, None),

@@ -34,6 +34,7 @@ MEANINGS = {
     404: "No such resource (another account's is not found either).",
     409: "Conflict with the resource's state (e.g. a job still running).",
     413: "The upload is larger than the plan allows.",
+    416: "The requested byte range is not within the resource (see Content-Range).",
     429: "Rate or concurrency limit exceeded; see Retry-After.",
     503: "A model or the queue is busy or unavailable; see Retry-After when sent.",
 }

@@ -22,6 +22,7 @@ from urllib.parse import unquote_plus
 from uvicorn.config import LOGGING_CONFIG
 
 from vocable.accounts.keys import KEY_PREFIX
+from vocable.accounts.media_tokens import TOKEN_PREFIX as MEDIA_TOKEN_PREFIX
 from vocable.accounts.tickets import TICKET_PREFIX
 from vocable.config import Settings
 
@@ -36,7 +37,8 @@ _QUERY = re.compile(r"\?([^\s\"'#]*)")
 _SECRET_PARAM = re.compile(r"(?i)\b(" + "|".join(sorted(SECRET_PARAMS)) + r")=[^&\s\"']*")
 # A raw API key or ticket wherever it appears (pasted into a path, an error message...).
 _RAW_SECRET = re.compile(
-    f"({re.escape(KEY_PREFIX)}|{re.escape(TICKET_PREFIX)})" + r"[A-Za-z0-9_\-]{16,}"
+    f"({re.escape(KEY_PREFIX)}|{re.escape(TICKET_PREFIX)}|{re.escape(MEDIA_TOKEN_PREFIX)})"
+    + r"[A-Za-z0-9_\-]{16,}"
 )
 
 
@@ -53,7 +55,7 @@ def _redact_query(match: re.Match) -> str:
 
 
 def redact(text: str) -> str:
-    if "=" not in text and KEY_PREFIX not in text and TICKET_PREFIX not in text:
+    if "=" not in text and not any(p in text for p in (KEY_PREFIX, TICKET_PREFIX, MEDIA_TOKEN_PREFIX)):
         return text
     text = _QUERY.sub(_redact_query, text)
     text = _SECRET_PARAM.sub(lambda m: f"{m.group(1)}={REDACTED}", text)

@@ -35,6 +35,9 @@ FEATURES = {
     "stream": ("websocket", "GET", "/v1/stream"),
     "summarize": ("http", "POST", "/v1/summarize"),
     "chat": ("http", "POST", "/api/v1/transcripts/any-id/chat/"),
+    "analyze": ("http", "POST", "/api/v1/transcripts/any-id/analyze/"),
+    "generate": ("http", "POST", "/api/v1/transcripts/any-id/generate/"),
+    "translate": ("http", "POST", "/v1/translate"),
 }
 
 

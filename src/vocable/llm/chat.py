@@ -74,9 +74,14 @@ class _Reply(BaseModel):
 
 # -- embeddings ---------------------------------------------------------------------------------
 def segment_vectors(
-    db: Database, embedder: Embedder, transcript_id: str, segments: list[dict[str, Any]]
+    db: Database, embedder: Embedder, transcript_id: str, segments: list[dict[str, Any]],
+    *, only_if_stored: bool = False,
 ) -> tuple[list[int], np.ndarray]:
-    """Orders and unit vectors of the transcript's non-empty segments, computed once and stored."""
+    """Orders and unit vectors of the transcript's non-empty segments, computed once and stored.
+
+    After an edit (text changed, segments merged or split, so orders moved) only the texts not
+    embedded before are embedded: stored vectors are reused by their text's hash.
+    ``only_if_stored``: do nothing (empty result) for a transcript that has no vectors yet."""
     texts = {i: str(s.get("text") or "").strip() for i, s in enumerate(segments)}
     texts = {i: t for i, t in texts.items() if t}
     hashes = {i: hashlib.sha256(t.encode()).hexdigest() for i, t in texts.items()}
@@ -87,16 +92,28 @@ def segment_vectors(
                 select(SegmentEmbedding).where(SegmentEmbedding.transcript_id == transcript_id)
             )
         }
+    if only_if_stored and not stored:
+        return [], np.zeros((0, 384), np.float32)
     current = all(
         i in stored and stored[i].text_hash == h and stored[i].model == embedder.model_id
         for i, h in hashes.items()
     ) and len(stored) == len(hashes)
+    orders = sorted(texts)
     if current:
-        orders = sorted(texts)
         matrix = np.stack([np.frombuffer(stored[i].vector, dtype=np.float32) for i in orders])
         return orders, matrix
-    orders = sorted(texts)
-    matrix = embedder.embed([texts[i] for i in orders]) if orders else np.zeros((0, 384), np.float32)
+    by_hash = {
+        row.text_hash: np.frombuffer(row.vector, dtype=np.float32)
+        for row in stored.values() if row.model == embedder.model_id
+    }
+    missing = [i for i in orders if hashes[i] not in by_hash]
+    fresh = embedder.embed([texts[i] for i in missing]) if missing else None
+    for n, i in enumerate(missing):
+        by_hash[hashes[i]] = fresh[n]
+    matrix = (
+        np.stack([by_hash[hashes[i]] for i in orders]).astype(np.float32)
+        if orders else np.zeros((0, 384), np.float32)
+    )
     with db.session() as s:
         s.execute(delete(SegmentEmbedding).where(SegmentEmbedding.transcript_id == transcript_id))
         s.add_all(

@@ -57,6 +57,13 @@ class BlobStore(Protocol):
         """The blob for reading (``BlobNotFound`` if there is none)."""
         ...
 
+    def open_range(self, key: str, start: int, stop: int) -> BinaryIO:
+        """Bytes ``start`` (inclusive) to ``stop`` (exclusive) of the blob, for HTTP range
+        requests: a stream that yields at least those bytes (a local file is simply positioned
+        at ``start``; an S3 store asks for ``Range: bytes=start-(stop-1)``). The caller reads no
+        more than ``stop - start`` bytes. ``BlobNotFound`` if there is none."""
+        ...
+
     def local_path(self, key: str) -> AbstractContextManager[Path]:
         """A local file with the blob's bytes, for decoders that need a path: the blob itself
         for a local store, a temporary download (removed on exit) for a remote one."""
@@ -115,6 +122,11 @@ class LocalBlobStore:
             return open(self.path(key), "rb")
         except (FileNotFoundError, IsADirectoryError):
             raise BlobNotFound(key) from None
+
+    def open_range(self, key: str, start: int, stop: int) -> BinaryIO:
+        stream = self.open(key)
+        stream.seek(start)
+        return stream
 
     @contextmanager
     def local_path(self, key: str) -> Iterator[Path]:
@@ -277,6 +289,11 @@ class S3BlobStore:
         size = self.size(key)
         return io.BufferedReader(_S3Reader(self.client, self.bucket, self.object_key(key), size),
                                  buffer_size=_CHUNK)
+
+    def open_range(self, key: str, start: int, stop: int) -> BinaryIO:
+        reader = self.open(key)  # seekable: reads from ``start`` on with ranged GETs
+        reader.seek(start)
+        return reader
 
     def read_range(self, key: str, start: int, length: int) -> bytes:
         from botocore.exceptions import ClientError

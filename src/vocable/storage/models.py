@@ -219,6 +219,10 @@ class Transcript(Base):
     worker: Mapped[str] = mapped_column(String(200), default="")
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Edits (PATCH /api/v1/transcripts/:id/): the last one's time and a counter that each edit
+    # raises by one (a client may send the version it read, to refuse a lost update).
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)
+    version: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class WebhookDelivery(Base):
@@ -336,3 +340,34 @@ class Voiceprint(Base):
     source: Mapped[str] = mapped_column(String(300), default="")  # "clip ..." or "transcript ..."
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TranscriptEdit(Base):
+    """One accepted PATCH of a transcript: the operations as sent, in order (the edit history)."""
+
+    __tablename__ = "transcript_edits"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    transcript_id: Mapped[str] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)  # the transcript's version after this edit
+    key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    operations: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MediaToken(Base):
+    """A short-lived pass to read one transcript's audio (GET .../audio?token=), bought with an
+    API key: an <audio> element cannot send headers. Unlike a stream ticket it may be used many
+    times until it expires (a player asks for many byte ranges); revoking the key ends it."""
+
+    __tablename__ = "media_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id", ondelete="CASCADE"), index=True)
+    transcript_id: Mapped[str] = mapped_column(
+        ForeignKey("transcripts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

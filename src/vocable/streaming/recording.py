@@ -29,7 +29,8 @@ class LiveRecording:
         self._carry = b""  # an odd byte, completed by the next piece
         self._closed = False
         self.finals: list[Final] = []
-        self.title = f"Live session {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        # The extension tells the web page's player (and exports) what the kept audio is.
+        self.title = f"Live session {datetime.now(UTC):%Y-%m-%d %H-%M} UTC.wav"
 
     def write(self, pcm16: bytes) -> None:
         data = self._carry + pcm16

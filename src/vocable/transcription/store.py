@@ -6,6 +6,7 @@ HTTP layer answers 404 and never confirms that an id exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 
 from vocable.results import Transcription
-from vocable.storage.blobs import BlobStore, transcript_audio_key
+from vocable.storage.blobs import BlobNotFound, BlobStore, transcript_audio_key
 from vocable.storage.db import Database
 from vocable.storage.models import Transcript, new_id, utcnow
 
@@ -54,6 +55,8 @@ class TranscriptFilter:
     language: str | None = None
     created_after: datetime | None = None  # inclusive
     created_before: datetime | None = None  # exclusive
+    min_duration: float | None = None  # seconds, inclusive
+    max_duration: float | None = None  # seconds, inclusive
 
 
 @dataclass(frozen=True)
@@ -75,12 +78,14 @@ _SUMMARY_COLUMNS = (
     Transcript.speakers,
     Transcript.created_at,
     Transcript.completed_at,
+    Transcript.updated_at,
     func.substr(Transcript.text, 1, PREVIEW_CHARS).label("preview"),
     func.length(Transcript.text).label("text_length"),
 )
 
 
-def _where(account_id: int, flt: TranscriptFilter) -> list:
+def where_clauses(account_id: int, flt: TranscriptFilter) -> list:
+    """The SQL conditions of ``flt`` on the account's transcripts (listing and search)."""
     clauses = [Transcript.account_id == account_id]
     if flt.statuses:
         clauses.append(Transcript.status.in_(flt.statuses))
@@ -90,6 +95,10 @@ def _where(account_id: int, flt: TranscriptFilter) -> list:
         clauses.append(Transcript.created_at >= flt.created_after)
     if flt.created_before is not None:
         clauses.append(Transcript.created_at < flt.created_before)
+    if flt.min_duration is not None:
+        clauses.append(Transcript.duration >= flt.min_duration)
+    if flt.max_duration is not None:
+        clauses.append(Transcript.duration <= flt.max_duration)
     return clauses
 
 
@@ -97,7 +106,7 @@ def list_transcripts(
     db: Database, account_id: int, flt: TranscriptFilter, page: int, page_size: int
 ) -> Page:
     """One page of the account's transcripts, newest first (id breaks ties so pages are stable)."""
-    where = _where(account_id, flt)
+    where = where_clauses(account_id, flt)
     with db.session() as s:
         count = s.scalar(select(func.count()).select_from(Transcript).where(*where)) or 0
         rows = s.execute(
@@ -196,3 +205,65 @@ def save_transcript(
             blobs.delete(key)
         raise
     return transcript_id
+
+
+# -- stored audio (GET /api/v1/transcripts/:id/audio) -------------------------------------------
+class AudioNotKept(LookupError):
+    """The transcript has no stored audio (not kept, or not uploaded yet): a 404."""
+
+    def __init__(self) -> None:
+        super().__init__("This transcript has no stored audio.")
+
+
+# What a browser's <audio> element is told each upload is; others are sent as they are.
+AUDIO_MEDIA_TYPES = {
+    "wav": "audio/wav", "mp3": "audio/mpeg", "flac": "audio/flac", "ogg": "audio/ogg",
+    "oga": "audio/ogg", "opus": "audio/ogg", "m4a": "audio/mp4", "aac": "audio/aac",
+    "mp4": "video/mp4", "webm": "audio/webm", "weba": "audio/webm", "mkv": "video/x-matroska",
+    "mov": "video/quicktime", "wma": "audio/x-ms-wma", "avi": "video/x-msvideo",
+    "mpg": "video/mpeg", "mpeg": "video/mpeg",
+}
+_RANGE_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class StoredAudio:
+    key: str
+    size: int
+    media_type: str
+    filename: str
+    etag: str
+
+
+def stored_audio(db: Database, blobs: BlobStore, account_id: int, transcript_id: str) -> StoredAudio:
+    """The transcript's audio blob (``TranscriptNotFound``, ``AudioNotKept``)."""
+    with db.session() as s:
+        found = s.execute(
+            select(Transcript.audio_key, Transcript.filename, Transcript.status).where(
+                Transcript.id == transcript_id, Transcript.account_id == account_id
+            )
+        ).first()
+    if found is None:
+        raise TranscriptNotFound()
+    key, filename, status = found
+    if not key or status != "completed":
+        raise AudioNotKept()
+    try:
+        size = blobs.size(key)
+    except BlobNotFound:
+        raise AudioNotKept() from None
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    media_type = AUDIO_MEDIA_TYPES.get(ext, "application/octet-stream")
+    return StoredAudio(key, size, media_type, filename, f'"{transcript_id}-{size}"')
+
+
+def iter_audio(blobs: BlobStore, audio: StoredAudio, start: int, stop: int) -> Iterator[bytes]:
+    """Bytes ``start`` to ``stop`` (exclusive) of the audio, in chunks, read as they are sent."""
+    with blobs.open_range(audio.key, start, stop) as stream:
+        left = stop - start
+        while left > 0:
+            chunk = stream.read(min(_RANGE_CHUNK, left))
+            if not chunk:
+                break
+            left -= len(chunk)
+            yield chunk

@@ -67,7 +67,8 @@ class Vocable:
     def _call(self, op: ops.Op[T]) -> T:
         try:
             response = self._http.request(
-                op.method, op.path, params=op.params, json=op.json, data=op.data, files=op.files
+                op.method, op.path, params=op.params, json=op.json, data=op.data, files=op.files,
+                headers=op.headers,
             )
         except httpx.HTTPError as exc:
             raise transport_error(exc, self.base_url) from exc
@@ -221,6 +222,27 @@ class Vocable:
         """Sentence embeddings (384 dimensions, all-MiniLM-L6-v2)."""
         return self._call(ops.embed(texts))  # type: ignore[arg-type]
 
+    def search(
+        self,
+        q: str,
+        *,
+        mode: str = "all",
+        limit: int = 20,
+        language: str | None = None,
+        created_after: When | None = None,
+        created_before: When | None = None,
+        date: When | None = None,
+        min_duration: float | None = None,
+        max_duration: float | None = None,
+    ) -> t.SearchResults:
+        """Search every transcript of the account by words and by meaning (``mode``: all,
+        words, meaning). Each hit names the transcript, segment, start time and highlights."""
+        return self._call(ops.search(
+            q, mode, limit, language=language, created_after=created_after,
+            created_before=created_before, date=date, min_duration=min_duration,
+            max_duration=max_duration,
+        ))
+
     # -- meta --------------------------------------------------------------------------------------
     def health(self) -> t.Health:
         return self._call(ops.health())
@@ -311,6 +333,8 @@ class Transcripts:
         created_after: When | None = None,
         created_before: When | None = None,
         date: When | None = None,
+        min_duration: float | None = None,
+        max_duration: float | None = None,
     ) -> t.TranscriptPage:
         """One page, newest first. Filters: status (or several), detected language, creation
         time (``created_after`` inclusive; a date in ``created_before`` includes that day)."""
@@ -323,6 +347,8 @@ class Transcripts:
                 created_after=created_after,
                 created_before=created_before,
                 date=date,
+                min_duration=min_duration,
+                max_duration=max_duration,
             )
         )
 
@@ -402,6 +428,74 @@ class Transcripts:
 
     def generate(self, transcript_id: str, type: t.GenerateType | str) -> t.Generation:
         return self._c._call(ops.generate_transcript(transcript_id, type))
+
+    # -- editing (PATCH) ---------------------------------------------------------------------------
+    def edit(
+        self,
+        transcript_id: str,
+        operations: list[dict[str, Any]] | None = None,
+        *,
+        speakers: dict[str, str] | None = None,
+        segments: list[dict[str, Any]] | None = None,
+        version: int | None = None,
+    ) -> t.Transcript:
+        """Apply edits in order, all or none: ``operations`` (``rename_speaker``, ``set_speaker``,
+        ``edit_text``, ``merge``, ``split``), ``speakers`` {old: new}, ``segments`` [{"index",
+        "text"?, "speaker"?}]. ``version``: refuse (409, ``ConflictError``) if the transcript
+        changed since. Returns the edited transcript."""
+        body: dict[str, Any] = {}
+        if operations is not None:
+            body["operations"] = operations
+        if speakers is not None:
+            body["speakers"] = speakers
+        if segments is not None:
+            body["segments"] = segments
+        if version is not None:
+            body["version"] = version
+        return self._c._call(ops.edit_transcript(transcript_id, body))
+
+    def rename_speaker(self, transcript_id: str, old: str, new: str) -> t.Transcript:
+        return self.edit(transcript_id, speakers={old: new})
+
+    def edit_segment(self, transcript_id: str, index: int, text: str) -> t.Transcript:
+        """Replace a segment's text; its words keep their timings where they are unchanged."""
+        return self.edit(transcript_id, [{"op": "edit_text", "segment": index, "text": text}])
+
+    def merge_segments(self, transcript_id: str, index: int) -> t.Transcript:
+        """Merge segment ``index`` with the next one."""
+        return self.edit(transcript_id, [{"op": "merge", "segment": index}])
+
+    def split_segment(
+        self, transcript_id: str, index: int, *, word: int | None = None, at: float | None = None
+    ) -> t.Transcript:
+        """Split segment ``index`` before its word ``word`` (an index), or at ``at`` seconds."""
+        op: dict[str, Any] = {"op": "split", "segment": index}
+        op.update({"word": word} if word is not None else {"at": at})
+        return self.edit(transcript_id, [op])
+
+    def edits(self, transcript_id: str) -> list[t.TranscriptEdit]:
+        """The edit history, oldest first."""
+        return self._c._call(ops.transcript_edits(transcript_id))
+
+    # -- audio -------------------------------------------------------------------------------------
+    def audio(
+        self,
+        transcript_id: str,
+        *,
+        start: int | None = None,
+        end: int | None = None,
+        path: str | os.PathLike | None = None,
+    ) -> bytes:
+        """The stored audio as uploaded; ``start``/``end`` (byte offsets, ``end`` inclusive)
+        read a range (HTTP 206). Also written to ``path`` if given."""
+        content = self._c._call(ops.transcript_audio(transcript_id, start, end))
+        if path is not None:
+            Path(path).write_bytes(content)
+        return content
+
+    def audio_token(self, transcript_id: str) -> t.AudioToken:
+        """A short-lived token for ``GET .../audio?token=`` (an HTML ``<audio>`` element)."""
+        return self._c._call(ops.audio_token(transcript_id))
 
 
 class AccountResource:

@@ -31,6 +31,7 @@ class Op(Generic[T]):
     json: Any = None
     data: dict[str, str] | None = None
     files: dict[str, Any] | None = None
+    headers: dict[str, str] | None = None
     # Files this call opened itself (from a path): closed once the call is over.
     opened: list[IO[bytes]] = field(default_factory=list)
 
@@ -263,11 +264,13 @@ def update_account(
 
 
 def _filters(
-    status: str | list[str] | None,
-    language: str | None,
-    created_after: Any,
-    created_before: Any,
-    date: Any,
+    status: str | list[str] | None = None,
+    language: str | None = None,
+    created_after: Any = None,
+    created_before: Any = None,
+    date: Any = None,
+    min_duration: float | None = None,
+    max_duration: float | None = None,
 ) -> dict[str, Any]:
     if isinstance(status, (list, tuple)):
         status = ",".join(status)
@@ -278,6 +281,8 @@ def _filters(
             "created_after": _iso(created_after),
             "created_before": _iso(created_before),
             "date": _iso(date),
+            "min_duration": min_duration,
+            "max_duration": max_duration,
         }
     )
 
@@ -336,6 +341,34 @@ def generate_transcript(transcript_id: str, type: str) -> Op[t.Generation]:
         _json(t.Generation),
         json={"type": type},
     )
+
+
+def edit_transcript(transcript_id: str, body: dict[str, Any]) -> Op[t.Transcript]:
+    return Op("PATCH", f"/api/v1/transcripts/{_id(transcript_id)}/", _json(t.Transcript), json=body)
+
+
+def transcript_edits(transcript_id: str) -> Op[list[t.TranscriptEdit]]:
+    return Op("GET", f"/api/v1/transcripts/{_id(transcript_id)}/edits/",
+              lambda r: [t.TranscriptEdit.from_dict(e) for e in r.json()["edits"]])
+
+
+def audio_token(transcript_id: str) -> Op[t.AudioToken]:
+    return Op("POST", f"/api/v1/transcripts/{_id(transcript_id)}/audio/token", _json(t.AudioToken))
+
+
+def transcript_audio(transcript_id: str, start: int | None, end: int | None) -> Op[bytes]:
+    """The stored audio; ``start``/``end`` (byte offsets, ``end`` inclusive) ask for a range."""
+    op: Op[bytes] = Op("GET", f"/api/v1/transcripts/{_id(transcript_id)}/audio", lambda r: r.content)
+    if start is not None or end is not None:
+        first = "" if start is None else str(int(start))
+        last = "" if end is None else str(int(end))
+        op.headers = {"Range": f"bytes={first}-{last}"}
+    return op
+
+
+def search(q: str, mode: str, limit: int, **filters: Any) -> Op[t.SearchResults]:
+    params = {"q": q, "mode": mode, "limit": limit, **_filters(**filters)}
+    return Op("GET", "/api/v1/search/", _json(t.SearchResults), params=params)
 
 
 def list_keys() -> Op[list[t.ApiKey]]:

@@ -128,6 +128,12 @@ class Transcript(Transcription):
     created_at: datetime | None = None
     completed_at: datetime | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    # Edits (PATCH): the last one's time, a counter each edit raises, whether audio is kept.
+    updated_at: datetime | None = None
+    version: int = 0
+    has_audio: bool = False
+    # After an edit: the indexes of the segments whose text changed.
+    changed_segments: list[int] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -143,6 +149,10 @@ class Transcript(Transcription):
             created_at=_dt(d.get("created_at")),
             completed_at=_dt(d.get("completed_at")),
             options=dict(d.get("options") or {}),
+            updated_at=_dt(d.get("updated_at")),
+            version=int(d.get("version") or 0),
+            has_audio=bool(d.get("has_audio")),
+            changed_segments=list(d.get("changed_segments") or []),
         )
 
 
@@ -609,6 +619,66 @@ class Speaker:
         )
 
 
+# -- editing, audio, search ------------------------------------------------------------------------
+@dataclass
+class TranscriptEdit:
+    """One accepted edit (``GET /api/v1/transcripts/:id/edits/``): the operations, in order."""
+
+    version: int
+    created_at: datetime | None
+    operations: list[dict[str, Any]]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TranscriptEdit:
+        return cls(int(d["version"]), _dt(d.get("created_at")), list(d.get("operations") or []))
+
+
+@dataclass
+class AudioToken:
+    """A short-lived token to read one transcript's audio (``?token=`` on ``url``), for players
+    that cannot send headers (an HTML ``<audio>`` element)."""
+
+    token: str
+    expires_in: int
+    url: str
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> AudioToken:
+        return cls(d["token"], int(d["expires_in"]), d["url"])
+
+
+@dataclass
+class SearchHit:
+    """A segment that matches: open ``transcript_id`` at ``start`` seconds. ``highlights`` are
+    ``(start, end)`` character ranges of ``text``; ``match`` is ``words`` or ``meaning``."""
+
+    transcript_id: str
+    segment: int
+    start: float
+    end: float
+    text: str
+    highlights: list[tuple[int, int]]
+    match: str
+    score: float
+    speaker: str | None = None
+    filename: str | None = None
+    language: str | None = None
+    created_at: datetime | None = None
+    word: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SearchHit:
+        return cls(
+            transcript_id=d["transcript_id"], segment=int(d["segment"]), start=float(d["start"]),
+            end=float(d["end"]), text=d.get("text", ""),
+            highlights=[(int(a), int(b)) for a, b in d.get("highlights") or []],
+            match=d.get("match", "words"), score=float(d.get("score", 0.0)),
+            speaker=d.get("speaker"), filename=d.get("filename"), language=d.get("language"),
+            created_at=_dt(d.get("created_at")), word=d.get("word"), raw=d,
+        )
+
+
 @dataclass
 class Speech:
     """Audio from ``tts``: the encoded bytes and what the server said about them."""
@@ -660,3 +730,15 @@ class EnhancedAudio:
             loudness=number("x-loudness"), true_peak=number("x-true-peak"),
             denoise=headers.get("x-denoise"),
         )
+
+
+@dataclass
+class SearchResults:
+    query: str
+    mode: str
+    results: list[SearchHit]
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SearchResults:
+        return cls(d.get("query", ""), d.get("mode", "all"),
+                   [SearchHit.from_dict(h) for h in d.get("results") or []])

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import Response
 
 from vocable.api.deps import AccountDep, ServicesDep, rate_limited
@@ -42,7 +42,8 @@ def _moment(name: str, raw: str, end_of_day: bool) -> datetime:
 
 
 def _filter(status: str | None, language: str | None, created_after: str | None,
-            created_before: str | None, on: str | None) -> transcripts.TranscriptFilter:
+            created_before: str | None, on: str | None, min_duration: float | None = None,
+            max_duration: float | None = None) -> transcripts.TranscriptFilter:
     statuses: tuple[str, ...] = ()
     if status:
         statuses = tuple(s.strip().lower() for s in status.split(",") if s.strip())
@@ -59,7 +60,23 @@ def _filter(status: str | None, language: str | None, created_after: str | None,
         day_start, day_end = _moment("date", on, False), _moment("date", on, True)
         after = max(after, day_start) if after else day_start
         before = min(before, day_end) if before else day_end
-    return transcripts.TranscriptFilter(statuses, language or None, after, before)
+    if min_duration is not None and max_duration is not None and min_duration > max_duration:
+        raise ApiError(400, "min_duration must not be larger than max_duration.")
+    return transcripts.TranscriptFilter(
+        statuses, language or None, after, before, min_duration, max_duration
+    )
+
+
+def filter_params(
+    language: str | None = Query(None, description="ISO 639-1 code of the detected language"),
+    created_after: str | None = Query(None, description="date or date-time, inclusive"),
+    created_before: str | None = Query(None, description="date (inclusive) or date-time (exclusive)"),
+    date_: str | None = Query(None, alias="date", description="one day (YYYY-MM-DD)"),
+    min_duration: float | None = Query(None, ge=0, description="seconds of audio, at least"),
+    max_duration: float | None = Query(None, ge=0, description="seconds of audio, at most"),
+) -> transcripts.TranscriptFilter:
+    """The filters the listing and search share (search adds no status: it reads completed ones)."""
+    return _filter(None, language, created_after, created_before, date_, min_duration, max_duration)
 
 
 @router.get(
@@ -76,8 +93,10 @@ def list_transcripts(
     created_after: str | None = Query(None, description="date or date-time, inclusive"),
     created_before: str | None = Query(None, description="date (inclusive) or date-time (exclusive)"),
     date_: str | None = Query(None, alias="date", description="one day (YYYY-MM-DD)"),
+    min_duration: float | None = Query(None, ge=0, description="seconds of audio, at least"),
+    max_duration: float | None = Query(None, ge=0, description="seconds of audio, at most"),
 ) -> dict[str, Any]:
-    flt = _filter(status, language, created_after, created_before, date_)
+    flt = _filter(status, language, created_after, created_before, date_, min_duration, max_duration)
     result = transcripts.list_transcripts(services.db, principal.account_id, flt, page, page_size)
     last_page = max(1, -(-result.count // page_size))
     return {
@@ -109,6 +128,9 @@ def detail(row) -> dict[str, Any]:
         "filename": row.filename,
         "created_at": row.created_at,
         "completed_at": row.completed_at,
+        "updated_at": row.updated_at,
+        "version": row.version or 0,
+        "has_audio": bool(row.audio_key) and row.status == "completed",
         "options": {k: v for k, v in (row.options or {}).items() if k != "language_probability"},
         **body,
     }
@@ -127,6 +149,38 @@ def get_transcript(transcript_id: str, principal: AccountDep, services: Services
         "deliveries": services.webhooks.deliveries(row.id) if row.webhook_url else [],
     }
     return body
+
+
+@router.patch(
+    "/{transcript_id}/",
+    summary="Correct a transcript: rename speakers, edit a segment's text, merge and split segments",
+    description=(
+        "Operations apply in order, all or none. `operations`: a list of "
+        "`{\"op\": \"rename_speaker\", \"from\", \"to\"}`, "
+        "`{\"op\": \"set_speaker\", \"segment\", \"speaker\"}`, "
+        "`{\"op\": \"edit_text\", \"segment\", \"text\"}` (words keep their timings), "
+        "`{\"op\": \"merge\", \"segment\"}` (with the next one), "
+        "`{\"op\": \"split\", \"segment\", \"word\" | \"at\"}` (before that word index, or "
+        "at the first word starting at `at` seconds). Shorthands: `speakers` {old: new} and "
+        "`segments` [{index, text?, speaker?}]. `version` (optional): the version the edit was "
+        "made on; another one is a 409. Answers the edited transcript."
+    ),
+    responses=error_responses(400, 401, 404, 409, 429),
+)
+def edit_transcript(
+    transcript_id: str, principal: AccountDep, services: ServicesDep,
+    body: dict[str, Any] = Body(..., examples=[{"speakers": {"Speaker 1": "Diane"}}]),
+) -> dict[str, Any]:
+    result = services.editor.edit(principal.account_id, transcript_id, body, key_id=principal.key_id)
+    return {**detail(result.transcript), "changed_segments": result.changed_segments}
+
+
+@router.get(
+    "/{transcript_id}/edits/", summary="The edit history of a transcript, oldest first",
+    responses=error_responses(400, 401, 404, 429),
+)
+def transcript_edits(transcript_id: str, principal: AccountDep, services: ServicesDep) -> dict[str, Any]:
+    return {"edits": services.editor.history(principal.account_id, transcript_id)}
 
 
 @router.delete(

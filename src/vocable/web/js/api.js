@@ -138,11 +138,30 @@ export const api = {
   keys: () => getJSON('api/v1/keys/'),
   createKey: (name) => getJSON('api/v1/keys/', { method: 'POST', json: { name } }),
   revokeKey: (id) => getJSON(`api/v1/keys/${encodeURIComponent(id)}/`, { method: 'DELETE' }),
-  transcripts({ page = 1, pageSize = 20, status = '' } = {}) {
+  transcripts({ page = 1, pageSize = 20, status = '', filters = {} } = {}) {
     const query = new URLSearchParams({ page: String(page), page_size: String(pageSize) });
     if (status) query.set('status', status);
+    for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
     return getJSON(`api/v1/transcripts/?${query}`);
   },
+  // PATCH: {operations: [...], speakers: {old: new}, segments: [...], version}
+  editTranscript: (id, body) =>
+    getJSON(`api/v1/transcripts/${encodeURIComponent(id)}/`, { method: 'PATCH', json: body }),
+  // A short-lived token an <audio> element sends in its URL (it cannot send the key's header).
+  audioToken: (id) =>
+    getJSON(`api/v1/transcripts/${encodeURIComponent(id)}/audio/token`, { method: 'POST' }),
+  search(q, { mode = 'all', limit = 30, filters = {} } = {}) {
+    const query = new URLSearchParams({ q, mode, limit: String(limit) });
+    for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
+    return getJSON(`api/v1/search/?${query}`);
+  },
+  analyzeTranscript: (id, type) =>
+    getJSON(`api/v1/transcripts/${encodeURIComponent(id)}/analyze/`, { method: 'POST', json: { type } }),
+  generateTranscript: (id, type) =>
+    getJSON(`api/v1/transcripts/${encodeURIComponent(id)}/generate/`, { method: 'POST', json: { type } }),
+  translate: (texts, target, source = 'auto') =>
+    getJSON('v1/translate', { method: 'POST', json: { texts, target, source } }),
+  translateLanguages: () => getJSON('v1/translate/languages'),
   transcript: (id, signal) => getJSON(`api/v1/transcripts/${encodeURIComponent(id)}/`, { signal }),
   deleteTranscript: (id) =>
     getJSON(`api/v1/transcripts/${encodeURIComponent(id)}/`, { method: 'DELETE' }),

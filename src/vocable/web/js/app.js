@@ -18,6 +18,7 @@ const routes = [
   },
   { pattern: /^\/speak$/, nav: 'speak', load: () => import('./pages/speak.js').then((m) => m.render) },
   { pattern: /^\/enhance$/, nav: 'enhance', load: () => import('./pages/enhance.js').then((m) => m.render) },
+  { pattern: /^\/search$/, nav: 'search', load: () => import('./pages/search.js').then((m) => m.render) },
   { pattern: /^\/account$/, nav: 'account', load: () => import('./pages/account.js').then((m) => m.render) },
   // sign-up, sign-in, email links and the operator console (pages/auth.js, pages/admin.js)
   { pattern: /^\/signin$/, nav: 'signin', load: () => import('./pages/auth.js').then((m) => m.renderSignin) },

@@ -61,7 +61,7 @@ export function renderTranscript(result, { onSeek } = {}) {
             {
               type: 'button',
               class: 'timestamp',
-              'aria-label': `Play from ${clock(segment.start)}`,
+              'aria-label': `${span}, play from here`,
               onclick: () => onSeek(segment.start),
             },
             span,
@@ -88,6 +88,7 @@ export function renderTranscript(result, { onSeek } = {}) {
   return h('div', { class: 'transcript' }, metaList(result), legend, empty, list);
 }
 
+/** `result`: the transcript, or a function that returns it (an edited one changes). */
 export function copyTextButton(result) {
   return h(
     'button',
@@ -95,7 +96,7 @@ export function copyTextButton(result) {
       type: 'button',
       onclick: async () => {
         try {
-          await navigator.clipboard.writeText(toTxt(result));
+          await navigator.clipboard.writeText(toTxt(typeof result === 'function' ? result() : result));
           toast('Transcript copied to the clipboard.');
         } catch {
           toast('The browser refused to copy; use a download instead.');

@@ -1,10 +1,14 @@
-// AI over a stored transcript, on the server's local LLM: a summary (POST /v1/summarize) and
-// questions answered from the transcript with cited segments (POST .../chat/).
+// AI over a stored transcript, on the server's local models: a summary (POST /v1/summarize),
+// questions answered from the transcript with cited segments (POST .../chat/), the six analyses
+// (POST .../analyze/), the ten generated documents (POST .../generate/) and translation with
+// subtitles to download (POST /v1/translate). Each takes the transcript as it is now (edits
+// included) from `getT()`.
 
-import { api } from '../api.js';
+import { api, saveBlob } from '../api.js';
+import { ANALYSIS_TYPES, GENERATE_TYPES, renderAnalysis, renderGeneration } from '../ai-render.js';
 import { features } from '../features.js';
-import { toTxt } from '../transcript-view.js';
-import { clock, errorBox, h } from '../ui.js';
+import { toSrt, toTxt, toVtt } from '../transcript-view.js';
+import { clock, errorBox, h, languageName } from '../ui.js';
 
 const STYLES = [
   ['brief', 'Brief'],
@@ -23,7 +27,7 @@ function busy(button, text) {
   };
 }
 
-function summaryPart(t) {
+function summaryPart(getT) {
   const errors = errorBox();
   const style = h('select', { id: 'summary-style' },
     STYLES.map(([value, label]) => h('option', { value }, label)));
@@ -43,6 +47,7 @@ function summaryPart(t) {
     output.setAttribute('aria-busy', 'true');
     try {
       // Speaker labels help only when there are several speakers.
+      const t = getT();
       const text = (t.speakers || []).length > 1 ? toTxt(t) : t.text;
       const result = await api.summarize(text, style.value);
       output.replaceChildren(
@@ -59,7 +64,7 @@ function summaryPart(t) {
   return form;
 }
 
-function chatPart(t) {
+function chatPart(getT) {
   const errors = errorBox();
   let sessionId = null;
   const log = h('ol', { class: 'chat-log', 'aria-live': 'polite', 'aria-label': 'Conversation' });
@@ -85,7 +90,7 @@ function chatPart(t) {
     question.value = '';
     const done = busy(button, 'Thinking…');
     try {
-      const answer = await api.chat(t.id, text, sessionId);
+      const answer = await api.chat(getT().id, text, sessionId);
       sessionId = answer.session_id || sessionId;
       const sources = (answer.sources || []).map((s) =>
         h('li', {}, s.start !== undefined && s.start !== null ? h('span', { class: 'timestamp' }, clock(s.start)) : null,
@@ -103,10 +108,112 @@ function chatPart(t) {
   return form;
 }
 
-export function aiPanel(t) {
+/** A form with a type select whose result is drawn below it, one result per type kept. */
+function typedPart({ id, title, types, run, draw, getT, seek, busyText }) {
+  const errors = errorBox();
+  const select = h('select', { id: `${id}-type` }, types.map(([value, label]) => h('option', { value }, label)));
+  const output = h('div', { class: 'ai-output-rich', id: `${id}-output`, 'aria-live': 'polite' });
+  const button = h('button', { type: 'submit', class: 'primary' }, title.button);
+  const form = h('form', { class: 'stack', 'aria-labelledby': `${id}-title` },
+    h('h3', { id: `${id}-title` }, title.heading),
+    h('div', { class: 'row' },
+      h('div', { class: 'field field-inline' }, h('label', { for: `${id}-type` }, 'Type'), select),
+      button),
+    errors.el,
+    output);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    errors.hide();
+    const type = select.value;
+    const done = busy(button, busyText);
+    output.setAttribute('aria-busy', 'true');
+    try {
+      const t = getT();
+      const body = await run(t.id, type);
+      const label = types.find(([value]) => value === type)[1];
+      output.replaceChildren(h('h4', { class: 'result-title' }, label), draw(type, body, t, seek));
+    } catch (error) {
+      errors.show(error);
+    } finally {
+      output.setAttribute('aria-busy', 'false');
+      done();
+    }
+  });
+  return form;
+}
+
+const TRANSLATE_BATCH = 32;
+
+function translatePart(getT) {
+  const errors = errorBox();
+  const target = h('select', { id: 'translate-target' }, h('option', { value: '' }, 'Loading…'));
+  const button = h('button', { type: 'submit', class: 'primary' }, 'Translate');
+  const output = h('div', { id: 'translate-output', 'aria-live': 'polite' });
+  const form = h('form', { class: 'stack', 'aria-labelledby': 'translate-title' },
+    h('h3', { id: 'translate-title' }, 'Translate'),
+    h('div', { class: 'row' },
+      h('div', { class: 'field field-inline' }, h('label', { for: 'translate-target' }, 'Into'), target),
+      button),
+    errors.el,
+    output);
+  api.translateLanguages().then((body) => {
+    const backend = (body.backends || []).find((b) => b.default) || (body.backends || [])[0];
+    const source = getT().language;
+    const languages = (backend?.languages || []).filter((l) => l.code !== source);
+    target.replaceChildren(...languages.map((l) => h('option', { value: l.code }, `${languageName(l.code)} (${l.code})`)));
+  }).catch((error) => errors.show(error));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    if (!target.value) return;
+    errors.hide();
+    const t = getT();
+    const done = busy(button, 'Translating…');
+    output.setAttribute('aria-busy', 'true');
+    try {
+      const texts = t.segments.map((s) => s.text.trim());
+      const translated = [];
+      for (let i = 0; i < texts.length; i += TRANSLATE_BATCH) {
+        const body = await api.translate(texts.slice(i, i + TRANSLATE_BATCH), target.value, t.language || 'auto');
+        translated.push(...body.translations.map((x) => x.translated_text));
+      }
+      const result = { ...t, text: translated.join(' '), language: target.value,
+        segments: t.segments.map((s, i) => ({ ...s, text: translated[i], words: [] })) };
+      const base = (t.filename || 'transcript').replace(/\.[^.]+$/, '');
+      const download = (fmt, render, type) => h('button', { type: 'button', dataset: { format: fmt }, onclick: () => {
+        saveBlob(new Blob([render(result)], { type }), `${base}.${target.value}.${fmt}`);
+      } }, `Download ${fmt.toUpperCase()}`);
+      output.replaceChildren(
+        h('div', { class: 'button-row' },
+          download('srt', toSrt, 'application/x-subrip;charset=utf-8'),
+          download('vtt', toVtt, 'text/vtt;charset=utf-8'),
+          download('txt', toTxt, 'text/plain;charset=utf-8')),
+        h('ol', { class: 'translated', lang: target.value }, result.segments.map((s) =>
+          h('li', {}, h('span', { class: 'timestamp' }, clock(s.start)), ' ',
+            s.speaker ? h('span', { class: 'speaker' }, `${s.speaker}: `) : null, s.text))));
+    } catch (error) {
+      errors.show(error);
+    } finally {
+      output.setAttribute('aria-busy', 'false');
+      done();
+    }
+  });
+  return form;
+}
+
+/** `getT()`: the transcript as it is now; `editor` (optional): seeks its audio. */
+export function aiPanel(getT, editor) {
+  const seek = editor ? (seconds) => {
+    editor.audio.currentTime = seconds;
+    editor.audio.play().catch(() => {});
+  } : null;
   return h('section', { class: 'card ai', 'aria-labelledby': 'ai-title' },
     h('h2', { id: 'ai-title' }, 'AI on this transcript'),
-    h('p', { class: 'muted small' }, 'Runs on the local language model: nothing leaves this server.'),
-    features.ai.summarize ? summaryPart(t) : null,
-    features.ai.chat ? chatPart(t) : null);
+    h('p', { class: 'muted small' }, 'Runs on the local models: nothing leaves this server.'),
+    features.ai.summarize ? summaryPart(getT) : null,
+    features.ai.analyze ? typedPart({ id: 'analyze', title: { heading: 'Analyze', button: 'Analyze' },
+      types: ANALYSIS_TYPES, run: api.analyzeTranscript, draw: renderAnalysis, getT, seek, busyText: 'Analyzing…' }) : null,
+    features.ai.generate ? typedPart({ id: 'generate', title: { heading: 'Write from it', button: 'Generate' },
+      types: GENERATE_TYPES, run: api.generateTranscript, draw: renderGeneration, getT, seek, busyText: 'Writing…' }) : null,
+    features.ai.translate ? translatePart(getT) : null,
+    features.ai.chat ? chatPart(getT) : null);
 }

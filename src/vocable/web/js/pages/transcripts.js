@@ -3,7 +3,8 @@
 
 import { api, keyStore, saveBlob } from '../api.js';
 import { features } from '../features.js';
-import { formatLabel, renderTranscript, copyTextButton } from '../transcript-view.js';
+import { transcriptEditor } from '../editor.js';
+import { formatLabel, copyTextButton } from '../transcript-view.js';
 import {
   duration,
   errorBox,
@@ -22,12 +23,49 @@ const EXPORTS = ['txt', 'srt', 'vtt', 'json', 'csv', 'docx', 'pdf'];
 const STATUSES = ['completed', 'processing', 'queued', 'failed'];
 const POLL_MS = 2500;
 
-function listHref(page, status) {
+// List filters kept in the URL (so a filtered list can be bookmarked and the back button works).
+const FILTERS = ['language', 'created_after', 'created_before', 'min_duration', 'max_duration'];
+
+function listHref(page, status, filters = {}) {
   const query = new URLSearchParams();
   if (page > 1) query.set('page', String(page));
   if (status) query.set('status', status);
+  for (const name of FILTERS) if (filters[name]) query.set(name, filters[name]);
   const text = query.toString();
   return `#/transcripts${text ? `?${text}` : ''}`;
+}
+
+function filterForm(status, filters) {
+  const minutes = (name) => (filters[name] ? String(Number(filters[name]) / 60) : '');
+  const field = (id, label, control) => h('div', { class: 'field' }, h('label', { for: id }, label), control);
+  const statusSelect = h('select', { id: 'status-filter', name: 'status' },
+    h('option', { value: '' }, 'All'),
+    STATUSES.map((s) => h('option', { value: s, selected: s === status }, s)));
+  const form = h('form', { class: 'filters', 'aria-label': 'Filter transcripts' },
+    field('status-filter', 'Status', statusSelect),
+    field('language-filter', 'Language', h('input', { id: 'language-filter', name: 'language', type: 'text',
+      value: filters.language || '', placeholder: 'en', maxlength: '8', size: '5', autocomplete: 'off' })),
+    field('after-filter', 'From', h('input', { id: 'after-filter', name: 'created_after', type: 'date', value: filters.created_after || '' })),
+    field('before-filter', 'To', h('input', { id: 'before-filter', name: 'created_before', type: 'date', value: filters.created_before || '' })),
+    field('min-filter', 'Min. minutes', h('input', { id: 'min-filter', name: 'min_duration', type: 'number', min: '0', step: 'any', value: minutes('min_duration') })),
+    field('max-filter', 'Max. minutes', h('input', { id: 'max-filter', name: 'max_duration', type: 'number', min: '0', step: 'any', value: minutes('max_duration') })),
+    h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Apply'),
+      h('a', { class: 'button ghost', href: '#/transcripts' }, 'Clear')));
+  form.addEventListener('change', (event) => {
+    if (event.target === statusSelect) form.requestSubmit();
+  });
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(form);
+    const next = {};
+    for (const name of FILTERS) {
+      const value = String(data.get(name) || '').trim();
+      if (!value) continue;
+      next[name] = name.endsWith('_duration') ? String(Math.round(Number(value) * 60)) : value.toLowerCase();
+    }
+    location.hash = listHref(1, String(data.get('status') || ''), next);
+  });
+  return form;
 }
 
 export async function renderList(main, { query }) {
@@ -37,25 +75,17 @@ export async function renderList(main, { query }) {
   }
   const page = Math.max(1, Number(query.get('page')) || 1);
   const status = STATUSES.includes(query.get('status')) ? query.get('status') : '';
+  const filters = Object.fromEntries(FILTERS.map((name) => [name, query.get(name) || '']));
   const errors = errorBox();
   const body = h('div', { class: 'list-body', 'aria-busy': 'true' }, h('p', { class: 'muted' }, 'Loading…'));
 
-  const filter = h(
-    'select',
-    {
-      id: 'status-filter',
-      onchange: (event) => {
-        location.hash = listHref(1, event.target.value);
-      },
-    },
-    h('option', { value: '' }, 'All'),
-    STATUSES.map((s) => h('option', { value: s, selected: s === status }, s)),
-  );
   main.replaceChildren(
     pageHeader('My transcripts', 'Everything transcribed with your keys, newest first.'),
     h('div', { class: 'toolbar' },
-      h('div', { class: 'field field-inline' }, h('label', { for: 'status-filter' }, 'Status'), filter),
-      h('a', { class: 'button primary', href: '#/' }, 'New transcription')),
+      filterForm(status, filters),
+      h('div', { class: 'actions' },
+        h('a', { class: 'button', href: '#/search' }, 'Search transcripts'),
+        h('a', { class: 'button primary', href: '#/' }, 'New transcription'))),
     errors.el,
     body,
   );
@@ -65,7 +95,7 @@ export async function renderList(main, { query }) {
   const load = async () => {
     let data;
     try {
-      data = await api.transcripts({ page, pageSize: PAGE_SIZE, status });
+      data = await api.transcripts({ page, pageSize: PAGE_SIZE, status, filters });
     } catch (error) {
       body.setAttribute('aria-busy', 'false');
       body.replaceChildren();
@@ -75,7 +105,7 @@ export async function renderList(main, { query }) {
     if (stopped) return;
     errors.hide();
     body.setAttribute('aria-busy', 'false');
-    body.replaceChildren(table(data, page, status));
+    body.replaceChildren(table(data, page, status, filters));
     // Jobs still running: refresh until they end.
     if (data.results.some((t) => t.status === 'queued' || t.status === 'processing')) {
       timer = setTimeout(load, POLL_MS);
@@ -88,7 +118,7 @@ export async function renderList(main, { query }) {
   };
 }
 
-function table(data, page, status) {
+function table(data, page, status, filters) {
   if (!data.count) {
     return h('section', { class: 'card empty' },
       h('h2', {}, status ? `No ${status} transcripts` : 'No transcripts yet'),
@@ -123,14 +153,14 @@ function table(data, page, status) {
     h(
       'nav',
       { class: 'pager', 'aria-label': 'Pages' },
-      page > 1 ? h('a', { class: 'button', href: listHref(page - 1, status), rel: 'prev' }, '← Newer') : h('span'),
+      page > 1 ? h('a', { class: 'button', href: listHref(page - 1, status, filters), rel: 'prev' }, '← Newer') : h('span'),
       h('span', { class: 'muted' }, `Page ${page} of ${lastPage} · ${data.count} transcript${data.count === 1 ? '' : 's'}`),
-      page < lastPage ? h('a', { class: 'button', href: listHref(page + 1, status), rel: 'next' }, 'Older →') : h('span'),
+      page < lastPage ? h('a', { class: 'button', href: listHref(page + 1, status, filters), rel: 'next' }, 'Older →') : h('span'),
     ),
   );
 }
 
-export async function renderDetail(main, { params, navigate }) {
+export async function renderDetail(main, { params, query, navigate }) {
   const id = params.id;
   if (!keyStore.get()) {
     main.replaceChildren(pageHeader('Transcript'), needsKey('Transcripts'));
@@ -143,7 +173,10 @@ export async function renderDetail(main, { params, navigate }) {
 
   let timer = null;
   let stopped = false;
+  let editor = null;
   const controller = new AbortController();
+  const startAt = query && query.has('t') ? Number(query.get('t')) : null;
+  const segment = query && query.has('seg') ? Number(query.get('seg')) : null;
 
   const load = async () => {
     let t;
@@ -158,7 +191,11 @@ export async function renderDetail(main, { params, navigate }) {
     }
     if (stopped) return;
     content.setAttribute('aria-busy', 'false');
-    content.replaceChildren(detail(t, errors, navigate));
+    editor?.destroy();
+    const view = detail(t, errors, navigate, { startAt: Number.isFinite(startAt) ? startAt : null,
+      segment: Number.isInteger(segment) ? segment : null });
+    editor = view.editor;
+    content.replaceChildren(view.el);
     if (t.status === 'queued' || t.status === 'processing') timer = setTimeout(load, POLL_MS);
   };
   await load();
@@ -166,10 +203,12 @@ export async function renderDetail(main, { params, navigate }) {
     stopped = true;
     controller.abort();
     clearTimeout(timer);
+    editor?.destroy();
   };
 }
 
-function detail(t, errors, navigate) {
+function detail(t, errors, navigate, { startAt, segment }) {
+  const state = { t };
   const header = h(
     'div',
     { class: 'page-header' },
@@ -221,13 +260,17 @@ function detail(t, errors, navigate) {
           button.disabled = false;
         }
       } }, formatLabel(format))),
-      copyTextButton(t),
+      copyTextButton(() => state.t),
       h('span', { class: 'spacer' }),
       deleteButton,
     ));
     parts.push(confirmBox);
-    if (features.ai.summarize || features.ai.chat) parts.push(aiPanel(t));
-    parts.push(h('section', { class: 'card' }, renderTranscript(t)));
+    const editor = transcriptEditor(t, { startAt, segment, onChange: (edited) => {
+      state.t = edited;
+    } });
+    parts.push(editor.el);
+    if (Object.values(features.ai).some(Boolean)) parts.push(aiPanel(() => state.t, editor));
+    return { el: h('div', {}, parts), editor };
   } else {
     const note = {
       queued: 'Waiting for a worker. This page refreshes by itself.',
@@ -237,5 +280,5 @@ function detail(t, errors, navigate) {
     parts.push(h('div', { class: t.status === 'failed' ? 'alert alert-error' : 'alert', role: 'status' }, note));
     if (t.status === 'failed') parts.push(h('div', { class: 'button-row' }, deleteButton), confirmBox);
   }
-  return h('div', {}, parts);
+  return { el: h('div', {}, parts), editor: null };
 }

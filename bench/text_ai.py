@@ -69,7 +69,7 @@ def retranscribe() -> None:
 
 
 # -- running ------------------------------------------------------------------------------------
-def run(label: str, parts: set[str]) -> Path:
+def run(label: str, parts: set[str], quick: bool = False) -> Path:
     from vocable.accounts.keys import create_account
     from vocable.config import Settings
     from vocable.llm.chat import TranscriptChat
@@ -87,6 +87,11 @@ def run(label: str, parts: set[str]) -> Path:
     llm.count_tokens("warm up")
     embedder.embed(["warm up"])
     evalset = json.loads((DATA / "eval.json").read_text())
+    if quick:  # a subset for a loaded machine: the chat set whole, the rest on call-2spk
+        evalset["stability"] = evalset["stability"][:1]
+        evalset["summaries"] = [s for s in evalset["summaries"] if s["transcript"] == "call-2spk"]
+        evalset["no_content"] = evalset["no_content"][:2]
+        evalset["generate"]["transcripts"] = ["call-2spk"]
     docs = transcripts()
     out: dict = {"label": label, "model": llm.model_id, "chat": [], "stability": [],
                  "summaries": [], "generate": [], "no_content": []}
@@ -151,19 +156,19 @@ def run(label: str, parts: set[str]) -> Path:
         for item in evalset["summaries"]:
             source = Source.from_segments(docs[item["transcript"]]["segments"])
             got = write(item["style"], item["transcript"], None,
-                        lambda: Writer(llm, embedder, settings=settings).summarize(
-                            source, item["style"]))
+                        lambda source=source, style=item["style"]: Writer(
+                            llm, embedder, settings=settings).summarize(source, style))
             out["summaries"].append(item | {"got": got})
     if "no_content" in parts:
         for text in evalset["no_content"]:
-            got = write("brief", None, text, lambda: Writer(llm, embedder, settings=settings)
-                        .summarize(Source.from_text(text), "brief"))
+            got = write("brief", None, text, lambda text=text: Writer(
+                llm, embedder, settings=settings).summarize(Source.from_text(text), "brief"))
             out["no_content"].append({"text": text, "got": got})
     if "generate" in parts:
         for name in evalset["generate"]["transcripts"]:
             source = Source.from_segments(docs[name]["segments"])
             for kind in evalset["generate"]["types"]:
-                got = write(kind, name, None, lambda: Writer(
+                got = write(kind, name, None, lambda source=source, kind=kind: Writer(
                     llm, embedder, settings=settings).generate(source, kind))
                 out["generate"].append({"transcript": name, "type": kind, "got": got})
     CACHE.mkdir(exist_ok=True)
@@ -274,12 +279,14 @@ def main() -> None:
     parser.add_argument("--src", type=Path, default=ROOT / "src",
                         help="the code to run (e.g. another checkout's src for a baseline)")
     parser.add_argument("--show-flagged", action="store_true")
+    parser.add_argument("--quick", action="store_true",
+                        help="stability, summaries and generation on call-2spk only")
     args = parser.parse_args()
     sys.path.insert(0, str(args.src))
     if args.retranscribe:
         retranscribe()
         return
-    paths = args.score or [run(args.label, set(args.only.split(",")))]
+    paths = args.score or [run(args.label, set(args.only.split(",")), args.quick)]
     if args.src != ROOT / "src" and not args.score:
         print(f"saved {paths[0]}; score it with --score (this checkout's support check)")
         return

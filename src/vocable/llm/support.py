@@ -144,9 +144,8 @@ def states_nothing(sentence: str) -> bool:
         return True
     if _GREETING.match(s) and len(words) <= 8:
         return True
-    if not s.endswith((".", "!", "?", '"', "”")) and len(words) <= 8:
-        return True  # a title or heading line
-    return False
+    # A title or heading line: short and not a sentence.
+    return not s.endswith((".", "!", "?", '"', "”")) and len(words) <= 8
 
 
 # Words a faithful summary uses without the transcript saying them: how people talk, not what.
@@ -159,7 +158,7 @@ _META = {
     "replies", "replied", "ask", "asks", "asked", "answer", "answers", "state", "states",
     "stated", "express", "expresses", "expressed", "remark", "remarks", "comment", "comments",
     "live", "lives", "lived", "living", "currently", "based", "resides", "reside", "born",
-    "grew", "origin", "originally", "hometown", "city", "state", "place", "places", "location",
+    "grew", "origin", "originally", "hometown", "city", "place", "places", "location",
     "moved", "move", "person", "people", "woman", "women", "man", "men", "participants",
     "participant", "both", "two", "each", "other", "while", "whereas", "also", "too", "now",
     "brief", "short", "begins", "starts", "start", "opens", "ends", "greet", "greets",
@@ -168,7 +167,7 @@ _META = {
     "topic", "topics", "point", "points", "key", "main", "summary", "overview", "highlight",
     "highlights", "called", "calls", "referred", "refers", "describes", "describe", "described",
     "identifies", "identify", "confirms", "confirm", "agree", "agrees", "different", "difference",
-    "similar", "same", "common", "share", "here", "there", "down", "from", "lives",
+    "similar", "same", "common", "here", "there", "down", "from",
 }
 _STOPWORDS = {
     "the", "a", "an", "is", "are", "was", "were", "be", "been", "being", "to", "of", "in", "on",
@@ -179,7 +178,7 @@ _STOPWORDS = {
     "most", "some", "any", "all", "just", "only", "one", "even", "though", "although", "because",
     "can", "could", "would", "will", "should", "may", "might", "must", "these", "those", "such",
     "own", "our", "your", "my", "me", "him", "us", "after", "before", "during", "between",
-    "whom", "whose", "being", "where", "yes", "well", "okay", "oh",
+    "whom", "whose", "yes", "well", "okay", "oh",
 }
 _COLLECTIVE = re.compile(
     r"\b(both|all of them|each of them|the two|they both|they all|neither|either)\b",

@@ -87,11 +87,14 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
     llm.count_tokens("warm up")
     embedder.embed(["warm up"])
     evalset = json.loads((DATA / "eval.json").read_text())
-    if quick:  # a subset for a loaded machine: the chat set whole, the rest on call-2spk
+    if quick:  # a subset for a loaded machine (a call takes minutes there): call-2spk only
+        evalset["chat"] = [c for c in evalset["chat"] if c["transcript"] == "call-2spk"]
         evalset["stability"] = evalset["stability"][:1]
-        evalset["summaries"] = [s for s in evalset["summaries"] if s["transcript"] == "call-2spk"]
-        evalset["no_content"] = evalset["no_content"][:2]
-        evalset["generate"]["transcripts"] = ["call-2spk"]
+        evalset["summaries"] = [s for s in evalset["summaries"]
+                                if s["transcript"] == "call-2spk" and s["style"] == "brief"]
+        evalset["no_content"] = evalset["no_content"][:1]
+        evalset["generate"] = {"transcripts": ["call-2spk"],
+                               "types": ["blog_post", "meeting_notes", "quiz"]}
     docs = transcripts()
     out: dict = {"label": label, "model": llm.model_id, "chat": [], "stability": [],
                  "summaries": [], "generate": [], "no_content": []}
@@ -112,6 +115,12 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
             return row.id
 
     stored = {name: store(name) for name in docs}
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"text_ai-{label}.json"
+
+    def save() -> None:  # after every item: a run stopped early can still be scored
+        path.write_text(json.dumps(out, indent=1))
+
     chat = TranscriptChat(db, llm, embedder, settings.chat_top_k)
 
     def ask(transcript_id: str, question: str, session: str | None) -> dict:
@@ -129,6 +138,7 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
             if key:
                 sessions[key] = got["session_id"]
             out["chat"].append(item | {"got": got})
+            save()
             print(f"chat {item['transcript']}: {item['question']!r} -> {got['answer']!r} "
                   f"({got['seconds']:.1f}s)", flush=True)
     if "stability" in parts:
@@ -137,6 +147,7 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
             answers = [ask(stored[item["transcript"]], item["question"], None) for _ in range(4)]
             answers.append(ask(copy, item["question"], None))
             out["stability"].append(item | {"answers": answers})
+            save()
             print(f"stability {item['question']!r}: {sorted({a['answer'] for a in answers})}",
                   flush=True)
 
@@ -159,11 +170,13 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
                         lambda source=source, style=item["style"]: Writer(
                             llm, embedder, settings=settings).summarize(source, style))
             out["summaries"].append(item | {"got": got})
+            save()
     if "no_content" in parts:
         for text in evalset["no_content"]:
             got = write("brief", None, text, lambda text=text: Writer(
                 llm, embedder, settings=settings).summarize(Source.from_text(text), "brief"))
             out["no_content"].append({"text": text, "got": got})
+            save()
     if "generate" in parts:
         for name in evalset["generate"]["transcripts"]:
             source = Source.from_segments(docs[name]["segments"])
@@ -171,9 +184,8 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
                 got = write(kind, name, None, lambda source=source, kind=kind: Writer(
                     llm, embedder, settings=settings).generate(source, kind))
                 out["generate"].append({"transcript": name, "type": kind, "got": got})
-    CACHE.mkdir(exist_ok=True)
-    path = CACHE / f"text_ai-{label}.json"
-    path.write_text(json.dumps(out, indent=1))
+                save()
+    save()
     llm.close()
     return path
 

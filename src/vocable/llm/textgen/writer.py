@@ -243,12 +243,13 @@ class Writer:
             if len(ungrounded_terms(retry, index)) <= len(invented) or not invented:
                 text = retry
             text = drop_ungrounded(text, ungrounded_terms(text, index))
+        text, dropped = self._supported(source, text)
         still = _missing(text, wanted)
         if still and kind in ("brief", "detailed", "bullet_points"):
-            # A summary must not silently lose a name the transcript stresses.
+            # A summary must not silently lose a name the transcript stresses (nor one whose
+            # sentence was dropped as unsupported).
             also = f"Also mentioned: {', '.join(still)}."
             text = f"{text}\n- {also}" if kind == "bullet_points" else f"{text} {also}".strip()
-        text, dropped = self._supported(source, text)
         if not text.strip() or refuses(text):
             text = _fallback(kind, context)
         return TextResult(kind, text, notes=[f"dropped unsupported: {d}" for d in dropped])

@@ -69,7 +69,7 @@ def retranscribe() -> None:
 
 
 # -- running ------------------------------------------------------------------------------------
-def run(label: str, parts: set[str], quick: bool = False) -> Path:
+def run(label: str, parts: set[str], quick: bool = False, resume: bool = False) -> Path:
     from vocable.accounts.keys import create_account
     from vocable.config import Settings
     from vocable.llm.chat import TranscriptChat
@@ -81,7 +81,8 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
     from vocable.storage.models import Transcript
 
     model_dir = Path(os.environ.get("VOCABLE_TEST_MODEL_DIR", ROOT / ".cache" / "models"))
-    settings = Settings(model_dir=model_dir)
+    # Long limits: on a loaded machine one call can take minutes; latency is what we measure.
+    settings = Settings(model_dir=model_dir, llm_timeout_s=3600, llm_queue_timeout_s=7200)
     llm = LLMExecutor(LLMRegistry(model_dir), settings)
     embedder = Embedder(settings)
     llm.count_tokens("warm up")
@@ -117,6 +118,9 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
     stored = {name: store(name) for name in docs}
     CACHE.mkdir(exist_ok=True)
     path = CACHE / f"text_ai-{label}.json"
+    done = json.loads(path.read_text()) if resume and path.exists() else {}
+    for part in ("chat", "stability", "summaries", "no_content", "generate"):
+        out[part] = done.get(part, [])  # --resume: items done before are kept, not asked again
 
     def save() -> None:  # after every item: a run stopped early can still be scored
         path.write_text(json.dumps(out, indent=1))
@@ -125,14 +129,18 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
 
     def ask(transcript_id: str, question: str, session: str | None) -> dict:
         started = time.monotonic()
-        answer = chat.ask(account, transcript_id, question, session)
+        try:
+            answer = chat.ask(account, transcript_id, question, session)
+        except Exception as exc:  # noqa: BLE001 - counted as wrong, shown in the output
+            return {"question": question, "answer": f"error: {exc}", "answered": False,
+                    "session_id": session, "seconds": time.monotonic() - started, "sources": []}
         return {"question": question, "answer": answer.answer, "answered": answer.answered,
                 "session_id": answer.session_id, "seconds": time.monotonic() - started,
                 "sources": [h.segment_order for h in answer.sources]}
 
     if "chat" in parts:
         sessions: dict[str, str] = {}
-        for item in evalset["chat"]:
+        for item in evalset["chat"][len(out["chat"]):]:
             key = item.get("session")
             got = ask(stored[item["transcript"]], item["question"], sessions.get(key))
             if key:
@@ -142,7 +150,7 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
             print(f"chat {item['transcript']}: {item['question']!r} -> {got['answer']!r} "
                   f"({got['seconds']:.1f}s)", flush=True)
     if "stability" in parts:
-        for item in evalset["stability"]:
+        for item in evalset["stability"][len(out["stability"]):]:
             copy = store(item["transcript"])  # a second copy of the same transcript too
             answers = [ask(stored[item["transcript"]], item["question"], None) for _ in range(4)]
             answers.append(ask(copy, item["question"], None))
@@ -164,7 +172,7 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
         return got
 
     if "summaries" in parts:
-        for item in evalset["summaries"]:
+        for item in evalset["summaries"][len(out["summaries"]):]:
             source = Source.from_segments(docs[item["transcript"]]["segments"])
             got = write(item["style"], item["transcript"], None,
                         lambda source=source, style=item["style"]: Writer(
@@ -172,7 +180,7 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
             out["summaries"].append(item | {"got": got})
             save()
     if "no_content" in parts:
-        for text in evalset["no_content"]:
+        for text in evalset["no_content"][len(out["no_content"]):]:
             got = write("brief", None, text, lambda text=text: Writer(
                 llm, embedder, settings=settings).summarize(Source.from_text(text), "brief"))
             out["no_content"].append({"text": text, "got": got})
@@ -181,6 +189,8 @@ def run(label: str, parts: set[str], quick: bool = False) -> Path:
         for name in evalset["generate"]["transcripts"]:
             source = Source.from_segments(docs[name]["segments"])
             for kind in evalset["generate"]["types"]:
+                if any(g["transcript"] == name and g["type"] == kind for g in out["generate"]):
+                    continue
                 got = write(kind, name, None, lambda source=source, kind=kind: Writer(
                     llm, embedder, settings=settings).generate(source, kind))
                 out["generate"].append({"transcript": name, "type": kind, "got": got})
@@ -291,6 +301,8 @@ def main() -> None:
     parser.add_argument("--src", type=Path, default=ROOT / "src",
                         help="the code to run (e.g. another checkout's src for a baseline)")
     parser.add_argument("--show-flagged", action="store_true")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the items of an earlier run with this label, run the rest")
     parser.add_argument("--quick", action="store_true",
                         help="stability, summaries and generation on call-2spk only")
     args = parser.parse_args()
@@ -298,7 +310,7 @@ def main() -> None:
     if args.retranscribe:
         retranscribe()
         return
-    paths = args.score or [run(args.label, set(args.only.split(",")), args.quick)]
+    paths = args.score or [run(args.label, set(args.only.split(",")), args.quick, args.resume)]
     if args.src != ROOT / "src" and not args.score:
         print(f"saved {paths[0]}; score it with --score (this checkout's support check)")
         return

@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from vocable.llm.embed import Embedder
 from vocable.llm.grounding import SourceIndex, match_sentence, sentences, ungrounded_terms
 from vocable.llm.runtime import LLMExecutor
-from vocable.llm.support import Facts, speaker_label, speaker_names
+from vocable.llm.support import Facts, introduced_name, speaker_label, speaker_names
 from vocable.llm.textgen.prompts import SYSTEM
 from vocable.llm.textgen.source import Passage, Source, clock
 from vocable.storage.db import Database
@@ -211,7 +211,7 @@ class TranscriptChat:
             "the excerpts that answer the question. If no excerpt answers it, the quote is empty "
             "and found is false: never guess and never answer with something related instead. "
             "In excerpts, list the numbers in parentheses of the excerpts quoted. The answer is "
-            "one or two plain sentences.\n"
+            "one or two plain sentences that name people by name, never as he or she.\n"
             "Example: excerpt \"(4) [01:10] I moved to Paris in May.\" and question \"When did "
             "she move?\" give {\"quote\": \"I moved to Paris in May.\", \"found\": true, "
             "\"excerpts\": [4], \"answer\": \"She moved in May.\"}. The same excerpt and the "
@@ -232,6 +232,7 @@ class TranscriptChat:
         cited = _supporting(hits, reply.excerpts, reply.quote, reply.answer)
         # The model may copy an excerpt's "(n) [mm:ss]" label along with its words.
         answer = _EXCERPT_LABEL.sub("", reply.answer).strip()
+        answer = _name_the_person(answer, cited, names, segments)
         reply.quote = _EXCERPT_LABEL.sub("", reply.quote).strip()
         evidence = SourceIndex.of(excerpts + "\n" + question)
         grounded = bool(answer) and not ungrounded_terms(answer, evidence)
@@ -347,9 +348,11 @@ def resolve_follow_up(
     for _role, content in reversed(history):
         named = [(m.start(), p) for p in people
                  for m in [re.search(rf"\b{re.escape(p)}\b", content)] if m]
-        if not named:  # a name the transcript has, though nobody introduces themself by it
+        if not named:  # a name the transcript has, though its bearer does not introduce it
+            places = set(re.findall(r"\b(?:in|from|to|at|near)\s+([A-Z][a-z]+)", transcript + " " + content))
             named = [(m.start(), m.group(0)) for m in re.finditer(r"(?<!^)\b[A-Z][a-z]{2,}\b", content)
-                     if m.group(0) in transcript and m.group(0) not in {"The", "What", "Where"}]
+                     if m.group(0) in transcript and m.group(0) not in places
+                     and m.group(0) not in {"The", "What", "Where", "Who", "When", "How", "Why"}]
         if named:
             person = min(named)[1]
             break
@@ -369,6 +372,19 @@ def resolve_follow_up(
         return f"{person}'s"
 
     return _PERSONAL.sub(replace, question)
+
+
+def _name_the_person(
+    answer: str, cited: list[Hit], names: dict[str, str], segments: list[dict[str, Any]]
+) -> str:
+    """"She lives in Texas." becomes "Sheila lives in Texas." when the segment it rests on is
+    Sheila's (by the speaker's introduction, or an introduction in the segment itself)."""
+    lead = re.match(r"^(She|He)\b", answer)
+    if not lead or not cited:
+        return answer
+    hit = cited[0]
+    name = names.get(hit.speaker or "") or introduced_name(hit.text)
+    return name + answer[lead.end():] if name else answer
 
 
 def _is_follow_up(question: str) -> bool:

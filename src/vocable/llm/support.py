@@ -70,7 +70,7 @@ def speaker_names(passages: Sequence[Passage]) -> dict[str, str]:
 _TURN = re.compile(r"^(oh|well|yes|yeah|no|really|wow)\b|\b(also|too)\W*$", re.IGNORECASE)
 
 
-def _intro(text: str) -> str | None:
+def introduced_name(text: str) -> str | None:
     match = _INTRO.search(text)
     name = match.group(1).split()[0] if match else None
     return name if name and name not in _NOT_NAMES else None
@@ -231,7 +231,7 @@ class Facts:
                     unattributed.append(p.text)
         else:  # plain text: who speaks follows the introductions ("This is Diane ...")
             said = sentences(full)
-            intros = [_intro(t) for t in said]
+            intros = [introduced_name(t) for t in said]
             two = len({n for n in intros if n}) == 2
             current: str | None = None
             for sentence, name in zip(said, intros, strict=True):

@@ -25,7 +25,13 @@ from sqlalchemy import delete, select
 from vocable.llm.embed import Embedder
 from vocable.llm.grounding import SourceIndex, match_sentence, sentences, ungrounded_terms
 from vocable.llm.runtime import LLMExecutor
-from vocable.llm.support import Facts, introduced_name, speaker_label, speaker_names
+from vocable.llm.support import (
+    Facts,
+    guess_turns,
+    introduced_name,
+    speaker_label,
+    speaker_names,
+)
 from vocable.llm.textgen.prompts import SYSTEM
 from vocable.llm.textgen.source import Passage, Source, clock
 from vocable.storage.db import Database
@@ -192,13 +198,17 @@ class TranscriptChat:
             })
         speakers = {s.get("speaker") for s in segments if s.get("speaker")}
         names = _speaker_names(segments)
+        # No speaker labels: who says what as the introductions tell ("This is Diane ...").
+        turns = {} if len(speakers) > 1 else _turns(segments)
         lines = []
         for o in shown:
             seg = segments[o]
             who = (f" {speaker_label(seg['speaker'], names)}"
                    if len(speakers) > 1 and seg.get("speaker") else "")
-            lines.append(f"({o}) [{clock(_float(seg.get('start')) or 0)}{who}] "
-                         f"{str(seg.get('text')).strip()}")
+            text = str(seg.get("text")).strip()
+            if turns:
+                text = _with_turns(text, turns)
+            lines.append(f"({o}) [{clock(_float(seg.get('start')) or 0)}{who}] {text}")
         excerpts = "\n".join(lines)
         # Earlier questions only, and only for a follow-up: shown earlier answers, a small model
         # repeats them instead of answering the new question.
@@ -232,15 +242,19 @@ class TranscriptChat:
         cited = _supporting(hits, reply.excerpts, reply.quote, reply.answer)
         # The model may copy an excerpt's "(n) [mm:ss]" label along with its words.
         answer = _EXCERPT_LABEL.sub("", reply.answer).strip()
-        answer = _name_the_person(answer, cited, names, segments)
+        answer = _name_the_person(answer, question, cited, names, segments)
         reply.quote = _EXCERPT_LABEL.sub("", reply.quote).strip()
         evidence = SourceIndex.of(excerpts + "\n" + question)
         grounded = bool(answer) and not ungrounded_terms(answer, evidence)
         quoted = _quoted(reply.quote, [h.text for h in hits] + [
             str(segments[o].get("text") or "") for o in shown
         ])
+        usable = [seg for seg in segments if str(seg.get("text") or "").strip()]
+        # "Sheila lives in New Jersey" when only Diane says so: no answer rather than a wrong one.
+        mixed = bool(answer) and bool(Facts.of(Source.from_segments(usable)).misattributed(answer))
         if (
-            not reply.found
+            mixed
+            or not reply.found
             or not cited
             or not quoted
             or not grounded
@@ -374,16 +388,40 @@ def resolve_follow_up(
     return _PERSONAL.sub(replace, question)
 
 
+def _turns(segments: list[dict[str, Any]]) -> dict[str, str]:
+    said = sentences(" ".join(str(s.get("text") or "").strip() for s in segments))
+    turns = guess_turns(said)
+    if len({t for t in turns if t}) < 2:
+        return {}
+    return {sentence: who for sentence, who in zip(said, turns, strict=True) if who}
+
+
+def _with_turns(text: str, turns: dict[str, str]) -> str:
+    """The segment's sentences with "Name:" where the (guessed) speaker changes."""
+    out, last = [], None
+    for sentence in sentences(text):
+        who = turns.get(sentence)
+        if who and who != last:
+            out.append(f"{who}: {sentence}")
+            last = who
+        else:
+            out.append(sentence)
+    return " ".join(out)
+
+
 def _name_the_person(
-    answer: str, cited: list[Hit], names: dict[str, str], segments: list[dict[str, Any]]
+    answer: str, question: str, cited: list[Hit], names: dict[str, str],
+    segments: list[dict[str, Any]],
 ) -> str:
-    """"She lives in Texas." becomes "Sheila lives in Texas." when the segment it rests on is
-    Sheila's (by the speaker's introduction, or an introduction in the segment itself)."""
+    """"She lives in Texas." names the person: the one the question asks about, else the
+    speaker of the segment it rests on ("Who lives in Texas?" → "Sheila lives in Texas.")."""
     lead = re.match(r"^(She|He)\b", answer)
-    if not lead or not cited:
+    if not lead:
         return answer
-    hit = cited[0]
-    name = names.get(hit.speaker or "") or introduced_name(hit.text)
+    asked = [p for p in people_of(segments) if re.search(rf"\b{re.escape(p)}\b", question)]
+    name = asked[0] if len(asked) == 1 else None
+    if name is None and cited:
+        name = names.get(cited[0].speaker or "") or introduced_name(cited[0].text)
     return name + answer[lead.end():] if name else answer
 
 

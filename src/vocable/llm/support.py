@@ -76,6 +76,23 @@ def introduced_name(text: str) -> str | None:
     return name if name and name not in _NOT_NAMES else None
 
 
+def guess_turns(said: Sequence[str]) -> list[str | None]:
+    """Who says each sentence of an unlabelled transcript, as far as the introductions tell:
+    the last person to introduce themself, and between exactly two people, a reply ("Oh, I'm
+    from Chicago also") passes the turn to the other one. None before anyone is introduced."""
+    intros = [introduced_name(t) for t in said]
+    two = len({n for n in intros if n}) == 2
+    current: str | None = None
+    turns: list[str | None] = []
+    for sentence, name in zip(said, intros, strict=True):
+        if name:
+            current = name
+        elif two and current and _TURN.search(sentence):
+            current = next(n for n in intros if n and n != current)
+        turns.append(current)
+    return turns
+
+
 def speaker_label(speaker: str | None, names: dict[str, str]) -> str:
     if not speaker:
         return ""
@@ -231,15 +248,7 @@ class Facts:
                     unattributed.append(p.text)
         else:  # plain text: who speaks follows the introductions ("This is Diane ...")
             said = sentences(full)
-            intros = [introduced_name(t) for t in said]
-            two = len({n for n in intros if n}) == 2
-            current: str | None = None
-            for sentence, name in zip(said, intros, strict=True):
-                if name:
-                    current = name
-                elif two and current and _TURN.search(sentence):
-                    # A reply between two people ("Oh, I'm from Chicago also"): the other one.
-                    current = next(n for n in intros if n and n != current)
+            for sentence, current in zip(said, guess_turns(said), strict=True):
                 if current:
                     persons.setdefault(current, []).append(sentence)
                 else:

@@ -141,6 +141,12 @@ class TranscriptChat:
         session_id, history = self._session(account_id, transcript_id, session_id)
 
         asked = resolve_follow_up(question, history, segments)
+        people = people_of(segments) if _WHO_TAKES_PART.search(asked) else []
+        if len(people) >= 2:
+            # Who speaks is known from the introductions: said, with them as the sources.
+            answer = self._who_takes_part(transcript_id, segments, people, session_id)
+            self._record(session_id, question, answer)
+            return answer
         hits = self.retrieve(transcript_id, segments, asked, history)
         if not hits or hits[0].score < MIN_SCORE:
             answer = ChatAnswer(DONT_KNOW, [], session_id, False, self.llm.model_id, hits)
@@ -183,6 +189,21 @@ class TranscriptChat:
             )
             for i in best[: self.top_k]
         ]
+
+    def _who_takes_part(
+        self, transcript_id: str, segments: list[dict[str, Any]], people: list[str],
+        session_id: str,
+    ) -> ChatAnswer:
+        sources = [
+            Hit(o, str(seg.get("text") or "").strip(), 1.0, _float(seg.get("start")),
+                seg.get("speaker"))
+            for o, seg in enumerate(segments)
+            if any(introduced_name(t) == p for t in sentences(str(seg.get("text") or ""))
+                   for p in people)
+        ]
+        names = ", ".join(people[:-1]) + f" and {people[-1]}"
+        return ChatAnswer(f"The people speaking are {names}.", sources, session_id, True,
+                          self.llm.model_id, sources)
 
     def _answer(
         self, segments: list[dict[str, Any]], question: str, history: list[tuple[str, str]],
@@ -327,6 +348,12 @@ _STOP = {
 }
 
 
+_WHO_TAKES_PART = re.compile(
+    r"\bwho (?:are|were|is|was) (?:the )?(?:people|persons|speakers|participants|callers)\b"
+    r"|\bwho (?:is|was|are|were) (?:on|in) the (?:call|meeting|conversation|recording)\b"
+    r"|\bwho (?:speaks|talks|spoke|talked|took part|takes part|is talking|is speaking)\b",
+    re.IGNORECASE,
+)
 _PERSONAL = re.compile(r"\b(she|he|her|him|his|hers|herself|himself)\b", re.IGNORECASE)
 # After "her", these words mean "her" is the object ("call her a Yankee", "ask her now").
 _AFTER_OBJECT = {"a", "an", "the", "now", "then", "there", "here", "in", "on", "at", "to", "from",

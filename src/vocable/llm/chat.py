@@ -260,6 +260,24 @@ class TranscriptChat:
             [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
             _Reply, max_tokens=220, client=client, temperature=0.0, cache_prompt=False,
         )
+        facts = Facts.of(Source.from_segments(
+            [seg for seg in segments if str(seg.get("text") or "").strip()]
+        ))
+        asked = [p for p in facts.persons if re.search(rf"\b{re.escape(p)}\b", question)]
+        first = _name_the_person(_EXCERPT_LABEL.sub("", reply.answer).strip(), question, [],
+                                 names, segments)
+        if len(asked) == 1 and facts.misattributed(first):
+            # The answer ties a place to the wrong person: ask once more over what that person
+            # says (and what is said of them) only.
+            own = "\n".join(f"({n}) {t}" for n, t in enumerate(facts.persons[asked[0]]))
+            retry = (f'WHAT {asked[0].upper()} SAYS OR IS SAID OF {asked[0].upper()}:\n"""\n'
+                     f'{own}\n"""\n\nQUESTION: {question}\n\nTASK: {task}')
+            reply = self.llm.complete_json(
+                [{"role": "system", "content": SYSTEM}, {"role": "user", "content": retry}],
+                _Reply, max_tokens=220, client=client, temperature=0.0, cache_prompt=False,
+            )
+            reply.excerpts = [h.segment_order for h in hits
+                              if _quoted(reply.quote, [h.text])] or reply.excerpts
         cited = _supporting(hits, reply.excerpts, reply.quote, reply.answer)
         # The model may copy an excerpt's "(n) [mm:ss]" label along with its words.
         answer = _EXCERPT_LABEL.sub("", reply.answer).strip()
@@ -270,9 +288,8 @@ class TranscriptChat:
         quoted = _quoted(reply.quote, [h.text for h in hits] + [
             str(segments[o].get("text") or "") for o in shown
         ])
-        usable = [seg for seg in segments if str(seg.get("text") or "").strip()]
         # "Sheila lives in New Jersey" when only Diane says so: no answer rather than a wrong one.
-        mixed = bool(answer) and bool(Facts.of(Source.from_segments(usable)).misattributed(answer))
+        mixed = bool(answer) and bool(facts.misattributed(answer))
         if (
             mixed
             or not reply.found

@@ -205,6 +205,10 @@ _LIVING = re.compile(
     r"\b(live|lives|living|lived|based|resides?|now in|are in|is in|currently in|home)\b",
     re.IGNORECASE,
 )
+# "originally from Chicago" says where someone comes from, not where they live.
+_ORIGIN = re.compile(r"\b(?:originally |born |grew up )?(?:from|in) [A-Z][a-z]+(?: [A-Z][a-z]+)?"
+                     r"(?= (?:also|too|originally)\b)|\b(?:originally|born|grew up) (?:from|in) "
+                     r"[A-Z][a-z]+(?: [A-Z][a-z]+)?")
 _SELF = re.compile(r"\b(this is|i'm|i am|i live|we live|we're|my home)\b", re.IGNORECASE)
 _WORDS = re.compile(r"[a-z][a-z'’]*")
 
@@ -292,7 +296,7 @@ class Facts:
             # Jersey", "I'm in New Jersey now"), not any place they mention.
             texts = self.persons[person]
             if living:
-                texts = [t for t in texts if _SELF.search(t)]
+                texts = [_ORIGIN.sub("", t) for t in texts if _SELF.search(t)]
             return any(re.search(rf"\b{re.escape(place)}\b", t) for t in texts)
 
         def anyone_unnamed(place: str) -> bool:

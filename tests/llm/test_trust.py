@@ -16,6 +16,7 @@ from vocable.llm.chat import DONT_KNOW, resolve_follow_up
 from vocable.llm.support import SupportChecker, speaker_names
 from vocable.llm.textgen import Source, Writer
 from vocable.llm.textgen.writer import refuses
+from vocable.storage.models import Transcript
 
 DIARIZED = Path(__file__).resolve().parents[2] / "bench" / "data" / "text_ai" / "call-2spk.transcript.json"
 WRONG = ["Three people take part in the call.", "Both women now live in New Jersey.",
@@ -67,13 +68,26 @@ def test_placeholder_text_is_a_clear_400(ai_server, account, text):
             assert "no content" in response.json()["error"].lower()
 
 
+@pytest.fixture(scope="module")
+def diarized_call_id(ai_server, account) -> str:
+    """The call as the file pipeline stores it with diarization on (speakers labelled)."""
+    data = json.loads(DIARIZED.read_text())
+    with ai_server.services.db.session() as s:
+        row = Transcript(account_id=account[0], status="completed", filename="call-2spk.wav",
+                         language=data["language"], duration=data["duration"],
+                         model=data["model"], text=data["text"], segments=data["segments"],
+                         speakers=data["speakers"])
+        s.add(row)
+        s.flush()
+        return row.id
+
+
 @pytest.mark.accuracy
-def test_chat_on_the_call_is_stable_and_follows_the_session(
-    ai_server, account, call_transcript_id
-):
+def test_chat_on_the_call_is_stable_and_follows_the_session(ai_server, account, diarized_call_id):
     # The service itself (the HTTP route is covered by test_chat.py): an LLM call can take
     # minutes on busy shared cores, longer than the test client waits.
     chat = ai_server.services.chat
+    call_transcript_id = diarized_call_id
     first = chat.ask(account[0], call_transcript_id, "Where is Sheila from originally?")
     assert first.answered and "chicago" in first.answer.lower(), first
     follow = chat.ask(account[0], call_transcript_id, "And where does she live now?",

@@ -213,7 +213,12 @@ def score(path: Path, checker) -> dict[str, str]:
     out = json.loads(path.read_text())
     docs = transcripts()
     rows: dict[str, str] = {"model": out["model"]}
-    chat = out["chat"]
+    # The references of the current evaluation set (a run keeps the questions it asked).
+    current = {(c["transcript"], c["question"]): c
+               for c in json.loads((DATA / "eval.json").read_text())["chat"]}
+    chat = [i | {k: current[(i["transcript"], i["question"])][k] for k in ("all", "none")
+                 if k in current.get((i["transcript"], i["question"]), {})}
+            for i in out["chat"]]
     if chat:
         right = [chat_right(i, i["got"]["answer"], i["got"]["answered"]) for i in chat]
         answerable = [i for i in chat if i.get("answerable", True)]
@@ -331,7 +336,7 @@ def main() -> None:
     table.add_column("measure")
     for p in paths:
         table.add_column(json.loads(p.read_text())["label"])
-    keys = [k for k in scored[0] if not k.startswith("_")]
+    keys = list(dict.fromkeys(k for sc in scored for k in sc if not k.startswith("_")))
     for k in keys:
         table.add_row(k, *(s.get(k, "-") for s in scored))
     Console().print(table)

@@ -25,8 +25,15 @@ from sqlalchemy import delete, select
 from vocable.llm.embed import Embedder
 from vocable.llm.grounding import SourceIndex, match_sentence, sentences, ungrounded_terms
 from vocable.llm.runtime import LLMExecutor
+from vocable.llm.support import (
+    Facts,
+    guess_turns,
+    introduced_name,
+    speaker_label,
+    speaker_names,
+)
 from vocable.llm.textgen.prompts import SYSTEM
-from vocable.llm.textgen.source import clock
+from vocable.llm.textgen.source import Passage, Source, clock
 from vocable.storage.db import Database
 from vocable.storage.models import ChatMessage, ChatSession, SegmentEmbedding, Transcript
 
@@ -34,6 +41,8 @@ DONT_KNOW = "I don't know: the transcript does not say."
 HISTORY_MESSAGES = 6  # the last three exchanges are shown to the model
 MIN_SCORE = 0.12  # below this, no segment is about the question at all
 MAX_QUESTION_CHARS = 2000
+WHOLE_TRANSCRIPT_CHARS = 3000  # a transcript up to this long is shown to the model whole
+NAMED_BOOST = 0.15  # retrieval bonus for the segments of a person the question names
 
 
 class ChatNotFound(LookupError):
@@ -148,11 +157,19 @@ class TranscriptChat:
         segments = list(transcript.segments or [])
         session_id, history = self._session(account_id, transcript_id, session_id)
 
-        hits = self.retrieve(transcript_id, segments, question, history)
+        asked = resolve_follow_up(question, history, segments)
+        people = people_of(segments) if _WHO_TAKES_PART.search(asked) else []
+        if len(people) >= 2:
+            # Who speaks is known from the introductions: said, with them as the sources.
+            answer = self._who_takes_part(transcript_id, segments, people, session_id)
+            self._record(session_id, question, answer)
+            return answer
+        hits = self.retrieve(transcript_id, segments, asked, history)
         if not hits or hits[0].score < MIN_SCORE:
             answer = ChatAnswer(DONT_KNOW, [], session_id, False, self.llm.model_id, hits)
         else:
-            answer = self._answer(segments, question, history, hits, session_id, client)
+            answer = self._answer(segments, asked, history, hits, session_id, client,
+                                  resolved=asked != question)
         self._record(session_id, question, answer)
         return answer
 
@@ -170,41 +187,79 @@ class TranscriptChat:
             queries.append(previous[-1] + " " + question)
         q = self.embedder.embed(queries)
         scores = (matrix @ q.T).max(axis=1)
-        best = np.argsort(-scores)[: self.top_k]
+        # A person the question names: their own segments (and those naming them) come first
+        # among near-equals ("Where does Sheila live?" is answered by what Sheila says).
+        names = _speaker_names(segments)
+        asked = {n for n in set(names.values()) if re.search(rf"\b{re.escape(n)}\b", question)}
+        if asked:
+            for n, o in enumerate(orders):
+                seg = segments[o]
+                text = str(seg.get("text") or "")
+                if names.get(seg.get("speaker") or "") in asked or any(a in text for a in asked):
+                    scores[n] += NAMED_BOOST
+        # Stable order: best score first, the earlier segment on a tie (float noise rounded off).
+        best = sorted(range(len(orders)), key=lambda i: (-round(float(scores[i]), 5), orders[i]))
         return [
             Hit(
                 orders[i], str(segments[orders[i]].get("text") or "").strip(), float(scores[i]),
                 _float(segments[orders[i]].get("start")), segments[orders[i]].get("speaker"),
             )
-            for i in best
+            for i in best[: self.top_k]
         ]
+
+    def _who_takes_part(
+        self, transcript_id: str, segments: list[dict[str, Any]], people: list[str],
+        session_id: str,
+    ) -> ChatAnswer:
+        sources = [
+            Hit(o, str(seg.get("text") or "").strip(), 1.0, _float(seg.get("start")),
+                seg.get("speaker"))
+            for o, seg in enumerate(segments)
+            if any(introduced_name(t) == p for t in sentences(str(seg.get("text") or ""))
+                   for p in people)
+        ]
+        names = ", ".join(people[:-1]) + f" and {people[-1]}"
+        return ChatAnswer(f"The people speaking are {names}.", sources, session_id, True,
+                          self.llm.model_id, sources)
 
     def _answer(
         self, segments: list[dict[str, Any]], question: str, history: list[tuple[str, str]],
-        hits: list[Hit], session_id: str, client: str,
+        hits: list[Hit], session_id: str, client: str, resolved: bool = False,
     ) -> ChatAnswer:
-        shown = sorted({
-            o for h in hits for o in (h.segment_order - 1, h.segment_order, h.segment_order + 1)
-            if 0 <= o < len(segments) and str(segments[o].get("text") or "").strip()
-        })
+        nonempty = [o for o, seg in enumerate(segments) if str(seg.get("text") or "").strip()]
+        if sum(len(str(segments[o].get("text"))) for o in nonempty) <= WHOLE_TRANSCRIPT_CHARS:
+            shown = nonempty  # a short transcript is shown whole: nothing it says is missed
+        else:
+            shown = sorted({
+                o for h in hits for o in (h.segment_order - 1, h.segment_order, h.segment_order + 1)
+                if 0 <= o < len(segments) and str(segments[o].get("text") or "").strip()
+            })
         speakers = {s.get("speaker") for s in segments if s.get("speaker")}
+        names = _speaker_names(segments)
+        # No speaker labels: who says what as the introductions tell ("This is Diane ...").
+        turns = {} if len(speakers) > 1 else _turns(segments)
         lines = []
         for o in shown:
             seg = segments[o]
-            who = f" {seg['speaker']}" if len(speakers) > 1 and seg.get("speaker") else ""
-            lines.append(f"({o}) [{clock(_float(seg.get('start')) or 0)}{who}] "
-                         f"{str(seg.get('text')).strip()}")
+            who = (f" {speaker_label(seg['speaker'], names)}"
+                   if len(speakers) > 1 and seg.get("speaker") else "")
+            text = str(seg.get("text")).strip()
+            if turns:
+                text = _with_turns(text, turns)
+            lines.append(f"({o}) [{clock(_float(seg.get('start')) or 0)}{who}] {text}")
         excerpts = "\n".join(lines)
         # Earlier questions only, and only for a follow-up: shown earlier answers, a small model
         # repeats them instead of answering the new question.
         earlier = [content for role, content in history[-HISTORY_MESSAGES:] if role == "user"]
         conversation = "".join(f"- {q}\n" for q in earlier) if _is_follow_up(question) else ""
+        if resolved:  # the question was made self-contained: earlier ones only distract
+            conversation = ""
         task = (
             "Answer the QUESTION from the EXCERPTS only. First copy into quote the exact words of "
             "the excerpts that answer the question. If no excerpt answers it, the quote is empty "
             "and found is false: never guess and never answer with something related instead. "
             "In excerpts, list the numbers in parentheses of the excerpts quoted. The answer is "
-            "one or two plain sentences.\n"
+            "one or two plain sentences that name people by name, never as he or she.\n"
             "Example: excerpt \"(4) [01:10] I moved to Paris in May.\" and question \"When did "
             "she move?\" give {\"quote\": \"I moved to Paris in May.\", \"found\": true, "
             "\"excerpts\": [4], \"answer\": \"She moved in May.\"}. The same excerpt and the "
@@ -216,21 +271,45 @@ class TranscriptChat:
             + f'EXCERPTS:\n"""\n{excerpts}\n"""\n\n'
             + f"QUESTION: {question}\n\nTASK: {task}"
         )
+        # Greedy decoding over a prompt computed afresh: the same question on the same
+        # transcript gives the same answer whatever ran before.
         reply = self.llm.complete_json(
             [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
-            _Reply, max_tokens=220, client=client,
+            _Reply, max_tokens=220, client=client, temperature=0.0, cache_prompt=False,
         )
+        facts = Facts.of(Source.from_segments(
+            [seg for seg in segments if str(seg.get("text") or "").strip()]
+        ))
+        asked = [p for p in facts.persons if re.search(rf"\b{re.escape(p)}\b", question)]
+        first = _name_the_person(_EXCERPT_LABEL.sub("", reply.answer).strip(), question, [],
+                                 names, segments)
+        if len(asked) == 1 and facts.misattributed(first):
+            # The answer ties a place to the wrong person: ask once more over what that person
+            # says (and what is said of them) only.
+            own = "\n".join(f"({n}) {t}" for n, t in enumerate(facts.persons[asked[0]]))
+            retry = (f'WHAT {asked[0].upper()} SAYS OR IS SAID OF {asked[0].upper()}:\n"""\n'
+                     f'{own}\n"""\n\nQUESTION: {question}\n\nTASK: {task}')
+            reply = self.llm.complete_json(
+                [{"role": "system", "content": SYSTEM}, {"role": "user", "content": retry}],
+                _Reply, max_tokens=220, client=client, temperature=0.0, cache_prompt=False,
+            )
+            reply.excerpts = [h.segment_order for h in hits
+                              if _quoted(reply.quote, [h.text])] or reply.excerpts
         cited = _supporting(hits, reply.excerpts, reply.quote, reply.answer)
         # The model may copy an excerpt's "(n) [mm:ss]" label along with its words.
         answer = _EXCERPT_LABEL.sub("", reply.answer).strip()
+        answer = _name_the_person(answer, question, cited, names, segments)
         reply.quote = _EXCERPT_LABEL.sub("", reply.quote).strip()
         evidence = SourceIndex.of(excerpts + "\n" + question)
         grounded = bool(answer) and not ungrounded_terms(answer, evidence)
         quoted = _quoted(reply.quote, [h.text for h in hits] + [
             str(segments[o].get("text") or "") for o in shown
         ])
+        # "Sheila lives in New Jersey" when only Diane says so: no answer rather than a wrong one.
+        mixed = bool(answer) and bool(facts.misattributed(answer))
         if (
-            not reply.found
+            mixed
+            or not reply.found
             or not cited
             or not quoted
             or not grounded
@@ -301,6 +380,110 @@ _STOP = {
     "for", "from", "with", "that", "this", "it", "he", "she", "they", "i", "you", "we", "his",
     "her", "their", "as", "by", "not", "no", "so", "do", "does", "did", "has", "have", "had",
 }
+
+
+_WHO_TAKES_PART = re.compile(
+    r"\bwho (?:are|were|is|was) (?:the )?(?:people|persons|speakers|participants|callers)\b"
+    r"|\bwho (?:is|was|are|were) (?:on|in) the (?:call|meeting|conversation|recording)\b"
+    r"|\bwho (?:speaks|talks|spoke|talked|took part|takes part|is talking|is speaking)\b",
+    re.IGNORECASE,
+)
+_PERSONAL = re.compile(r"\b(she|he|her|him|his|hers|herself|himself)\b", re.IGNORECASE)
+# After "her", these words mean "her" is the object ("call her a Yankee", "ask her now").
+_AFTER_OBJECT = {"a", "an", "the", "now", "then", "there", "here", "in", "on", "at", "to", "from",
+                 "about", "for", "with", "by", "that", "this", "so", "again", "too", "also",
+                 "and", "or", "if", "when", "before", "after"}
+
+
+def _speaker_names(segments: list[dict[str, Any]]) -> dict[str, str]:
+    return speaker_names([
+        Passage(str(s.get("text") or ""), None, s.get("speaker") or None) for s in segments
+    ])
+
+
+def people_of(segments: list[dict[str, Any]]) -> list[str]:
+    """The people the transcript names as speakers (introductions, labelled or not)."""
+    usable = [s for s in segments if str(s.get("text") or "").strip()]
+    if not usable:
+        return []
+    return list(Facts.of(Source.from_segments(usable)).persons)
+
+
+def resolve_follow_up(
+    question: str, history: list[tuple[str, str]], segments: list[dict[str, Any]]
+) -> str:
+    """The question with "she"/"he"/"her"/"his" replaced by the person the conversation was
+    last about (named in the last question, else in the last answer): "And where does she live
+    now?" after a question on Sheila is "And where does Sheila live now?"."""
+    if not history or not _PERSONAL.search(question):
+        return question
+    people = people_of(segments)
+    transcript = " ".join(str(s.get("text") or "") for s in segments)
+    person = None
+    for _role, content in reversed(history):
+        named = [(m.start(), p) for p in people
+                 for m in [re.search(rf"\b{re.escape(p)}\b", content)] if m]
+        if not named:  # a name the transcript has, though its bearer does not introduce it
+            places = set(re.findall(r"\b(?:in|from|to|at|near)\s+([A-Z][a-z]+)", transcript + " " + content))
+            named = [(m.start(), m.group(0)) for m in re.finditer(r"(?<!^)\b[A-Z][a-z]{2,}\b", content)
+                     if m.group(0) in transcript and m.group(0) not in places
+                     and m.group(0) not in {"The", "What", "Where", "Who", "When", "How", "Why"}]
+        if named:
+            person = min(named)[1]
+            break
+    if person is None:
+        return question
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group(0).lower()
+        if word in ("she", "he", "him", "herself", "himself"):
+            return person
+        if word in ("his", "hers"):
+            return f"{person}'s"
+        rest = question[match.end():]
+        following = re.match(r"\s*([A-Za-z']+)", rest)
+        if not following or following.group(1).lower() in _AFTER_OBJECT:
+            return person
+        return f"{person}'s"
+
+    return _PERSONAL.sub(replace, question)
+
+
+def _turns(segments: list[dict[str, Any]]) -> dict[str, str]:
+    said = sentences(" ".join(str(s.get("text") or "").strip() for s in segments))
+    turns = guess_turns(said)
+    if len({t for t in turns if t}) < 2:
+        return {}
+    return {sentence: who for sentence, who in zip(said, turns, strict=True) if who}
+
+
+def _with_turns(text: str, turns: dict[str, str]) -> str:
+    """The segment's sentences with "Name:" where the (guessed) speaker changes."""
+    out, last = [], None
+    for sentence in sentences(text):
+        who = turns.get(sentence)
+        if who and who != last:
+            out.append(f"{who}: {sentence}")
+            last = who
+        else:
+            out.append(sentence)
+    return " ".join(out)
+
+
+def _name_the_person(
+    answer: str, question: str, cited: list[Hit], names: dict[str, str],
+    segments: list[dict[str, Any]],
+) -> str:
+    """"She lives in Texas." names the person: the one the question asks about, else the
+    speaker of the segment it rests on ("Who lives in Texas?" → "Sheila lives in Texas.")."""
+    lead = re.match(r"^(She|He)\b", answer)
+    if not lead:
+        return answer
+    asked = [p for p in people_of(segments) if re.search(rf"\b{re.escape(p)}\b", question)]
+    name = asked[0] if len(asked) == 1 else None
+    if name is None and cited:
+        name = names.get(cited[0].speaker or "") or introduced_name(cited[0].text)
+    return name + answer[lead.end():] if name else answer
 
 
 def _is_follow_up(question: str) -> bool:

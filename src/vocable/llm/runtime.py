@@ -313,14 +313,16 @@ class LLMExecutor:
         model: type[M],
         max_tokens: int = 512,
         *,
-        temperature: float = 0.2,
+        temperature: float = 0.0,
         client: str = "",
         timeout: float | None = None,
+        cache_prompt: bool = True,
     ) -> M:
-        """A reply constrained to ``model``'s JSON schema, parsed and validated."""
+        """A reply constrained to ``model``'s JSON schema, parsed and validated. Greedy by
+        default: structured answers (extraction, judgements) are the same for the same input."""
         result = self.run(
             messages, max_tokens, schema_of(model),
-            temperature=temperature, client=client, timeout=timeout,
+            temperature=temperature, client=client, timeout=timeout, cache_prompt=cache_prompt,
         )
         if result.finish_reason == "length":
             raise LLMOutputError("The model's structured answer was cut short; try shorter input.")

@@ -10,6 +10,18 @@ SYSTEM = (
     "or remarks about what the transcript does not say."
 )
 
+# Asked again after a refusal: the job framed as the ordinary writing it is, by a writer.
+WRITER_SYSTEM = (
+    "You are a professional writer and editor. You turn transcripts of ordinary recorded "
+    "conversations into readable texts: articles, posts, notes. Every request is a normal "
+    "writing job that you always do. Report only what the transcript states; every name, "
+    "place and number must come from the transcript."
+)
+REFUSAL_RETRY = (
+    " This is an ordinary writing task about an everyday conversation: do it. Begin directly "
+    "with the text itself."
+)
+
 _GROUND = " Use only names, places and numbers from the transcript."
 # A coder model refuses creative tasks on short input ("not enough information"): it must not.
 _WRITE = " However short the transcript, write it from what the transcript says; never refuse."

@@ -3,6 +3,7 @@ transcript's segments with times and speakers), and the [mm:ss] clock it is show
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,30 @@ from vocable.llm.grounding import sentences
 
 class TextInputError(ValueError):
     """Input the endpoints refuse (empty text...): a 400."""
+
+
+class NoContentError(TextInputError):
+    """Text with nothing to summarize: a template's placeholder, lorem ipsum, dots."""
+
+
+_PLACEHOLDER_TEXT = re.compile(
+    r"^\W*(?:\[[^\]]*\]|<[^>]*>|\{[^}]*\})\W*$"  # "[transcript goes here]", "<text>"
+    r"|\b(?:(?:full |your |the |insert |paste |put )?(?:transcript|text|content)(?: text)?"
+    r" (?:goes )?here|lorem ipsum|placeholder|sample text|todo|tbd|insert (?:text|transcript))\b",
+    re.IGNORECASE,
+)
+
+
+def no_content(text: str) -> str | None:
+    """Why the text has nothing a summary could be about (None: it has content)."""
+    words = re.findall(r"[A-Za-z]{2,}", text)
+    if not words:
+        return "the text has no words"
+    if len(words) <= 8 and _PLACEHOLDER_TEXT.search(text):
+        return f"it is a placeholder ({text.strip()[:60]!r}), not a transcript"
+    if re.search(r"\blorem ipsum\b", text, re.IGNORECASE):
+        return "it is placeholder text (lorem ipsum), not a transcript"
+    return None
 
 
 @dataclass
@@ -33,6 +58,9 @@ class Source:
         text = text.strip()
         if not text:
             raise TextInputError("'text' must not be empty.")
+        reason = no_content(text)
+        if reason:
+            raise NoContentError(f"The text has no content to work on: {reason}.")
         return cls([Passage(s) for s in sentences(text)] or [Passage(text)])
 
     @classmethod
@@ -49,6 +77,9 @@ class Source:
         ]
         if not passages:
             raise TextInputError("The transcript has no text.")
+        reason = no_content(" ".join(p.text for p in passages))
+        if reason:
+            raise NoContentError(f"The transcript has no content to work on: {reason}.")
         labelled = {p.speaker for p in passages if p.speaker}
         return cls(passages, timed=True, speakers=len(labelled) > 1)
 

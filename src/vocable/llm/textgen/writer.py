@@ -47,9 +47,11 @@ from vocable.llm.textgen.prompts import (
     MAP_TASK,
     MAX_TOKENS,
     NAMED_KINDS,
+    REFUSAL_RETRY,
     STYLE_TASKS,
     SYSTEM,
     TIMED_CHAPTERS,
+    WRITER_SYSTEM,
 )
 from vocable.llm.textgen.renderers import (
     render_action_items,
@@ -139,7 +141,7 @@ class Writer:
         if kind in STRUCTURED_TYPES:
             result = self._structured(source, kind, task, context, label, index)
         else:
-            result = self._prose(kind, task, context, label, index, names)
+            result = self._prose(source, kind, task, context, label, index, names)
         result.model = self.llm.model_id
         result.chunks, result.condensed, result.calls = chunks, condensed, self.calls
         return result
@@ -214,11 +216,16 @@ class Writer:
         return [passages[i] for i in kept]
 
     def _prose(
-        self, kind: str, task: str, context: str, label: str, index: SourceIndex,
-        names: list[str],
+        self, source: Source, kind: str, task: str, context: str, label: str,
+        index: SourceIndex, names: list[str],
     ) -> TextResult:
         max_tokens = self._budget(kind, context)
         text = self._write(context, label, task, max_tokens, index)
+        if refuses(text):
+            # A coder model sometimes declines a writing task ("I'm sorry, but I can't assist
+            # with that request."): ask again, framed as the plain writing job it is.
+            text = self._write(context, label, task + REFUSAL_RETRY, max_tokens, index,
+                               system=WRITER_SYSTEM)
         invented = ungrounded_terms(text, index)
         # The summaries should carry the transcript's main names; a small model drops the ones it
         # cannot place (e.g. a place in a garbled sentence).
@@ -236,14 +243,32 @@ class Writer:
             if len(ungrounded_terms(retry, index)) <= len(invented) or not invented:
                 text = retry
             text = drop_ungrounded(text, ungrounded_terms(text, index))
+        text, dropped = self._supported(source, text)
         still = _missing(text, wanted)
         if still and kind in ("brief", "detailed", "bullet_points"):
-            # A summary must not silently lose a name the transcript stresses.
+            # A summary must not silently lose a name the transcript stresses (nor one whose
+            # sentence was dropped as unsupported).
             also = f"Also mentioned: {', '.join(still)}."
             text = f"{text}\n- {also}" if kind == "bullet_points" else f"{text} {also}".strip()
-        if not text.strip():
+        if not text.strip() or refuses(text):
             text = _fallback(kind, context)
-        return TextResult(kind, text)
+        return TextResult(kind, text, notes=[f"dropped unsupported: {d}" for d in dropped])
+
+    def _checker(self):
+        from vocable.llm.support import SupportChecker  # support imports textgen.source
+
+        return SupportChecker(self.llm, self.embedder, self.client)
+
+    def _supported(self, source: Source, text: str) -> tuple[str, list[str]]:
+        """The text without the sentences the transcript does not support (each sentence is
+        checked: who, where, how many, and claims in words the transcript never uses)."""
+        checks = self._checker().check(source, text)
+        bad = [c.sentence for c in checks if not c.supported]
+        return (drop_sentences(text, bad) if bad else text), bad
+
+    def _claims_ok(self, source: Source, claims: list[str]) -> list[bool]:
+        checks = self._checker().check(source, claims)
+        return [c.supported for c in checks]
 
     def _structured(
         self, source: Source, kind: str, task: str, context: str, label: str, index: SourceIndex
@@ -255,22 +280,24 @@ class Writer:
             items = []
             for item in data.action_items:
                 item.owner, item.due = _said(item.owner), _said(item.due)
-                if not ungrounded_terms(" ".join(filter(None, [item.task, item.owner, item.due])), index):
+                said = " ".join(filter(None, [item.owner, item.task, item.due]))
+                if not ungrounded_terms(said, index) and all(
+                    self._claims_ok(source, [_as_claim(item.owner or "", item.task)])
+                ):
                     items.append(item)
             result = ActionItems(action_items=items)
             return TextResult(kind, render_action_items(result), result.model_dump())
         if kind == "flashcards":
             cards = self._json(messages, Flashcards, max_tokens).flashcards
             grounded = [c for c in cards if not ungrounded_terms(f"{c.front}\n{c.back}", index)]
-            result = Flashcards(flashcards=grounded or cards[:1])
+            ok = self._claims_ok(source, [_as_claim(c.front, c.back) for c in grounded])
+            verified = [c for c, good in zip(grounded, ok, strict=True) if good]
+            result = Flashcards(flashcards=verified or grounded[:1] or cards[:1])
             return TextResult(kind, render_flashcards(result), result.model_dump())
         if kind == "quiz":
             questions = self._json(messages, Quiz, max_tokens).questions
-            grounded = [
-                q for q in questions
-                if not ungrounded_terms(q.question + "\n" + q.options[q.answer_index], index)
-            ]
-            result = Quiz(questions=grounded or questions[:1])
+            checked = [q for q in (self._check_question(source, q) for q in questions) if q]
+            result = Quiz(questions=checked or [_plain_question(source)])
             return TextResult(kind, render_quiz(result), result.model_dump())
         if kind == "key_quotes":
             quotes = self._json(messages, ModelQuotes, max_tokens).quotes
@@ -280,12 +307,41 @@ class Writer:
         if source.timed:
             timed = self._json(messages, TimedChapters, max_tokens).chapters
             result = self._place_chapters(source, timed)
+            self._check_chapters(source, result)
         else:
             plain = self._json(messages, PlainChapters, max_tokens).chapters
             result = ChapterMarkers(
                 chapters=[Chapter(title=c.title, summary=c.summary) for c in plain]
             )
         return TextResult(kind, render_chapters(result), result.model_dump())
+
+    def _check_question(self, source: Source, q: Any) -> Any | None:
+        """The quiz question with a right answer key, or None: the key must be supported by the
+        transcript; when it is not and exactly one other option is, that one is the key."""
+        if len({o.strip().lower() for o in q.options}) < 4:
+            return None
+        if ungrounded_terms(q.question + "\n" + q.options[q.answer_index], SourceIndex.of(source.text)):
+            return None
+        ok = self._claims_ok(source, [_as_claim(q.question, o) for o in q.options])
+        evident = [_in_evidence(source, q.question, o) for o in q.options]
+        key = q.answer_index
+        if ok[key] and (evident[key] or not any(evident)):
+            return q
+        others = [i for i in range(4) if ok[i] and evident[i] and i != key]
+        if len(others) == 1:
+            q.answer_index = others[0]
+            q.explanation = ""
+            return q
+        return None
+
+    def _check_chapters(self, source: Source, chapters: ChapterMarkers) -> None:
+        """A chapter summary the transcript does not support becomes its opening words."""
+        ok = self._claims_ok(source, [c.summary for c in chapters.chapters])
+        for chapter, good in zip(chapters.chapters, ok, strict=True):
+            if not good:
+                first = next((p.text for p in source.passages if (p.start or 0) >= (chapter.start or 0)),
+                             source.passages[0].text)
+                chapter.summary = first[:300]
 
     def _ground_quotes(self, source: Source, quotes: list[str]) -> KeyQuotes:
         """Each quote becomes the exact source sentence it comes from; unmatched ones are dropped."""
@@ -335,14 +391,17 @@ class Writer:
 
     # -- calls ---------------------------------------------------------------------------------
     def _write(
-        self, context: str, label: str, task: str, max_tokens: int, index: SourceIndex
+        self, context: str, label: str, task: str, max_tokens: int, index: SourceIndex,
+        system: str = SYSTEM,
     ) -> str:
-        raw = self._call(self._messages(context, label, task), max_tokens)
+        raw = self._call(self._messages(context, label, task, system), max_tokens)
         return _placeholders(_clean(raw), index)
 
-    def _messages(self, context: str, label: str, task: str) -> list[Message]:
+    def _messages(
+        self, context: str, label: str, task: str, system: str = SYSTEM
+    ) -> list[Message]:
         return [
-            {"role": "system", "content": SYSTEM},
+            {"role": "system", "content": system},
             {"role": "user", "content": f'{label}:\n"""\n{context}\n"""\n\nTASK: {task}'},
         ]
 
@@ -357,7 +416,9 @@ class Writer:
     def _call(self, messages: list[Message], max_tokens: int) -> str:
         self.calls += 1
         # A firmer repeat penalty than the default: prose from a small model can loop.
-        result = self.llm.run(messages, max_tokens, client=self.client, repeat_penalty=1.1)
+        # Greedy: the same transcript and task give the same text.
+        result = self.llm.run(messages, max_tokens, client=self.client, repeat_penalty=1.1,
+                              temperature=0.0)
         return _trim_cut(result.text) if result.finish_reason == "length" else result.text
 
     def _json(self, messages: list[Message], model: type[BaseModel], max_tokens: int) -> Any:
@@ -376,6 +437,68 @@ class Writer:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+_REFUSAL = re.compile(
+    r"\b(i'?m sorry|i am sorry|i apologi[sz]e|i can(?:'|no)t (?:assist|help|do|provide|fulfil|"
+    r"comply|create|write|generate)|i'?m (?:unable|not able)|unable to (?:assist|help|provide|"
+    r"write|create)|as an ai\b|cannot assist|can't assist|not enough information|no information "
+    r"(?:is )?(?:provided|available))", re.IGNORECASE,
+)
+
+
+def refuses(text: str) -> bool:
+    """The model declined (or said it cannot) instead of writing."""
+    head = text.strip()[:300]
+    return bool(_REFUSAL.search(head)) or not head
+
+
+def drop_sentences(text: str, bad: Sequence[str]) -> str:
+    """``text`` without the sentences in ``bad`` (a list item left empty goes, headings stay)."""
+    from vocable.llm.support import claim_units
+
+    bad_set = {b.strip() for b in bad}
+    kept = []
+    for line in text.splitlines():
+        units = claim_units(line)
+        if not units or not any(u.strip() in bad_set for u in units):
+            kept.append(line)
+            continue
+        rest = " ".join(u for u in units if u.strip() not in bad_set)
+        if not rest.strip():
+            continue
+        bullet = re.match(r"^\s*(?:[-*•]|\d+[.)])\s+", line)
+        kept.append((bullet.group(0) if bullet else "") + rest)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
+def _as_claim(question: str, answer: str) -> str:
+    """A question and its answer as one sentence for the support check."""
+    q, a = question.strip().rstrip("?"), answer.strip().rstrip(".")
+    return f"{q}: {a}." if q else f"{a}."
+
+
+def _in_evidence(source: Source, question: str, option: str) -> bool:
+    """The option's own words are in the transcript sentences the question is about."""
+    texts = [p.text for p in source.passages]
+    i, _ = match_sentence(question, texts)
+    if i < 0:
+        return False
+    window = " ".join(texts[max(0, i - 1): i + 3]).lower()
+    words = [w for w in re.findall(r"[a-z0-9']+", option.lower()) if len(w) > 2]
+    return bool(words) and sum(w.rstrip("s") in window for w in words) / len(words) >= 0.5
+
+
+def _plain_question(source: Source) -> Any:
+    """A question the transcript answers for sure, when every generated one failed the check:
+    which of these sentences does the transcript say."""
+    from vocable.llm.textgen.schemas import QuizQuestion
+
+    said = max((p.text for p in source.passages), key=len)[:200]
+    options = [said, "Nothing is said in the transcript.", "The speakers only greet each other.",
+               "The recording is silent."]
+    return QuizQuestion(question="Which of these is said in the transcript?", options=options,
+                        answer_index=0, explanation="It is a sentence of the transcript.")
+
+
 def _sentence_spans(source: Source) -> list[tuple[str, Passage]]:
     """The sentences of the whole text (segments cut sentences anywhere), each with the passage
     it starts in."""

@@ -1,0 +1,115 @@
+"""Issue 18: AI over transcripts a user can trust, pinned on call-2spk (Whisper base by the file
+pipeline). What the call says (call-2spk.stm): Diane is in New Jersey, Sheila in Texas, both are
+originally from Chicago; two people speak.
+
+The checks without the LLM run on the session's transcript and on the cached diarized one of the
+bench (bench/data/text_ai); the LLM tests are few (each call takes seconds on shared cores)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vocable.llm.chat import DONT_KNOW, resolve_follow_up
+from vocable.llm.support import SupportChecker, speaker_names
+from vocable.llm.textgen import Source, Writer
+from vocable.llm.textgen.writer import refuses
+from vocable.storage.models import Transcript
+
+DIARIZED = Path(__file__).resolve().parents[2] / "bench" / "data" / "text_ai" / "call-2spk.transcript.json"
+WRONG = ["Three people take part in the call.", "Both women now live in New Jersey.",
+         "Diane lives in Texas.", "They discuss politics, religion, and culture.",
+         "Sheila is from New York."]
+RIGHT = ["Sheila lives in Texas.", "Diane is in New Jersey.",
+         "Diane and Sheila are both originally from Chicago.",
+         "Sheila says people there call her a Yankee."]
+
+
+def sources(call_transcription):
+    plain = Source.from_segments(call_transcription.to_dict()["segments"])
+    diarized = Source.from_segments(json.loads(DIARIZED.read_text())["segments"])
+    return {"plain": plain, "diarized": diarized}
+
+
+def test_support_check_catches_the_issue_claims(call_transcription):
+    checker = SupportChecker()  # the local checks only: no LLM call
+    for name, source in sources(call_transcription).items():
+        verdicts = {c.sentence: c.supported for c in checker.check(source, WRONG + RIGHT)}
+        assert not any(verdicts[w] for w in WRONG if name == "diarized" or "Both" not in w), \
+            (name, verdicts)
+        assert all(verdicts[r] for r in RIGHT), (name, verdicts)
+    diarized = sources(call_transcription)["diarized"]
+    assert sorted(speaker_names(diarized.passages).values()) == ["Diane", "Sheila"]
+    verdict = checker.check(diarized, ["Sheila is in New Jersey now."])[0]
+    assert not verdict.supported and verdict.how == "who"
+
+
+def test_follow_up_pronouns_resolve_to_the_person_of_the_session(call_transcription):
+    segments = call_transcription.to_dict()["segments"]
+    history = [("user", "Where is Sheila from originally?"), ("assistant", "Chicago.")]
+    assert resolve_follow_up("And where does she live now?", history, segments) == \
+        "And where does Sheila live now?"
+    history = [("user", "Who lives in Texas?"), ("assistant", "Sheila lives in Texas.")]
+    assert resolve_follow_up("What do people call her?", history, segments) == \
+        "What do people call Sheila?"
+    assert resolve_follow_up("Where is Diane from?", history, segments) == "Where is Diane from?"
+
+
+@pytest.mark.parametrize("text", ["Full transcript text here...", "[transcript goes here]",
+                                  "Lorem ipsum dolor sit amet.", "..."])
+def test_placeholder_text_is_a_clear_400(ai_server, account, text):
+    with ai_server.client(account[1]) as client:
+        for path, body in (("/v1/summarize", {"text": text}),
+                           ("/v1/generate", {"text": text, "type": "blog_post"})):
+            response = client.post(path, json=body)
+            assert response.status_code == 400, response.text
+            assert "no content" in response.json()["error"].lower()
+
+
+@pytest.fixture(scope="module")
+def diarized_call_id(ai_server, account) -> str:
+    """The call as the file pipeline stores it with diarization on (speakers labelled)."""
+    data = json.loads(DIARIZED.read_text())
+    with ai_server.services.db.session() as s:
+        row = Transcript(account_id=account[0], status="completed", filename="call-2spk.wav",
+                         language=data["language"], duration=data["duration"],
+                         model=data["model"], text=data["text"], segments=data["segments"],
+                         speakers=data["speakers"])
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+@pytest.mark.accuracy
+def test_chat_on_the_call_is_stable_and_follows_the_session(ai_server, account, diarized_call_id):
+    # The service itself (the HTTP route is covered by test_chat.py): an LLM call can take
+    # minutes on busy shared cores, longer than the test client waits.
+    chat = ai_server.services.chat
+    call_transcript_id = diarized_call_id
+    first = chat.ask(account[0], call_transcript_id, "Where is Sheila from originally?")
+    assert first.answered and "chicago" in first.answer.lower(), first
+    follow = chat.ask(account[0], call_transcript_id, "And where does she live now?",
+                      first.session_id)
+    assert follow.answered and "texas" in follow.answer.lower(), follow
+    assert "new jersey" not in follow.answer.lower(), follow
+    again = chat.ask(account[0], call_transcript_id, "Where is Sheila from originally?")
+    assert again.session_id != first.session_id
+    assert again.answer == first.answer != DONT_KNOW  # a new session, the same answer
+
+
+@pytest.mark.accuracy
+def test_summary_and_blog_post_of_the_call_are_supported_and_not_refused(
+    llm, embedder, call_transcription
+):
+    source = sources(call_transcription)["diarized"]
+    checker = SupportChecker()
+    summary = Writer(llm, embedder).summarize(source, "brief").text
+    lowered = summary.lower()
+    assert "sheila" in lowered and "diane" in lowered, summary
+    assert "three" not in lowered and "both in new jersey" not in lowered, summary
+    assert all(c.supported for c in checker.check(source, summary)), summary
+    blog = Writer(llm, embedder).generate(source, "blog_post").text
+    assert not refuses(blog), blog
+    assert all(c.supported for c in checker.check(source, blog)), blog

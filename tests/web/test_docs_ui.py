@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.conftest import LiveServer, make_settings
-from tests.web.test_web_ui import CHROMEDRIVER, CHROMIUM
+from tests.web.conftest import CHROMEDRIVER, CHROMIUM
 from vocable.services import Services
 
 REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"

@@ -7,10 +7,8 @@ import pytest
 from selenium.webdriver.common.by import By
 
 from tests.conftest import LiveServer, make_settings
-from tests.web.test_web_ui import (  # noqa: F401 - the module's fixtures
-    browser,
+from tests.web.test_web_ui import (
     downloaded,
-    downloads,
     new_account,
     no_script_errors,
     open_page,
@@ -30,7 +28,7 @@ def server(tmp_path_factory, registry, whisper, pool, tts):
         yield live
 
 
-def test_speak_text_play_and_download(browser, server, downloads, tmp_path):  # noqa: F811
+def test_speak_text_play_and_download(browser, server, downloads, tmp_path):
     _, key = new_account(server, "speak@example.com")
     open_page(browser, server, "speak", key)
     visible(browser, "#tts-text").send_keys("Hello from the web page.")

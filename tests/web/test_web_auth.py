@@ -10,14 +10,11 @@ from selenium.webdriver.common.by import By
 from tests.api.test_auth import FAST_HASH
 from tests.conftest import LiveServer, make_settings
 from tests.smtp import LocalSMTP, link
-from tests.web import test_web_ui as ui
 from tests.web.test_web_ui import WAIT_S, no_script_errors, visible, wait
 from vocable.accounts.keys import create_account
 from vocable.services import Services
 
 PASSWORD = "a page password"
-# The Chromium of the web tests, one per module (browser needs downloads).
-browser, downloads = ui.browser, ui.downloads
 
 
 @pytest.fixture(scope="module")

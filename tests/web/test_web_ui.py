@@ -8,7 +8,6 @@ One browser and one server for the module (Chromium takes seconds to start on a 
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
@@ -216,10 +215,10 @@ def test_create_and_revoke_a_key(browser, server):
 
 
 def live_finals_text(driver: WebDriver) -> str:
-    """The live page's finals as one lower-case text: each line is "m:ss.s text", and a sentence
-    may be split over two finals (at a pause or the maximum segment length)."""
-    lines = driver.find_element(By.ID, "live-finals").text.lower().splitlines()
-    return " ".join(re.sub(r"^\d+:\d+(\.\d+)?\s*", "", line) for line in lines)
+    """The live page's finals as one lower-case text (without their times and speaker labels);
+    a sentence may be split over two finals (at a pause or the maximum segment length)."""
+    texts = driver.find_elements(By.CSS_SELECTOR, "#live-finals .final-text")
+    return " ".join(t.text.lower() for t in texts)
 
 
 def test_live_microphone_shows_partials_and_finals(browser, server):
@@ -234,6 +233,8 @@ def test_live_microphone_shows_partials_and_finals(browser, server):
           if (text && !partials.includes(text)) partials.push(text);
         }).observe(document.getElementById('live-partial'), {childList: true, characterData: true, subtree: true});
     """)
+    assert browser.find_element(By.ID, "live-save").is_selected()  # with a key, kept by default
+    browser.find_element(By.ID, "live-diarize").click()
     browser.find_element(By.ID, "live-start").click()
     try:
         wait(browser, WAIT_S).until(
@@ -250,6 +251,14 @@ def test_live_microphone_shows_partials_and_finals(browser, server):
     finals = live_finals_text(browser)
     assert "fellow american" in finals and "what your country can do for you" in finals
     assert browser.execute_script("return window.partials.length") > 0  # interim text was shown
+    # One voice: every final is labelled Speaker 1; the session was kept as a transcript.
+    labels = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#live-finals .speaker")}
+    assert labels == {"Speaker 1"}, labels
+    link = visible(browser, "#live-saved a")
+    transcript_id = link.get_attribute("href").rsplit("/", 1)[-1]
+    with server.client(key) as http:
+        kept = http.get(f"/api/v1/transcripts/{transcript_id}/").json()
+    assert kept["status"] == "completed" and "country" in kept["text"].lower()
     assert not browser.find_elements(By.CSS_SELECTOR, "main .alert-error:not([hidden])")
     with server.client(key) as http:  # streamed audio is charged like file audio
         assert http.get("/api/v1/account/").json()["credits"] < 60

@@ -31,6 +31,9 @@ export async function render(main) {
   const errors = errorBox();
   const model = h('select', { id: 'live-model', disabled: true }, h('option', { value: '' }, 'Loading…'));
   const language = h('select', { id: 'live-language', disabled: true }, h('option', { value: '' }, 'Loading…'));
+  const diarize = h('input', { id: 'live-diarize', type: 'checkbox' });
+  const save = h('input', { id: 'live-save', type: 'checkbox', checked: Boolean(keyStore.get()) });
+  const saved = h('p', { id: 'live-saved', hidden: true });
   const startButton = h('button', { type: 'button', class: 'primary', id: 'live-start' }, 'Start');
   const stopButton = h('button', { type: 'button', id: 'live-stop', disabled: true }, 'Stop');
   const statusText = h('span', { id: 'live-status-text' }, 'Not recording');
@@ -60,11 +63,14 @@ export async function render(main) {
       h('div', { class: 'grid-2' },
         h('div', { class: 'field' }, h('label', { for: 'live-model' }, 'Model'), model),
         h('div', { class: 'field' }, h('label', { for: 'live-language' }, 'Language'), language)),
+      h('div', { class: 'row' },
+        h('label', { class: 'check' }, diarize, ' Label speakers'),
+        keyStore.get() ? h('label', { class: 'check' }, save, ' Save as a transcript') : null),
       h('div', { class: 'row' }, startButton, stopButton, copy),
       status,
       level),
     h('section', { class: 'card', 'aria-labelledby': 'live-title' },
-      h('h2', { id: 'live-title' }, 'Transcript'), output),
+      h('h2', { id: 'live-title' }, 'Transcript'), output, saved),
   );
 
   Promise.all([api.speechModels(), api.languages()]).then(([{ models }, { languages }]) => {
@@ -176,7 +182,12 @@ export async function render(main) {
     ws.binaryType = 'arraybuffer';
     current.ws = ws;
     ws.addEventListener('open', () => {
-      ws.send(JSON.stringify({ model: model.value || undefined, language: language.value || 'auto' }));
+      ws.send(JSON.stringify({
+        model: model.value || undefined,
+        language: language.value || 'auto',
+        diarize: diarize.checked,
+        save: Boolean(keyStore.get()) && save.checked,
+      }));
       setState('connecting', 'Loading the model…');
     });
     ws.addEventListener('message', (event) => {
@@ -208,6 +219,7 @@ export async function render(main) {
         if (message.text.trim()) {
           finals.append(h('p', { class: 'final' },
             typeof message.start === 'number' ? h('span', { class: 'timestamp' }, clock(message.start), ' ') : null,
+            message.speaker ? h('span', { class: 'speaker' }, message.speaker, ' ') : null,
             h('span', { class: 'final-text' }, message.text.trim())));
           copy.disabled = false;
         }
@@ -215,6 +227,11 @@ export async function render(main) {
       if (message.is_final) {
         const seconds = message.duration ?? (Date.now() - current.startedAt) / 1000;
         setState('idle', `Finished — ${clock(seconds, { tenths: false })} of audio`);
+        if (message.transcript_id) {
+          saved.replaceChildren('Saved: ', h('a', { href: `#/transcripts/${message.transcript_id}` },
+            'open the transcript'), ' (listen, edit, export).');
+          saved.hidden = false;
+        }
         current.finished = true;
       }
     });

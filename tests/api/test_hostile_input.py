@@ -205,7 +205,7 @@ def test_openapi_has_no_422_and_one_error_body(document):
         statuses = set(op["responses"])
         assert "422" not in statuses, (method, path)
         assert "400" in statuses, (method, path)  # every operation refuses unknown parameters
-        for status in statuses - {"200", "201", "202"}:
+        for status in (s for s in statuses if not s.startswith("2")):  # errors only (206 is audio)
             ref = op["responses"][status]["content"]["application/json"]["schema"]["$ref"]
             # the OpenAI-compatible routes answer errors in OpenAI's shape
             body = "OpenAIErrorBody" if op.get("tags") == ["openai"] or path.startswith(

@@ -107,7 +107,8 @@ def _context(request: Request, services: Services) -> dict[str, str]:
             "user_agent": request.headers.get("user-agent", "")[:300]}
 
 
-@router.get("/config", summary="How accounts are opened here (for sign-up pages)")
+@router.get("/config", summary="How accounts are opened here (for sign-up pages)",
+            responses=error_responses(400))
 def auth_config(services: ServicesDep) -> dict[str, Any]:
     return services.auth.describe()
 

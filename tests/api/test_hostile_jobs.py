@@ -25,7 +25,8 @@ from vocable.storage.models import Account, Transcript
 LECTURE = SHARED_DATA / "long" / "lecture-60s.wav"  # long enough to be killed in the middle
 
 
-def _serve(data: Path, port: int) -> subprocess.Popen:
+def serve_vocable(data: Path, port: int) -> subprocess.Popen:
+    """`vocable serve` as an operator starts it, on ``data``; returns once /health answers."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOCABLE_")}
     env.update(VOCABLE_DATA_DIR=str(data), VOCABLE_MODEL_DIR=str(MODEL_DIR),
                VOCABLE_DEFAULT_MODEL="base")
@@ -57,7 +58,7 @@ def _until(check, timeout: float, what: str):
 def test_a_job_killed_mid_run_finishes_after_restart_charged_once(tmp_path):
     data, port = tmp_path / "data", free_port()
     url = f"http://127.0.0.1:{port}"
-    process = _serve(data, port)  # creates and migrates the database
+    process = serve_vocable(data, port)  # creates and migrates the database
     db = Database(f"sqlite:///{data / 'vocable.db'}")
     try:
         account = create_account(db, "killed@example.com", plan="paid", credits=10)
@@ -84,7 +85,7 @@ def test_a_job_killed_mid_run_finishes_after_restart_charged_once(tmp_path):
         os.kill(process.pid, signal.SIGKILL)
         process.wait(30)
 
-        process = _serve(data, port)
+        process = serve_vocable(data, port)
         done = _until(lambda: status() in ("completed", "failed") and status(), 300, "the job")
         assert done == "completed"
         result = httpx.get(f"{url}/api/v1/transcripts/{job_id}/", headers=headers, timeout=10).json()

@@ -17,7 +17,6 @@ import signal
 import socket
 import struct
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,8 +28,9 @@ import sqlalchemy as sa
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from tests.api.test_hostile_jobs import serve_vocable
 from tests.api.test_stream import eventually as poll_until
-from tests.conftest import MODEL_DIR, free_port
+from tests.conftest import free_port
 from vocable.accounts.keys import create_account, create_key
 from vocable.api.routes.stream import CLOSE_BAD_REQUEST
 from vocable.config import default_plans
@@ -273,22 +273,9 @@ def test_leftovers_of_a_killed_server_are_swept_at_start_up(tmp_path, jfk):
     """kill -9 in the middle of an upload, then start again on the same data dir."""
     data = tmp_path / "data"
     port = free_port()
-    env = {**os.environ, "VOCABLE_DATA_DIR": str(data), "VOCABLE_MODEL_DIR": str(MODEL_DIR)}
 
     def serve() -> subprocess.Popen:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vocable", "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    return process
-            except httpx.TransportError:
-                time.sleep(0.2)
-        process.kill()
-        raise AssertionError("the server did not start")
+        return serve_vocable(data, port)
 
     server = SimpleNamespace(port=port)  # what RawUpload needs of a server
     uploads = data / "uploads"

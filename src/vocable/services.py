@@ -21,7 +21,6 @@ from vocable.audio.tts import SpeakerEncoder, TTSService
 from vocable.config import Settings
 from vocable.diarization.executor import DiarizationExecutor
 from vocable.diarization.speakers import Speakers
-from vocable.llm.chat import TranscriptChat
 from vocable.llm.chat import TranscriptChat, segment_vectors
 from vocable.llm.embed import Embedder
 from vocable.llm.runtime import LLMExecutor

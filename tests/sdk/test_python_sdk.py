@@ -459,9 +459,10 @@ def test_paced_sends_at_real_time():
 
 
 def test_tts(stack, data_dir):
+    from vocable_sdk import Speech
+
     from vocable.audio import decode_audio
     from vocable.audio.encode import encode
-    from vocable_sdk import Speech
 
     with stack.client(stack.key) as client:
         speech = client.tts("Hello from the Python SDK.", format="flac")

@@ -32,9 +32,9 @@ from vocable.accounts.tickets import TicketRefused
 from vocable.analysis import UnknownAnalysisType, UnsupportedLanguage
 from vocable.audio import AudioError
 from vocable.audio.denoise import DenoiserUnavailable
+from vocable.audio.tts import CloningUnavailable, TTSInputError
 from vocable.diarization.executor import DiarizationError
 from vocable.diarization.speakers import SpeakerInputError, SpeakerNameTaken, SpeakerNotFound
-from vocable.audio.tts import CloningUnavailable, TTSInputError
 from vocable.llm.chat import ChatInputError, ChatNotFound
 from vocable.llm.embed import EmbeddingInputError
 from vocable.llm.runtime import ContextOverflow, LLMError

@@ -189,6 +189,7 @@ class StreamTranscriber:
         self._prompt = ""  # tail of the final text that left the buffer
         self._stalls = 0  # consecutive decodes that found nothing new despite speech
         self._last_partial = ""
+        self._final_end = 0.0  # end of the last finalized word: finals never go back in time
 
     # -- input side (any thread) ----------------------------------------------------------------
     def push_pcm16(self, data: bytes) -> None:
@@ -528,6 +529,7 @@ class StreamTranscriber:
         if count <= 0:
             return []
         words, self._committed = self._committed[:count], self._committed[count:]
+        words = self._monotonic(words)
         events: list[Event] = []
         for group in self._split(words) if split else [words]:
             text = _join(group)
@@ -537,6 +539,17 @@ class StreamTranscriber:
                                            for w in group]))
         self._context += words
         return events
+
+    def _monotonic(self, words: list[Word]) -> list[Word]:
+        """Word times from separate decodes can overlap by a few tens of ms (each decode places its
+        words afresh): clamp them so every final starts where the previous one ended or later."""
+        out = []
+        for w in words:
+            start = max(w.start, self._final_end)
+            end = max(w.end, start)
+            self._final_end = end
+            out.append(w if (start, end) == (w.start, w.end) else Word(w.word, start, end, w.probability))
+        return out
 
     def _split(self, words: list[Word]) -> list[list[Word]]:
         """Cut a complete utterance into finals at the same boundaries as eager finalization."""

@@ -343,7 +343,7 @@ class TranscriptionJobs:
         if not principal.is_anonymous and self.on_completed is not None:
             try:  # e.g. the "transcript ready" email
                 self.on_completed(job_id)
-            except Exception:  # noqa: BLE001 - a notice never undoes the work
+            except Exception:
                 log.exception("completion notice of job %s failed", job_id)
         return "done"
 

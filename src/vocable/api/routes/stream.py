@@ -63,8 +63,8 @@ from vocable.services import Services
 from vocable.streaming.policy import Done, Event, Failed, Final, StreamTranscriber
 from vocable.streaming.recording import LiveRecording
 from vocable.streaming.speakers import LiveSpeakers
-from vocable.transcription.store import save_transcript
 from vocable.transcription.speech_models import SpeechChoice, UnknownLanguage
+from vocable.transcription.store import save_transcript
 from vocable.transcription.vocabulary import (
     InvalidVocabulary,
     check_prompt,

@@ -751,6 +751,11 @@ class AuthResource {
     });
   }
 
+  /** Mail a new confirmation link (the same answer whether or not the address waits for one). */
+  resendVerification(email) {
+    return this._c._request('POST', '/api/v1/auth/verify/resend', { json: { email } });
+  }
+
   /** Mail a reset link (the same answer whether or not the address has an account). */
   requestPasswordReset(email) {
     return this._c._request('POST', '/api/v1/auth/reset', { json: { email } });

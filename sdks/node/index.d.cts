@@ -414,6 +414,8 @@ export declare class AuthResource {
   /** `key.key` is the first API key (shown once), or `{status: 'verification_sent'}`. */
   signup(email: string, password: string, options?: { name?: string; invite?: string }): Promise<Json>;
   verifyEmail(token: string): Promise<Json>;
+  /** A new confirmation link by mail (the same answer for every address). */
+  resendVerification(email: string): Promise<Json>;
   me(): Promise<Json>;
   changePassword(currentPassword: string, newPassword: string): Promise<Json>;
   requestPasswordReset(email: string): Promise<Json>;

@@ -132,14 +132,14 @@ def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     if any(v.id == model_id for v in VOICES):  # a Piper voice or a cloning model (F5-TTS)
         try:
             path = VoiceRegistry(model_dir).pull(model_id)
-        except Exception as exc:  # network errors: say what happened, no trace
+        except Exception as exc:  # noqa: BLE001 - network errors: say what happened, no trace
             _fail(f"could not pull {model_id}: {exc}")
         console.print(f"{model_id} ready at {path} (used by /v1/tts)")
         return
     if model_id in NMT_MODELS:  # translation models are converted to CTranslate2 on the way in
         try:
             path = TranslationRegistry(model_dir).pull(model_id)
-        except Exception as exc:  # network errors: say what happened, no trace
+        except Exception as exc:  # noqa: BLE001 - network errors: say what happened, no trace
             _fail(f"could not pull {model_id}: {exc}")
         console.print(f"{model_id} ready at {path} (used by /v1/translate)")
         return
@@ -147,7 +147,7 @@ def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     registry = llms if llms.get(model_id) is not None else ModelRegistry(model_dir)
     try:
         path = registry.pull(model_id)
-    except Exception as exc:  # network errors, unknown ids: say what happened, no trace
+    except Exception as exc:  # noqa: BLE001 - network errors, unknown ids: say what happened, no trace
         _fail(f"could not pull {model_id}: {exc}")
     console.print(f"{model_id} ready at {path}")
 

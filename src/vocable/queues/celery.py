@@ -95,7 +95,7 @@ class CeleryQueue:
         if pubsub is not None:
             try:
                 pubsub.close()
-            except Exception:  # noqa: BLE001 - closing a connection being read
+            except Exception:  # noqa: BLE001, S110 - closing a connection being read
                 pass
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -623,6 +623,10 @@ class AuthResource:
         """Every browser session of the account ends; keys keep working."""
         return await self._no_cookies(ops.change_password(current_password, new_password))
 
+    async def resend_verification(self, email: str) -> dict[str, Any]:
+        """Mail a new confirmation link (the same answer whether or not the address waits for one)."""
+        return await self._c._call(ops.resend_verification(email))
+
     async def request_password_reset(self, email: str) -> dict[str, Any]:
         """Mail a reset link (the same answer whether or not the address has an account)."""
         return await self._c._call(ops.request_password_reset(email))

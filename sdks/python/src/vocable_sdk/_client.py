@@ -610,6 +610,10 @@ class AuthResource:
     def verify_email(self, token: str) -> dict[str, Any]:
         return self._no_cookies(ops.verify_email(token))
 
+    def resend_verification(self, email: str) -> dict[str, Any]:
+        """Mail a new confirmation link (the same answer whether or not the address waits for one)."""
+        return self._c._call(ops.resend_verification(email))
+
     def me(self) -> dict[str, Any]:
         """Who this client is: ``{"signed_in", "via": "key", "account"}``."""
         return self._c._call(ops.me())

@@ -441,6 +441,10 @@ def verify_email(token: str) -> Op[dict[str, Any]]:
     return Op("POST", "/api/v1/auth/verify", _body, json={"token": token})
 
 
+def resend_verification(email: str) -> Op[dict[str, Any]]:
+    return Op("POST", "/api/v1/auth/verify/resend", _body, json={"email": email})
+
+
 def me() -> Op[dict[str, Any]]:
     return Op("GET", "/api/v1/auth/me", _body)
 

@@ -455,12 +455,21 @@ def transcribe(
     from vocable.registry.speech import ModelNotInstalled, ModelRegistry
     from vocable.transcription import formats
     from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
+    from vocable.transcription.speech_models import (
+        EnglishOnlyModel,
+        SpeechModels,
+        UnknownLanguage,
+    )
     from vocable.transcription.whisper import WhisperExecutor
 
     if format not in formats.FORMATS:
         _fail(f"unknown format '{format}'; use one of {', '.join(formats.FORMATS)}")
     settings = settings_for(data_dir)
     whisper = WhisperExecutor(ModelRegistry(settings.resolved_model_dir), settings)
+    try:  # the model and language the server would choose for the same request
+        choice = SpeechModels(whisper, settings.model_fallback).choose(model, language)
+    except (ModelNotInstalled, EnglishOnlyModel, UnknownLanguage) as exc:
+        _fail(str(exc))
     diarizer = DiarizationExecutor.for_settings(settings) if diarize else None
     try:
         duration = probe(file).duration
@@ -471,8 +480,8 @@ def transcribe(
             task = progress.add_task("transcribe", total=max(duration, 0.1))
             result = transcribe_file(
                 file,
-                TranscribeOptions(model=model, language=language, diarize=diarize, speakers=speakers,
-                                  enhance=enhance),
+                TranscribeOptions(model=choice.model, language=choice.language, diarize=diarize,
+                                  speakers=speakers, enhance=enhance),
                 whisper,
                 diarizer=diarizer,
                 progress=lambda done: progress.update(task, completed=min(done, duration)),

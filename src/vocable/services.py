@@ -57,6 +57,7 @@ def _queue(settings: Settings, jobs: TranscriptionJobs, whisper: WhisperExecutor
         return CeleryQueue(
             app, settings.broker_url, status=jobs.status, queued=jobs.queued_count,
             workers=lambda: nodes.online(jobs.queued_count()), prefix=settings.broker_prefix,
+            sent=jobs.mark_sent,
         )
     return InProcessQueue(
         jobs.run, jobs.pending, settings.workers,

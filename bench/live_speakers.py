@@ -85,7 +85,7 @@ def main() -> None:
             for name, _ in files:
                 items = prints[name]
                 known = iter([vp for vp, _, _ in items])
-                live = LiveSpeakers(lambda _clip: next(known), threshold=threshold,
+                live = LiveSpeakers(lambda _clip, known=known: next(known), threshold=threshold,
                                     min_speech_s=min_speech)
                 labels = [live.label(0.0, 0.0) for _ in items]
                 acc, found, ref = accuracy([s for _, s, _ in items], [d for *_, d in items], labels)

@@ -14,6 +14,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Self
 
 import httpx
 import pytest
@@ -144,7 +145,7 @@ class LiveServer:
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> LiveServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:

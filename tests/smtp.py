@@ -7,6 +7,7 @@ import re
 import threading
 import time
 from email.message import Message
+from typing import Self
 
 from aiosmtpd.controller import Controller
 
@@ -68,7 +69,7 @@ class LocalSMTP:
         return {"smtp_host": "127.0.0.1", "smtp_port": self.port, "smtp_security": "none",
                 "smtp_from": "Vocable <vocable@test.example>"}
 
-    def __enter__(self) -> LocalSMTP:
+    def __enter__(self) -> Self:
         self.controller.start()
         return self
 

@@ -41,6 +41,13 @@ def test_transcribe_file(tmp_path, data_dir):
     assert out.stdout.startswith("WEBVTT") and "country" in out.stdout
     bad = run("transcribe", str(data_dir / "README.md"), data_dir=tmp_path, check=False)
     assert bad.returncode == 1 and "not a readable audio" in bad.stderr
+    # the server's model choice: an unknown id and an English-only model asked for German say so
+    unknown = run("transcribe", str(data_dir / "jfk.mp3"), "--model", "nope", data_dir=tmp_path,
+                  check=False)
+    assert unknown.returncode == 1 and "Unknown model" in unknown.stderr
+    english = run("transcribe", str(data_dir / "jfk.mp3"), "--model", "tiny.en", "--language", "de",
+                  data_dir=tmp_path, check=False)
+    assert english.returncode == 1 and "Traceback" not in english.stderr and "English" in english.stderr
 
 
 def test_say(tmp_path, data_dir):

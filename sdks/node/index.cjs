@@ -236,13 +236,19 @@ class Vocable {
    * `transcripts.wait(job.id)`.
    */
   async transcribe(file, options = {}) {
-    const { model, language, diarize, speakers, enhance, responseFormat = 'json', filename, signal } = options;
+    const {
+      model, language, diarize, speakers, enhance, vocabulary, prompt, webhookUrl,
+      responseFormat = 'json', filename, signal,
+    } = options;
     const fields = dropUndefined({
       model,
       language,
       diarize: diarize === undefined ? undefined : String(Boolean(diarize)),
       speakers: speakers === undefined ? undefined : String(speakers),
       enhance: enhance === undefined ? undefined : String(Boolean(enhance)),
+      vocabulary: vocabulary?.length ? JSON.stringify([...vocabulary]) : undefined,
+      prompt,
+      webhook_url: webhookUrl,
       response_format: responseFormat === 'json' ? undefined : responseFormat,
       async: options.async ? 'true' : undefined,
     });
@@ -619,6 +625,21 @@ class AccountResource {
     });
     return this._c._request('PUT', '/api/v1/account/', { json });
   }
+
+  /** The default webhook URL of async jobs and the secret deliveries are signed with. */
+  webhook() {
+    return this._c._request('GET', '/api/v1/account/webhook/');
+  }
+
+  /** Set (or, with null, clear) the URL async jobs report to by default. */
+  setWebhook(url) {
+    return this._c._request('PUT', '/api/v1/account/webhook/', { json: { url } });
+  }
+
+  /** A new signing secret: deliveries from now on are signed with it. */
+  rotateWebhookSecret() {
+    return this._c._request('POST', '/api/v1/account/webhook/secret/');
+  }
 }
 
 class Keys {
@@ -749,6 +770,11 @@ class AuthResource {
     return this._c._request('POST', '/api/v1/auth/password', {
       json: { current_password: currentPassword, new_password: newPassword },
     });
+  }
+
+  /** Mail a new confirmation link (the same answer whether or not the address waits for one). */
+  resendVerification(email) {
+    return this._c._request('POST', '/api/v1/auth/verify/resend', { json: { email } });
   }
 
   /** Mail a reset link (the same answer whether or not the address has an account). */

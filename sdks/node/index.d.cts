@@ -112,6 +112,12 @@ export interface TranscribeOptions {
   speakers?: number;
   /** Remove noise before recognition (as enhanceAudio). */
   enhance?: boolean;
+  /** Domain terms and names the recognizer should spell as given. */
+  vocabulary?: string[];
+  /** Context for the recognizer (a sentence or two in the recording's style). */
+  prompt?: string;
+  /** With `async: true`: a signed POST here when the job completes or fails. */
+  webhookUrl?: string;
   /** Name sent for the file (default: the path's base name). */
   filename?: string;
   signal?: AbortSignal;
@@ -374,6 +380,10 @@ export interface SearchResults {
 export declare class AccountResource {
   get(): Promise<Account>;
   update(changes: { name?: string; email?: string; emailPreferences?: Record<string, boolean> }): Promise<Account>;
+  /** `{url, secret}`: the default webhook of async jobs and its signing secret. */
+  webhook(): Promise<Json>;
+  setWebhook(url: string | null): Promise<Json>;
+  rotateWebhookSecret(): Promise<Json>;
 }
 export declare class Keys {
   list(): Promise<ApiKey[]>;
@@ -414,6 +424,8 @@ export declare class AuthResource {
   /** `key.key` is the first API key (shown once), or `{status: 'verification_sent'}`. */
   signup(email: string, password: string, options?: { name?: string; invite?: string }): Promise<Json>;
   verifyEmail(token: string): Promise<Json>;
+  /** A new confirmation link by mail (the same answer for every address). */
+  resendVerification(email: string): Promise<Json>;
   me(): Promise<Json>;
   changePassword(currentPassword: string, newPassword: string): Promise<Json>;
   requestPasswordReset(email: string): Promise<Json>;

@@ -132,14 +132,14 @@ def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     if any(v.id == model_id for v in VOICES):  # a Piper voice or a cloning model (F5-TTS)
         try:
             path = VoiceRegistry(model_dir).pull(model_id)
-        except Exception as exc:  # network errors: say what happened, no trace
+        except Exception as exc:  # noqa: BLE001 - network errors: say what happened, no trace
             _fail(f"could not pull {model_id}: {exc}")
         console.print(f"{model_id} ready at {path} (used by /v1/tts)")
         return
     if model_id in NMT_MODELS:  # translation models are converted to CTranslate2 on the way in
         try:
             path = TranslationRegistry(model_dir).pull(model_id)
-        except Exception as exc:  # network errors: say what happened, no trace
+        except Exception as exc:  # noqa: BLE001 - network errors: say what happened, no trace
             _fail(f"could not pull {model_id}: {exc}")
         console.print(f"{model_id} ready at {path} (used by /v1/translate)")
         return
@@ -147,7 +147,7 @@ def models_pull(model_id: str, data_dir: DataDir = None) -> None:
     registry = llms if llms.get(model_id) is not None else ModelRegistry(model_dir)
     try:
         path = registry.pull(model_id)
-    except Exception as exc:  # network errors, unknown ids: say what happened, no trace
+    except Exception as exc:  # noqa: BLE001 - network errors, unknown ids: say what happened, no trace
         _fail(f"could not pull {model_id}: {exc}")
     console.print(f"{model_id} ready at {path}")
 
@@ -455,12 +455,21 @@ def transcribe(
     from vocable.registry.speech import ModelNotInstalled, ModelRegistry
     from vocable.transcription import formats
     from vocable.transcription.pipeline import TranscribeOptions, transcribe_file
+    from vocable.transcription.speech_models import (
+        EnglishOnlyModel,
+        SpeechModels,
+        UnknownLanguage,
+    )
     from vocable.transcription.whisper import WhisperExecutor
 
     if format not in formats.FORMATS:
         _fail(f"unknown format '{format}'; use one of {', '.join(formats.FORMATS)}")
     settings = settings_for(data_dir)
     whisper = WhisperExecutor(ModelRegistry(settings.resolved_model_dir), settings)
+    try:  # the model and language the server would choose for the same request
+        choice = SpeechModels(whisper, settings.model_fallback).choose(model, language)
+    except (ModelNotInstalled, EnglishOnlyModel, UnknownLanguage) as exc:
+        _fail(str(exc))
     diarizer = DiarizationExecutor.for_settings(settings) if diarize else None
     try:
         duration = probe(file).duration
@@ -471,8 +480,8 @@ def transcribe(
             task = progress.add_task("transcribe", total=max(duration, 0.1))
             result = transcribe_file(
                 file,
-                TranscribeOptions(model=model, language=language, diarize=diarize, speakers=speakers,
-                                  enhance=enhance),
+                TranscribeOptions(model=choice.model, language=choice.language, diarize=diarize,
+                                  speakers=speakers, enhance=enhance),
                 whisper,
                 diarizer=diarizer,
                 progress=lambda done: progress.update(task, completed=min(done, duration)),

@@ -57,6 +57,7 @@ def _queue(settings: Settings, jobs: TranscriptionJobs, whisper: WhisperExecutor
         return CeleryQueue(
             app, settings.broker_url, status=jobs.status, queued=jobs.queued_count,
             workers=lambda: nodes.online(jobs.queued_count()), prefix=settings.broker_prefix,
+            sent=jobs.mark_sent,
         )
     return InProcessQueue(
         jobs.run, jobs.pending, settings.workers,
@@ -139,17 +140,17 @@ class Services:
         pool = shared.pop("pool", None)
         owns_pool = pool is None  # a pool passed in (tests) outlives this server
         pool = pool if pool is not None else ModelPool(settings.model_idle_unload_s)
-        parts = dict(
-            settings=settings,
-            db=db,
-            blobs=blobs,
-            registry=registry,
-            pool=pool,
-            role=role,
-            _owns_pool=owns_pool,
-            quota=Quota(db, settings.plans),
-            rate_limiter=RequestRateLimiter(settings.rate_limit_storage, settings.plans),
-        )
+        parts = {
+            "settings": settings,
+            "db": db,
+            "blobs": blobs,
+            "registry": registry,
+            "pool": pool,
+            "role": role,
+            "_owns_pool": owns_pool,
+            "quota": Quota(db, settings.plans),
+            "rate_limiter": RequestRateLimiter(settings.rate_limit_storage, settings.plans),
+        }
         parts.update(shared)
         whisper = parts.setdefault("whisper", WhisperExecutor(registry, settings, pool))
         parts.setdefault("speech", SpeechModels(whisper, settings.model_fallback))

@@ -78,6 +78,10 @@ class Worker:
             self._redis = redis.Redis.from_url(self.settings.broker_url)
         return self._redis
 
+    def _send(self, job_id: str) -> None:
+        self.app.send_task(TASK, args=[job_id], task_id=job_id, queue=QUEUE)
+        self.services.jobs.mark_sent(job_id)
+
     def heartbeat(self) -> None:
         jobs = self.services.jobs
         jobs.renew_leases(self.node.id, self.settings.job_lease_s)
@@ -86,7 +90,11 @@ class Worker:
         # taken or done and does nothing).
         for job_id in jobs.requeue_orphans():
             log.warning("job %s: its worker stopped (lease lapsed); queued again", job_id)
-            self.app.send_task(TASK, args=[job_id], task_id=job_id, queue=QUEUE)
+            self._send(job_id)
+        # A job whose node died after making its row and before sending its message.
+        for job_id in jobs.unsent(self.settings.job_lease_s):
+            log.warning("job %s: queued but never sent (its node stopped); sent now", job_id)
+            self._send(job_id)
         with self._lock:
             running = self._running
         self.nodes.beat(self.node, running_jobs=running,

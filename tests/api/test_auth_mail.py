@@ -127,3 +127,48 @@ def test_transcript_ready_notice_honours_the_preference(start_server, smtp, data
     assert f"/#/transcripts/{transcript_id}" in body(notice)
     time.sleep(0.5)
     assert len(smtp.inbox.to("notify@example.com")) == 2  # the first transcription sent none
+
+
+def test_a_new_address_is_confirmed_before_it_signs_in(mail_server, smtp):
+    web = browser(mail_server, "10.11.0.1")
+    signup(web, "old@example.com")
+    key = verify(web, token(smtp.inbox.wait_for("old@example.com")[0])).json()["key"]["key"]
+    client = mail_server.client(key)
+    changed = client.put("/api/v1/account/", json={"email": "New@Example.com"})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["email"] == "new@example.com" and changed.json()["email_verified"] is False
+    notice = smtp.inbox.wait_for("old@example.com", count=2)[1]
+    assert "changed to new@example.com" in body(notice) and "token=" not in body(notice)
+    confirm = smtp.inbox.wait_for("new@example.com")[0]
+    assert "now the address of your Vocable account" in body(confirm)
+    # someone else's address is not taken as confirmed: no sign-in with it until the link
+    early = browser(mail_server, "10.11.0.2").post(
+        "/api/v1/auth/signin", json={"email": "new@example.com", "password": PASSWORD})
+    assert early.status_code == 403 and "Confirm your address" in early.json()["error"]
+    assert client.get("/api/v1/account/").status_code == 200  # the key keeps working
+    done = verify(browser(mail_server, "10.11.0.3"), token(confirm))
+    assert done.status_code == 200 and done.json()["key"] is None  # no second "first key"
+    assert client.get("/api/v1/account/").json()["email_verified"] is True
+    assert len(client.get("/api/v1/keys/").json()["keys"]) == 1
+    signed = browser(mail_server, "10.11.0.4").post(
+        "/api/v1/auth/signin", json={"email": "new@example.com", "password": PASSWORD})
+    assert signed.status_code == 200
+
+
+def test_a_lost_confirmation_link_is_sent_again(mail_server, smtp):
+    web = browser(mail_server, "10.12.0.1")
+    signup(web, "lost@example.com")
+    first = smtp.inbox.wait_for("lost@example.com")[0]
+    again = browser(mail_server, "10.12.0.2").post("/api/v1/auth/verify/resend",
+                                                   json={"email": "Lost@example.com"})
+    unknown = browser(mail_server, "10.12.0.3").post("/api/v1/auth/verify/resend",
+                                                     json={"email": "nobody@example.com"})
+    assert again.status_code == unknown.status_code == 202 and again.json() == unknown.json()
+    second = smtp.inbox.wait_for("lost@example.com", count=2)[1]
+    assert token(second) != token(first)
+    assert verify(web, token(second)).status_code == 200
+    # confirmed now: asking again sends nothing (the same answer)
+    done = web.post("/api/v1/auth/verify/resend", json={"email": "lost@example.com"})
+    assert done.status_code == 202 and done.json() == unknown.json()
+    time.sleep(1.0)
+    assert len(smtp.inbox.to("lost@example.com")) == 2 and not smtp.inbox.to("nobody@example.com")

@@ -402,10 +402,10 @@ def test_a_saved_live_session_is_a_stored_transcript(start_server, data_dir):
     assert abs(stored["duration"] - 11.0) < 0.1 and "fellow" in stored["text"].lower()
     assert done["transcript_id"] in [t["id"] for t in listed["results"]]
     assert "-->" in srt_body and "country" in srt_body
-    with server.services.blobs.local_path(transcript_audio_key(done["transcript_id"])) as path:
-        with wave.open(str(path)) as w:
-            assert (w.getframerate(), w.getnchannels()) == (SR, 1)
-            assert w.getnframes() == len(pcm) // 2  # every sample sent, all of it paid for
+    key = transcript_audio_key(done["transcript_id"])
+    with server.services.blobs.local_path(key) as path, wave.open(str(path)) as w:
+        assert (w.getframerate(), w.getnchannels()) == (SR, 1)
+        assert w.getnframes() == len(pcm) // 2  # every sample sent, all of it paid for
     uploads = server.services.settings.data_dir / "uploads"
     assert eventually(lambda: not any(uploads.iterdir()))
 
@@ -415,7 +415,7 @@ def test_saving_needs_a_key_and_a_left_session_is_not_saved(start_server, data_d
     config = json.dumps({"save": True})
     messages, code = asyncio.run(session(server, [config]))
     assert code == CLOSE_UNAUTHORIZED and "needs an API key" in messages[-1]["error"]
-    account_id, key = account_key(server, "live-left@example.com", credits=5)
+    _account_id, key = account_key(server, "live-left@example.com", credits=5)
     messages, code = asyncio.run(session(server, [json.dumps({"save": "yes"})], key=key))
     assert code == CLOSE_BAD_REQUEST and "'save' must be true or false" in messages[-1]["error"]
 

@@ -89,11 +89,11 @@ class Cluster:
     def _start(self, name: str, args: list[str], url: str = "") -> Node:
         log = self.root / f"{name}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        out = open(log, "wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "vocable", *args], env=self._env(name), stdout=out,
-            stderr=subprocess.STDOUT, cwd=self.root,
-        )
+        with open(log, "wb") as out:  # the child has its own copy of the descriptor
+            process = subprocess.Popen(
+                [sys.executable, "-m", "vocable", *args], env=self._env(name), stdout=out,
+                stderr=subprocess.STDOUT, cwd=self.root,
+            )
         node = Node(name, process, log, url)
         self.nodes.append(node)
         return node

@@ -140,3 +140,15 @@ def test_a_duplicate_message_charges_once(api, tmp_path, data_dir):
     time.sleep(3)  # the second message has run by now (one worker, one job at a time)
     assert _credits(api, account_id) == (9, 0)
     assert api.services.jobs.get(job_id).attempts == 1
+
+
+def test_a_job_its_node_never_sent_is_sent_by_a_worker(api, tmp_path, data_dir):
+    """An API node that made the job's row and died before the broker had the message: the
+    worker's heartbeat finds the job queued, never sent, older than the lease, and sends it."""
+    account_id, _ = _key(api)
+    job_id = _job(api, tmp_path, data_dir, account_id)  # no submit: the node "died" here
+    assert job_id in api.services.jobs.unsent(0)
+    job = _final(api, job_id)
+    assert job.status == "completed" and job.attempts == 1
+    assert job_id not in api.services.jobs.unsent(0)
+    assert _credits(api, account_id) == (9, 0)

@@ -8,7 +8,13 @@ import os
 import subprocess
 
 import pytest
-from vocable_sdk import AsyncVocable, AuthenticationError, PermissionDeniedError, Vocable
+from vocable_sdk import (
+    AsyncVocable,
+    AuthenticationError,
+    BadRequestError,
+    PermissionDeniedError,
+    Vocable,
+)
 
 from tests.api.test_auth import FAST_HASH
 from tests.sdk.test_node_sdk import node_binary
@@ -30,6 +36,8 @@ def test_python_sdk_signup_and_console(stack):
         assert anonymous.auth.config()["signup"] == "open"
         opened = anonymous.auth.signup("sdk@example.com", "a long password", name="Sid")
         assert not anonymous._http.cookies  # programs use the key, not a cookie
+        with pytest.raises(BadRequestError, match="not confirmed by mail"):  # no SMTP here
+            anonymous.auth.resend_verification("sdk@example.com")
     key, account_id = opened["key"]["key"], opened["account"]["id"]
     user = Vocable(api_key=key, base_url=server.url)
     assert user.auth.me()["via"] == "key" and user.account.get().plan == "free"

@@ -229,13 +229,20 @@ def test_every_analysis_type_renders(browser, server, account):
     no_script_errors(browser)
 
 
-@pytest.mark.parametrize("kind", list(GENERATIONS))
-def test_each_generation_type_renders(browser, server, account, kind):
-    """One test per type (each is a real LLM run, a minute or more on two busy cores), on the
-    short JFK transcript."""
+# The page has one renderer per shape: the six document types share the Markdown one, so one of
+# them stands for all (every type's content is tested over the API in tests/llm/test_text_api.py).
+RENDERERS = ["meeting_notes", "key_quotes", "flashcards", "quiz", "chapter_markers"]
+
+
+@pytest.mark.parametrize("kind", RENDERERS)
+def test_each_generation_renderer(browser, server, account, kind):
+    """One test per renderer (each is a real LLM run, a minute or more on two busy cores), on the
+    short JFK transcript; the type menu offers all ten."""
     key, ids = account
     open_page(browser, server, f"transcripts/{ids['jfk']}", key)
     visible(browser, "#generate-type")
+    offered = _js(browser, "return [...document.querySelectorAll('#generate-type option')].map((o) => o.value)")
+    assert set(GENERATIONS) <= set(offered), offered
     began = time.monotonic()
     shown = _run(browser, "generate", kind, LLM_WAIT_S)
     print(f"{kind}: {time.monotonic() - began:.1f} s")

@@ -104,3 +104,23 @@ def test_refused_urls_are_400_before_any_charge(start_server, data_dir):
         assert client.put("/api/v1/account/webhook/", json={"url": "http://localhost/"}).status_code == 400
         assert client.get("/api/v1/account/").json()["credits"] == 10
     assert httpx  # the client library the server's sender uses too
+
+
+def test_python_sdk_webhook_calls_and_transcribe_options(start_server, data_dir):
+    from vocable_sdk import Vocable
+
+    server = start_server(**FAST)
+    key = _key(server, plan="paid", credits=10)
+    with Receiver([200]) as receiver, Vocable(api_key=key, base_url=server.url) as client:
+        assert client.account.webhook()["url"] is None
+        first = client.account.set_webhook(receiver.url)
+        assert first["url"] == receiver.url
+        secret = client.account.rotate_webhook_secret()["secret"]
+        assert secret != first["secret"]
+        job = client.transcribe(data_dir / "jfk.wav", model="base", diarize=False, async_=True,
+                                vocabulary=["Kennedy", "inaugural"], prompt="An inaugural address.")
+        (hit,) = receiver.wait_for(1)
+        assert verify(secret, hit.body, hit.headers["x-vocable-timestamp"],
+                      hit.headers["x-vocable-signature"])
+        assert json.loads(hit.body)["transcript"]["id"] == job.id
+        assert client.account.set_webhook(None)["url"] is None

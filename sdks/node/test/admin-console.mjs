@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import Vocable, { AuthenticationError, PermissionDeniedError } from '../index.mjs';
+import Vocable, { AuthenticationError, BadRequestError, PermissionDeniedError } from '../index.mjs';
 
 const baseURL = process.env.VOCABLE_BASE_URL;
 const adminKey = process.env.VOCABLE_ADMIN_KEY;
@@ -13,6 +13,8 @@ test('sign up, then the operator manages the account', async () => {
   const anonymous = new Vocable({ apiKey: null, baseURL });
   assert.equal((await anonymous.auth.config()).signup, 'open');
   const opened = await anonymous.auth.signup('node@example.com', 'a long password', { name: 'Nod' });
+  await assert.rejects(anonymous.auth.resendVerification('node@example.com'), // no SMTP here
+    (err) => err instanceof BadRequestError && /not confirmed by mail/.test(err.message));
   const key = opened.key.key;
   const id = opened.account.id;
   assert.match(key, /^voc_/);

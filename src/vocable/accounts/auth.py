@@ -9,6 +9,10 @@
   per address and ``signin_attempts_per_ip`` per client in ``signin_window_s`` (then 429), and
   makes a new session, revoking the one the browser had. Unknown address and wrong password are
   one answer, reached with the same work.
+* **A new address** (a profile change) is confirmed the same way: it stays unconfirmed until its
+  link is followed (keys and sessions keep working; signing in waits for the link), the old
+  address is told of the change. A lost link is sent again on request, with the same answer for
+  every address.
 * **Reset**: a request answers the same for every address; an existing one gets a link that works
   once, within ``reset_link_ttl_s``. A new password revokes every session of the account.
   Without SMTP the operator sets passwords (``vocable accounts set-password``).
@@ -29,13 +33,16 @@ from vocable.accounts.passwords import Passwords
 from vocable.accounts.profile import email_preferences, validate_email
 from vocable.accounts.ratelimit import RequestRateLimiter
 from vocable.storage.db import Database
-from vocable.storage.models import Account, AccountToken, Transcript, utcnow
+from vocable.storage.models import Account, AccountToken, ApiKey, Transcript, utcnow
 
 TOKEN_PREFIX = "vlt_"
 CHECK_MAIL = (
     "Check your mail: if the address can be used, a link to confirm it is on its way."
 )
 RESET_SENT = "If an account uses that address, a link to choose a new password is on its way."
+RESEND_SENT = (
+    "If an account waits for that address to be confirmed, a new link is on its way."
+)
 
 
 class SignupRefused(PermissionError):
@@ -50,7 +57,8 @@ class InvalidCredentials(Exception):
 class EmailNotVerified(PermissionError):
     def __init__(self) -> None:
         super().__init__(
-            "Confirm your address first: follow the link in the mail we sent at sign-up."
+            "Confirm your address first: follow the link in the mail we sent (a new link: "
+            "POST /api/v1/auth/verify/resend, or 'Send a new link' on the sign-in page)."
         )
 
 
@@ -60,11 +68,11 @@ class LinkInvalid(ValueError):
 
 
 class ResetUnavailable(Exception):
-    def __init__(self) -> None:
-        super().__init__(
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (
             "Password reset by email is not set up on this server: ask its operator to set a new "
             "password (vocable accounts set-password)."
-        )
+        ))
 
 
 @dataclass(frozen=True)
@@ -150,21 +158,66 @@ class AuthService:
         return self._welcome(account_id, ip, user_agent)
 
     def _welcome(self, account_id: int, ip: str, user_agent: str, replaces: str | None = None) -> Welcome:
-        key, raw = create_key(self.db, account_id, name="first key")
+        """A session, and the account's first key if it has none (a confirmed new address of an
+        account in use makes no key)."""
         session = sessions.create_session(
             self.db, account_id, self.settings.session_ttl_s, ip=ip, user_agent=user_agent,
             replaces=replaces,
         )
+        with self.db.session() as tx:
+            has_key = tx.scalar(select(ApiKey.id).where(ApiKey.account_id == account_id).limit(1))
+        if has_key is not None:
+            return Welcome(account_id=account_id, session=session)
+        key, raw = create_key(self.db, account_id, name="first key")
         return Welcome(account_id=account_id, session=session, key=raw, key_id=key.id)
 
-    def _send_verification(self, account_id: int, email: str, base_url: str) -> None:
+    def _send_verification(self, account_id: int, email: str, base_url: str,
+                           changed: bool = False) -> None:
         raw = self._token(account_id, email, "verify", self.settings.verify_link_ttl_s)
         hours = self.settings.verify_link_ttl_s // 3600
+        opening = ("This is now the address of your Vocable account. Confirm it"
+                   if changed else "Welcome to Vocable. Confirm this address to finish opening your account")
         self.mailer.send(email, "Confirm your Vocable address", (
-            "Welcome to Vocable. Confirm this address to finish opening your account:\n\n"
+            f"{opening}:\n\n"
             f"{base_url}/#/verify?token={raw}\n\n"
             f"The link works once, within {hours} hours. If you did not sign up, ignore this mail."
         ))
+
+    def resend_verification(self, email: str, *, ip: str, base_url: str) -> str:
+        """Mail a new link if ``email`` belongs to an account waiting for it; the same answer
+        either way, limited per client and per address like a reset."""
+        if not self.verification:
+            raise ResetUnavailable("Addresses are not confirmed by mail on this server.")
+        self.limiter.attempt("resend", f"ip:{ip}", self.settings.signin_attempts_per_ip,
+                             self.settings.signin_window_s)
+        address = (email or "").strip().lower()[:320]
+        with self.db.session() as tx:
+            row = tx.execute(select(Account.id).where(
+                Account.email == address, Account.email_verified_at.is_(None),
+                Account.disabled_at.is_(None))).first()
+        if row is not None and self.limiter.allow("resend-account", address, 5,
+                                                  self.settings.signin_window_s):
+            account_id = row[0]
+            self.mailer.later(lambda: self._send_verification(account_id, address, base_url))
+        return RESEND_SENT
+
+    def address_changed(self, account_id: int, old: str, new: str, *, base_url: str) -> bool:
+        """The account's address became ``new``: with verification on it is unconfirmed until
+        its link is followed (someone else's address must not become a confirmed one); the old
+        address hears of the change. Whether a confirmation link was sent."""
+        if old == new or not self.mailer.enabled:
+            return False
+        self.mailer.later(lambda: self.mailer.send(old, "Your Vocable address was changed", (
+            f"The address of your Vocable account was changed to {new}. If you did not do "
+            f"this, reset your password at {base_url}/#/reset and tell the server's operator."
+        )))
+        if not self.settings.email_verification:
+            return False
+        with self.db.session() as tx:
+            tx.execute(update(Account).where(Account.id == account_id)
+                       .values(email_verified_at=None))
+        self.mailer.later(lambda: self._send_verification(account_id, new, base_url, changed=True))
+        return True
 
     def verify(self, token: str, *, ip: str, user_agent: str = "", replaces: str | None = None) -> Welcome:
         """Follow a verification link: the address is confirmed, the browser signed in, and the

@@ -89,6 +89,7 @@ def profile(db: Database, plans: dict[str, Plan], account_id: int) -> dict[str, 
     return {
         "id": account.id,
         "email": account.email,
+        "email_verified": account.email_verified_at is not None,
         "name": account.name,
         "plan": account.plan,
         "role": account.role,

@@ -70,8 +70,10 @@ class CeleryQueue:
     """The ``JobQueue`` of a node whose jobs run on Celery workers."""
 
     def __init__(self, app: Celery, broker_url: str, *, status: Callable[[str], str | None],
-                 queued: Callable[[], int], workers: Callable[[], list] = list, prefix: str = ""):
+                 queued: Callable[[], int], workers: Callable[[], list] = list, prefix: str = "",
+                 sent: Callable[[str], None] = lambda _job_id: None):
         self.app = app
+        self._sent = sent
         self.channel = prefix + DONE_CHANNEL
         self.broker_url = broker_url
         self._status = status
@@ -95,7 +97,7 @@ class CeleryQueue:
         if pubsub is not None:
             try:
                 pubsub.close()
-            except Exception:  # noqa: BLE001 - closing a connection being read
+            except Exception:  # noqa: BLE001, S110 - closing a connection being read
                 pass
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -103,6 +105,7 @@ class CeleryQueue:
 
     def submit(self, job_id: str) -> None:
         self.app.send_task(TASK, args=[job_id], task_id=job_id, queue=QUEUE)
+        self._sent(job_id)
 
     async def wait(self, job_id: str, timeout: float | None = None) -> None:
         loop = asyncio.get_running_loop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -54,7 +54,7 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+    type_annotation_map: ClassVar = {datetime: UTCDateTime(), dict[str, Any]: JSON}
 
 
 class Account(Base):
@@ -218,6 +218,9 @@ class Transcript(Base):
     # the in-process queue, whose jobs are resumed at restart instead); runs started so far.
     worker: Mapped[str] = mapped_column(String(200), default="")
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    # When the job's message reached the broker (Celery): NULL on a queued job means it may never
+    # have (its node died in between), and a worker sends it.
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # Edits (PATCH /api/v1/transcripts/:id/): the last one's time and a counter that each edit
     # raises by one (a client may send the version it read, to refuse a lost update).

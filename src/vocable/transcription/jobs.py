@@ -277,10 +277,25 @@ class TranscriptionJobs:
                     update(Transcript)
                     .where(Transcript.id == job_id, Transcript.status == "processing",
                            Transcript.lease_until < now)
-                    .values(status="queued", lease_until=None)
+                    .values(status="queued", lease_until=None, sent_at=None)
                 ).rowcount == 1:
                     taken.append(job_id)
         return taken
+
+    def mark_sent(self, job_id: str) -> None:
+        """The broker has the job's message."""
+        with self.db.session() as s:
+            s.execute(update(Transcript).where(Transcript.id == job_id).values(sent_at=utcnow()))
+
+    def unsent(self, older_than_s: float) -> list[str]:
+        """Queued jobs never handed to the broker, made over ``older_than_s`` ago: their node
+        died between the row and the message. (A job sent twice still runs once: see ``run``.)"""
+        cutoff = utcnow() - timedelta(seconds=older_than_s)
+        with self.db.session() as s:
+            return list(s.scalars(select(Transcript.id).where(
+                Transcript.status == "queued", Transcript.sent_at.is_(None),
+                Transcript.created_at < cutoff,
+            ).limit(100)))
 
     def status(self, job_id: str) -> str | None:
         with self.db.session() as s:

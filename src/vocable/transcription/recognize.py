@@ -94,19 +94,19 @@ def recognize_windows(
 
 
 def _recognize(model: WhisperModel, audio: np.ndarray, options: RecognitionOptions, language):
-    common = dict(
-        language=language,
-        beam_size=options.beam_size,
-        word_timestamps=options.word_timestamps,
-        vad_filter=True,
-        condition_on_previous_text=False,  # stops one bad segment from derailing the next
-        compression_ratio_threshold=2.4,
-        log_prob_threshold=-1.0,
-        no_speech_threshold=0.6,
-        initial_prompt=options.initial_prompt,
-        task=options.task,
-        temperature=temperatures(options.temperature),
-    )
+    common = {
+        "language": language,
+        "beam_size": options.beam_size,
+        "word_timestamps": options.word_timestamps,
+        "vad_filter": True,
+        "condition_on_previous_text": False,  # stops one bad segment from derailing the next
+        "compression_ratio_threshold": 2.4,
+        "log_prob_threshold": -1.0,
+        "no_speech_threshold": 0.6,
+        "initial_prompt": options.initial_prompt,
+        "task": options.task,
+        "temperature": temperatures(options.temperature),
+    }
     if options.batched:
         # The pipeline holds per-call state: one per call.
         pipeline = BatchedInferencePipeline(_ChunkwiseEncoder(model) if _on_cpu(model) else model)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
@@ -98,6 +98,9 @@ class AsyncVocable:
         diarize: bool | None = ...,
         speakers: int | None = ...,
         enhance: bool | None = ...,
+        vocabulary: Sequence[str] | None = ...,
+        prompt: str | None = ...,
+        webhook_url: str | None = ...,
         response_format: Literal["json"] = ...,
         async_: Literal[False] = ...,
         filename: str | None = ...,
@@ -113,6 +116,9 @@ class AsyncVocable:
         diarize: bool | None = ...,
         speakers: int | None = ...,
         enhance: bool | None = ...,
+        vocabulary: Sequence[str] | None = ...,
+        prompt: str | None = ...,
+        webhook_url: str | None = ...,
         response_format: Literal["txt", "srt", "vtt"],
         async_: Literal[False] = ...,
         filename: str | None = ...,
@@ -128,6 +134,9 @@ class AsyncVocable:
         diarize: bool | None = ...,
         speakers: int | None = ...,
         enhance: bool | None = ...,
+        vocabulary: Sequence[str] | None = ...,
+        prompt: str | None = ...,
+        webhook_url: str | None = ...,
         response_format: Literal["json"] = ...,
         async_: Literal[True],
         filename: str | None = ...,
@@ -142,6 +151,9 @@ class AsyncVocable:
         diarize: bool | None = None,
         speakers: int | None = None,
         enhance: bool | None = None,
+        vocabulary: Sequence[str] | None = None,
+        prompt: str | None = None,
+        webhook_url: str | None = None,
         response_format: Literal["json", "txt", "srt", "vtt"] = "json",
         async_: bool = False,
         filename: str | None = None,
@@ -149,7 +161,8 @@ class AsyncVocable:
         """Transcribe an audio or video file: a path (streamed from disk), bytes, or a binary
         file object. Options left as None use the server's defaults (best installed model,
         ``auto`` language, diarization on, speakers detected); ``enhance=True`` removes noise
-        before recognition.
+        before recognition; ``vocabulary`` (domain terms, names) and ``prompt`` (context) steer the
+        spelling; ``webhook_url`` (with ``async_=True``) gets a signed POST when the job ends.
 
         Returns a ``Transcription`` (json), the subtitle/text body as ``str`` (txt, srt, vtt), or
         with ``async_=True`` (needs a key) a ``TranscriptionJob`` at once: then
@@ -166,6 +179,9 @@ class AsyncVocable:
                 async_=async_,
                 filename=filename,
                 enhance=enhance,
+                vocabulary=vocabulary,
+                prompt=prompt,
+                webhook_url=webhook_url,
             )
         )
 
@@ -521,6 +537,18 @@ class AccountResource:
         """Change name, email or email preferences (merged); returns the updated account."""
         return await self._c._call(ops.update_account(name, email, email_preferences))
 
+    async def webhook(self) -> dict[str, Any]:
+        """The default webhook URL of async jobs and the secret deliveries are signed with."""
+        return await self._c._call(ops.get_webhook())
+
+    async def set_webhook(self, url: str | None) -> dict[str, Any]:
+        """Set (or, with None, clear) the URL async jobs report to by default."""
+        return await self._c._call(ops.set_webhook(url))
+
+    async def rotate_webhook_secret(self) -> dict[str, Any]:
+        """A new signing secret: deliveries from now on are signed with it."""
+        return await self._c._call(ops.rotate_webhook_secret())
+
 
 class Keys:
     def __init__(self, client: AsyncVocable):
@@ -622,6 +650,10 @@ class AuthResource:
     async def change_password(self, current_password: str, new_password: str) -> dict[str, Any]:
         """Every browser session of the account ends; keys keep working."""
         return await self._no_cookies(ops.change_password(current_password, new_password))
+
+    async def resend_verification(self, email: str) -> dict[str, Any]:
+        """Mail a new confirmation link (the same answer whether or not the address waits for one)."""
+        return await self._c._call(ops.resend_verification(email))
 
     async def request_password_reset(self, email: str) -> dict[str, Any]:
         """Mail a reset link (the same answer whether or not the address has an account)."""

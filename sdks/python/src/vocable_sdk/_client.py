@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
@@ -98,6 +98,9 @@ class Vocable:
         diarize: bool | None = ...,
         speakers: int | None = ...,
         enhance: bool | None = ...,
+        vocabulary: Sequence[str] | None = ...,
+        prompt: str | None = ...,
+        webhook_url: str | None = ...,
         response_format: Literal["json"] = ...,
         async_: Literal[False] = ...,
         filename: str | None = ...,
@@ -113,6 +116,9 @@ class Vocable:
         diarize: bool | None = ...,
         speakers: int | None = ...,
         enhance: bool | None = ...,
+        vocabulary: Sequence[str] | None = ...,
+        prompt: str | None = ...,
+        webhook_url: str | None = ...,
         response_format: Literal["txt", "srt", "vtt"],
         async_: Literal[False] = ...,
         filename: str | None = ...,
@@ -128,6 +134,9 @@ class Vocable:
         diarize: bool | None = ...,
         speakers: int | None = ...,
         enhance: bool | None = ...,
+        vocabulary: Sequence[str] | None = ...,
+        prompt: str | None = ...,
+        webhook_url: str | None = ...,
         response_format: Literal["json"] = ...,
         async_: Literal[True],
         filename: str | None = ...,
@@ -142,6 +151,9 @@ class Vocable:
         diarize: bool | None = None,
         speakers: int | None = None,
         enhance: bool | None = None,
+        vocabulary: Sequence[str] | None = None,
+        prompt: str | None = None,
+        webhook_url: str | None = None,
         response_format: Literal["json", "txt", "srt", "vtt"] = "json",
         async_: bool = False,
         filename: str | None = None,
@@ -149,7 +161,8 @@ class Vocable:
         """Transcribe an audio or video file: a path (streamed from disk), bytes, or a binary
         file object. Options left as None use the server's defaults (best installed model,
         ``auto`` language, diarization on, speakers detected); ``enhance=True`` removes noise
-        before recognition.
+        before recognition; ``vocabulary`` (domain terms, names) and ``prompt`` (context) steer the
+        spelling; ``webhook_url`` (with ``async_=True``) gets a signed POST when the job ends.
 
         Returns a ``Transcription`` (json), the subtitle/text body as ``str`` (txt, srt, vtt), or
         with ``async_=True`` (needs a key) a ``TranscriptionJob`` at once: then
@@ -166,6 +179,9 @@ class Vocable:
                 async_=async_,
                 filename=filename,
                 enhance=enhance,
+                vocabulary=vocabulary,
+                prompt=prompt,
+                webhook_url=webhook_url,
             )
         )
 
@@ -516,6 +532,18 @@ class AccountResource:
         """Change name, email or email preferences (merged); returns the updated account."""
         return self._c._call(ops.update_account(name, email, email_preferences))
 
+    def webhook(self) -> dict[str, Any]:
+        """The default webhook URL of async jobs and the secret deliveries are signed with."""
+        return self._c._call(ops.get_webhook())
+
+    def set_webhook(self, url: str | None) -> dict[str, Any]:
+        """Set (or, with None, clear) the URL async jobs report to by default."""
+        return self._c._call(ops.set_webhook(url))
+
+    def rotate_webhook_secret(self) -> dict[str, Any]:
+        """A new signing secret: deliveries from now on are signed with it."""
+        return self._c._call(ops.rotate_webhook_secret())
+
 
 class Keys:
     def __init__(self, client: Vocable):
@@ -609,6 +637,10 @@ class AuthResource:
 
     def verify_email(self, token: str) -> dict[str, Any]:
         return self._no_cookies(ops.verify_email(token))
+
+    def resend_verification(self, email: str) -> dict[str, Any]:
+        """Mail a new confirmation link (the same answer whether or not the address waits for one)."""
+        return self._c._call(ops.resend_verification(email))
 
     def me(self) -> dict[str, Any]:
         """Who this client is: ``{"signed_in", "via": "key", "account"}``."""

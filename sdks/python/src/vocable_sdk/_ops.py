@@ -7,8 +7,9 @@ descriptions (``Op``) and neither repeats paths, parameters or parsing.
 from __future__ import annotations
 
 import io
+import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Generic, TypeVar
@@ -92,6 +93,9 @@ def transcribe(
     async_: bool,
     filename: str | None,
     enhance: bool | None = None,
+    vocabulary: Sequence[str] | None = None,
+    prompt: str | None = None,
+    webhook_url: str | None = None,
 ) -> Op[Any]:
     part, opened = file_part(file, filename)
     fields = _drop_none(
@@ -101,6 +105,9 @@ def transcribe(
             "diarize": diarize,
             "speakers": speakers,
             "enhance": enhance,
+            "vocabulary": json.dumps(list(vocabulary)) if vocabulary else None,
+            "prompt": prompt,
+            "webhook_url": webhook_url,
             "response_format": response_format if response_format != "json" else None,
             "async": True if async_ else None,
         }
@@ -261,6 +268,18 @@ def update_account(
         }
     )
     return Op("PUT", "/api/v1/account/", _json(t.Account), json=body)
+
+
+def get_webhook() -> Op[dict[str, Any]]:
+    return Op("GET", "/api/v1/account/webhook/", _body)
+
+
+def set_webhook(url: str | None) -> Op[dict[str, Any]]:
+    return Op("PUT", "/api/v1/account/webhook/", _body, json={"url": url})
+
+
+def rotate_webhook_secret() -> Op[dict[str, Any]]:
+    return Op("POST", "/api/v1/account/webhook/secret/", _body)
 
 
 def _filters(
@@ -439,6 +458,10 @@ def signup(email: str, password: str, name: str, invite: str | None) -> Op[dict[
 
 def verify_email(token: str) -> Op[dict[str, Any]]:
     return Op("POST", "/api/v1/auth/verify", _body, json={"token": token})
+
+
+def resend_verification(email: str) -> Op[dict[str, Any]]:
+    return Op("POST", "/api/v1/auth/verify/resend", _body, json={"email": email})
 
 
 def me() -> Op[dict[str, Any]]:

@@ -151,6 +151,18 @@ def verify(body: TokenIn, request: Request, response: Response, services: Servic
 
 
 @router.post(
+    "/verify/resend", status_code=202,
+    summary="Mail a new confirmation link (the same answer for every address)",
+    responses=error_responses(400, 429),
+)
+def resend_verification(body: ResetIn, request: Request, services: ServicesDep) -> dict[str, str]:
+    message = services.auth.resend_verification(
+        body.email, ip=client_ip(request, services), base_url=public_base_url(request, services)
+    )
+    return {"status": "verification_sent", "message": message}
+
+
+@router.post(
     "/signin", summary="Sign in: a new session cookie (and its CSRF token)",
     responses=error_responses(400, 401, 403, 429),
 )

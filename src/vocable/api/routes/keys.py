@@ -34,10 +34,10 @@ class KeyCreated(KeyOut):
 
 
 def _out(key) -> dict:
-    return dict(
-        id=key.id, name=key.name, prefix=key.prefix, created_at=key.created_at,
-        last_used_at=key.last_used_at, revoked_at=key.revoked_at, active=key.revoked_at is None,
-    )
+    return {
+        "id": key.id, "name": key.name, "prefix": key.prefix, "created_at": key.created_at,
+        "last_used_at": key.last_used_at, "revoked_at": key.revoked_at, "active": key.revoked_at is None,
+    }
 
 
 @router.get("/", responses=error_responses(400, 401, 429))

@@ -456,8 +456,8 @@ class StreamSession:
                 if self.ws.application_state == WebSocketState.CONNECTED:
                     reason = (message or "").encode()[:120].decode(errors="ignore")
                     await self.ws.close(code, reason=reason)
-        except Exception:  # the client is already gone
-            pass
+        except Exception:
+            log.debug("closing a stream whose client left", exc_info=True)
 
 
 def _action(text: str) -> str | None:

@@ -87,7 +87,9 @@ const INTERRUPTED =
   'The upload was interrupted: the server closed the connection. The file may be larger than ' +
   'your plan allows, or the server went away.';
 
-export async function request(path, { method = 'GET', json, key, signal } = {}) {
+/** One call to the server: the caller's key or session (with its CSRF token on calls that change
+ * state), a JSON body or a FormData one (`form`: uploads), the server's `{error}` as an ApiError. */
+export async function request(path, { method = 'GET', json, form, key, signal } = {}) {
   const token = key === undefined ? keyStore.get() : key;
   const headers = {};
   if (token && token !== SESSION_KEY) headers.Authorization = `Bearer ${token}`;
@@ -96,6 +98,8 @@ export async function request(path, { method = 'GET', json, key, signal } = {}) 
   if (json !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(json);
+  } else if (form !== undefined) {
+    body = form; // the browser writes the multipart boundary
   }
   let response;
   try {

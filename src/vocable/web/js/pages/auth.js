@@ -114,13 +114,36 @@ export async function renderSignin(main) {
   }), h('p', {},
     config.signup !== 'closed' ? [h('a', { href: '#/signup' }, 'Create an account'), ' · '] : null,
     config.password_reset ? h('a', { href: '#/reset' }, 'Forgot your password?')
-      : h('span', { class: 'muted' }, 'Forgot your password? Ask the server\'s operator.')));
+      : h('span', { class: 'muted' }, 'Forgot your password? Ask the server\'s operator.'),
+    config.verification ? [' · ', h('a', { href: '#/verify', id: 'resend-link' },
+      'Send a new confirmation link')] : null));
+}
+
+/** #/verify without a token: ask for a new confirmation link. */
+function renderResend(main) {
+  main.replaceChildren(pageHeader('Send a new confirmation link'), form('resend-form', [
+    field('resend-email', 'Email', { type: 'email', autocomplete: 'email' }),
+  ], 'Send me a link', async (data) => {
+    const answer = await post('api/v1/auth/verify/resend', { email: data.get('resend-email') });
+    main.replaceChildren(pageHeader('Check your mail'),
+      h('section', { class: 'card', role: 'status', id: 'resend-sent' }, h('p', {}, answer.message)));
+  }));
 }
 
 export async function renderVerify(main, { query }) {
+  if (!query.get('token')) {
+    renderResend(main);
+    return;
+  }
   main.replaceChildren(pageHeader('Confirming your address…'));
   try {
-    firstKey(main, await post('api/v1/auth/verify', { token: query.get('token') || '' }));
+    const answer = await post('api/v1/auth/verify', { token: query.get('token') });
+    if (!answer.key) { // a new address of an account in use: no first key to show
+      toast('Address confirmed.');
+      restart('#/');
+      return;
+    }
+    firstKey(main, answer);
   } catch (error) {
     const errors = errorBox();
     main.replaceChildren(pageHeader('This link does not work'), errors.el,

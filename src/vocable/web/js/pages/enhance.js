@@ -1,7 +1,7 @@
 // Clean up a recording: upload, remove noise and normalise loudness (POST /v1/enhance-audio), hear
 // the original and the result side by side, download the result.
 
-import { ApiError, apiUrl, keyStore, saveBlob } from '../api.js';
+import { request, saveBlob } from '../api.js';
 import { bytes, errorBox, h, pageHeader } from '../ui.js';
 
 const ACCEPT =
@@ -12,26 +12,7 @@ async function enhance(file, fields, signal) {
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   form.append('file', file, file.name);
-  const headers = {};
-  const token = keyStore.get();
-  if (token) headers.Authorization = `Bearer ${token}`;
-  let response;
-  try {
-    response = await fetch(apiUrl('v1/enhance-audio'), { method: 'POST', body: form, headers, signal });
-  } catch (error) {
-    if (error.name === 'AbortError') throw error;
-    throw new ApiError(0, 'Could not reach the Vocable server. Check that it is running and try again.');
-  }
-  if (!response.ok) {
-    let message = `The server answered ${response.status}.`;
-    try {
-      const body = await response.json();
-      if (typeof body.error === 'string') message = body.error;
-    } catch {
-      // not JSON: keep the status line
-    }
-    throw new ApiError(response.status, message, response.headers.get('Retry-After'));
-  }
+  const response = await request('v1/enhance-audio', { method: 'POST', form, signal });
   return { blob: await response.blob(), headers: response.headers };
 }
 

@@ -2,32 +2,14 @@
 // voice and format; hear the answer, read what was done (bundled / matched / cloned and the
 // achieved speaker similarity), download it.
 
-import { ApiError, apiUrl, getJSON, keyStore, saveBlob } from '../api.js';
+import { getJSON, request, saveBlob } from '../api.js';
 import { errorBox, h, pageHeader } from '../ui.js';
 
 const FORMATS = ['wav', 'mp3', 'flac', 'ogg', 'aac'];
 let lastUrl = null;
 
 async function speak(form) {
-  const headers = {};
-  const key = keyStore.get();
-  if (key) headers.Authorization = `Bearer ${key}`;
-  let response;
-  try {
-    response = await fetch(apiUrl('v1/tts'), { method: 'POST', headers, body: form });
-  } catch {
-    throw new ApiError(0, 'Could not reach the Vocable server. Check that it is running and try again.');
-  }
-  if (!response.ok) {
-    let message = `The server answered ${response.status}.`;
-    try {
-      const body = await response.json();
-      if (typeof body.error === 'string') message = body.error;
-    } catch {
-      // not JSON: the status says it
-    }
-    throw new ApiError(response.status, message, response.headers.get('Retry-After'));
-  }
+  const response = await request('v1/tts', { method: 'POST', form });
   return { blob: await response.blob(), headers: response.headers };
 }
 

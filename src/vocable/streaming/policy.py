@@ -58,7 +58,8 @@ class StreamOptions:
     vad_threshold: float = 0.5
     vad_neg_threshold: float = 0.35
     min_silence_s: float = 0.5  # a pause this long ends the utterance: everything is finalized
-    min_speech_s: float = 0.25  # utterances with less speech than this are ignored (clicks, breaths)
+    min_speech_s: float = 0.25  # utterances with less speech are decoded only with the next one
+    heard_margin_s: float = 0.2  # a decode this far past the end of speech finalizes without a flush
     speech_pad_s: float = 0.3  # audio kept before speech onset
     max_segment_s: float = 12.0  # audio without a final that forces finalization
     max_context_s: float = 3.0  # audio of earlier finals kept in the buffer for context
@@ -182,6 +183,9 @@ class StreamTranscriber:
         self._speech_end = 0  # absolute sample where the last utterance ended
         self._flush_at: int | None = None
         self._speech_runs: list[list[int]] = []  # [start, end) samples the VAD called speech
+        self._onset = 0  # absolute sample where the current utterance's speech began
+        self._short: tuple[int, int] | None = None  # a burst too short to decode alone
+        self._heard_to = 0  # end sample of the decode that gave ``_tentative``
 
         self._context: list[Word] = []  # finalized words whose audio is still in the buffer
         self._committed: list[Word] = []  # agreed, not final yet
@@ -247,9 +251,14 @@ class StreamTranscriber:
             # forced past the end of what was said tends to repeat itself.
             nothing_new = self._speech_after(self._fixed_until()) < min_speech
             if self._flush_at is not None:
-                if self._speech >= min_speech * SAMPLE_RATE and not nothing_new:
+                if self._speech < min_speech * SAMPLE_RATE and not self._committed:
+                    self._short = (self._onset, self._speech_end)  # joins the next utterance
+                if self._speech >= min_speech * SAMPLE_RATE and not nothing_new \
+                        and not self._heard_whole():
                     return self._request(self._flush_at, flush=True), events
-                events += self._finalize(len(self._committed), split=True)
+                # The last hypothesis heard the end (a flush decode would only add silence), or
+                # there is too little speech after the fixed words to decode: it is final as is.
+                events += self._finalize_heard()
                 self._end_utterance(self._flush_at)
                 continue
             if self._decode_due():
@@ -257,9 +266,10 @@ class StreamTranscriber:
                     return self._request(self._absorbed, flush=False), events
                 self._decoded_to = self._absorbed
             if self._input_finished():
-                if self._segment and self._speech >= min_speech * SAMPLE_RATE and not nothing_new:
+                if self._segment and self._speech >= min_speech * SAMPLE_RATE and not nothing_new \
+                        and not self._heard_whole(self._absorbed):
                     return self._request(self._absorbed, flush=True), events
-                events += self._finalize(len(self._committed), split=True)
+                events += self._finalize_heard()
                 self.done = True
                 events.append(Done(self._received / SAMPLE_RATE, self.language))
                 return None, events
@@ -297,7 +307,7 @@ class StreamTranscriber:
             self._end_utterance(request.end_sample)
             self._last_partial = ""
             return events
-        self._decoded_to = request.end_sample
+        self._decoded_to = self._heard_to = request.end_sample
         agreed = []  # LocalAgreement-2: the common prefix of this hypothesis and the previous one
         for i, (old, cur) in enumerate(zip(self._tentative, words)):
             if normalize_word(old.word) != normalize_word(cur.word):
@@ -399,6 +409,7 @@ class StreamTranscriber:
                         self._segment = True
                         self._speech = 0
                         self._decoded_to = start
+                        self._onset = start
                         self._buf = np.concatenate([self._buf, *pieces])
                         pieces = []
                         self._start_utterance(start)
@@ -448,7 +459,7 @@ class StreamTranscriber:
         if self._context and start - self._speech_end > self.opts.max_gap_s * SAMPLE_RATE:
             self._drop_context()
         if not self._context:
-            self._trim(start - pad)
+            self._trim(self._preroll_start(start, pad))
 
     def _trim_silence(self) -> None:
         """Outside speech the buffer keeps the context (while the pause is short) or a pre-roll."""
@@ -456,7 +467,18 @@ class StreamTranscriber:
         if self._context and self._absorbed - self._speech_end > self.opts.max_gap_s * SAMPLE_RATE:
             self._drop_context()
         if not self._context:
-            self._trim(self._absorbed - pad)
+            self._trim(self._preroll_start(self._absorbed, pad))
+
+    def _preroll_start(self, at: int, pad: int) -> int:
+        """Where the audio kept before speech at ``at`` starts: ``speech_pad_s`` before it, or
+        before a burst of speech too short to be decoded alone (a lone "hello", "yes") if it ended
+        within ``max_gap_s``: that burst is decoded with the speech that follows, not lost."""
+        if self._short is not None:
+            start, end = self._short
+            if at - end <= self.opts.max_gap_s * SAMPLE_RATE:
+                return min(at, start) - pad
+            self._short = None
+        return at - pad
 
     def _drop_context(self) -> None:
         self._prompt = (self._prompt + " " + _join(self._context))[-4 * self.opts.prompt_chars:]
@@ -497,6 +519,24 @@ class StreamTranscriber:
         """Seconds of buffered audio after the last final."""
         start = self._context[-1].end if self._context else self._buf_start / SAMPLE_RATE
         return self._absorbed / SAMPLE_RATE - start
+
+    def _heard_whole(self, end: int | None = None) -> bool:
+        """The last decode heard all of the utterance's speech (it ended ``heard_margin_s`` after
+        the VAD's end of speech, or at ``end``) and gave words: they are the utterance's end, and
+        a flush decode of the same audio with more silence after it would add nothing."""
+        if not self._tentative:  # (a looping or stalled decode leaves none)
+            return False
+        speech_end = self._speech_runs[-1][1] if self._speech_runs else self._speech_end
+        needed = speech_end + int(self.opts.heard_margin_s * SAMPLE_RATE)
+        return self._heard_to >= (min(needed, end) if end is not None else needed)
+
+    def _finalize_heard(self) -> list[Event]:
+        """Finalize the committed words and the newest hypothesis after them (words of the
+        utterance's end: dropping them made short phrases vanish at pauses)."""
+        self._committed += self._tentative
+        self._tentative = []
+        self._last_partial = ""
+        return self._finalize(len(self._committed), split=True)
 
     def _request(self, end_sample: int, flush: bool) -> DecodeRequest:
         audio = self._buf[: max(0, end_sample - self._buf_start)]

@@ -377,8 +377,8 @@ class SupportChecker:
             f'CLAIM: "{claim}"\n\n'
             "TASK: Decide whether the TRANSCRIPT supports the CLAIM. Copy into evidence the "
             "transcript words that state it. The verdict is supported only if the transcript "
-            "states it or it plainly follows from what is said (a speaker who says \"I'm Sheila "
-            "in Texas\" lives in Texas). The verdict is not_supported if any part of the claim is "
+            "states it or it plainly follows from what is said (a speaker who says \"I'm Ana "
+            "in Ohio\" lives in Ohio). The verdict is not_supported if any part of the claim is "
             "not said, says something different, mixes up who said or did what, or gets a "
             "number wrong. A claim about the transcript itself (\"the call is short\", \"they "
             "talk about where they live\") is supported when it describes what is said."

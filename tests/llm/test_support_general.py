@@ -56,3 +56,35 @@ def test_follow_ups_resolve_in_another_conversation():
         "What will Marco do in May?"
     assert resolve_follow_up("What did they agree on?", history, SEGMENTS) == \
         "What did they agree on?"
+
+
+def test_speaker_labels_and_they_are_all_count_as_who():
+    source = Source.from_segments(SEGMENTS)
+    verdicts = {c.sentence: c.supported for c in SupportChecker().check(source, [
+        "Where does Speaker 2 live now: Denver.", "Where does Speaker 2 live now: Seattle.",
+        "They are all located in Seattle.",
+    ])}
+    assert verdicts == {"Where does Speaker 2 live now: Denver.": False,
+                        "Where does Speaker 2 live now: Seattle.": True,
+                        "They are all located in Seattle.": False}
+
+
+def test_chat_answer_checks_are_about_the_question_not_the_call():
+    from vocable.llm.chat import _asked_back, _restates, _without
+    from vocable.llm.support import Facts
+
+    facts = Facts.of(Source.from_segments(SEGMENTS))
+    question = "Which city were both born in?"
+    wrong = facts.misattributed("Boston and Seattle", question)
+    assert wrong == ["Seattle"]
+    assert _without("Boston and Seattle", wrong, facts.entities) == "Boston."
+    assert _without("They were born in Seattle.", wrong, facts.entities) == ""  # not a bare list
+    assert facts.misattributed("Seattle.", "Where does Priya live?") == []
+    assert facts.misattributed("Denver.", "Where does Priya live?")
+    # A wh-question answered with its own words is not answered; a yes/no question may be.
+    assert _restates("Where should Priya send the agenda?", "Priya should send the agenda.")
+    assert not _restates("Where should Priya send the agenda?", "To Marco, by Friday.")
+    assert not _restates("Is Marco from Boston too?", "Marco is from Boston.")
+    # Someone asking for a thing is not the thing.
+    assert _asked_back("What is the agenda?", "Can you send me the agenda?")
+    assert not _asked_back("What does Marco ask for?", "Can you send me the agenda?")

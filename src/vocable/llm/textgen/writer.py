@@ -42,6 +42,7 @@ from vocable.llm.grounding import (
 )
 from vocable.llm.runtime import LLMExecutor, LLMOutputError, Message
 from vocable.llm.textgen.prompts import (
+    ECHO_RETRY,
     GENERATE_TASKS,
     MAP_MAX_TOKENS,
     MAP_TASK,
@@ -226,6 +227,10 @@ class Writer:
             # with that request."): ask again, framed as the plain writing job it is.
             text = self._write(context, label, task + REFUSAL_RETRY, max_tokens, index,
                                system=WRITER_SYSTEM)
+        if echoes(text, source):
+            # The transcript's lines copied back (a coder model does this for show notes over
+            # timed lines) are not the text asked for: once more, told to write it.
+            text = self._write(context, label, task + ECHO_RETRY, max_tokens, index)
         invented = ungrounded_terms(text, index)
         # The summaries should carry the transcript's main names; a small model drops the ones it
         # cannot place (e.g. a place in a garbled sentence).
@@ -449,6 +454,19 @@ def refuses(text: str) -> bool:
     """The model declined (or said it cannot) instead of writing."""
     head = text.strip()[:300]
     return bool(_REFUSAL.search(head)) or not head
+
+
+_LINE_LABEL = re.compile(r"^\s*(?:[-*•]\s*)?(?:\[\d{1,2}:\d{2}(?::\d{2})?\]\s*)?"
+                         r"(?:[A-Z][\w .()]{0,30}:\s)?")
+
+
+def echoes(text: str, source: Source) -> bool:
+    """Most lines of the output are lines of the transcript copied ("[00:06] Speaker 1: ...")."""
+    texts = [p.text for p in source.passages]
+    lines = [_LINE_LABEL.sub("", line).strip() for line in text.splitlines()]
+    lines = [line for line in lines if len(line.split()) >= 3 and not line.startswith("#")]
+    copied = [line for line in lines if match_sentence(line, texts)[1] >= 0.9]
+    return len(copied) >= 3 and len(copied) * 2 >= len(lines)
 
 
 def drop_sentences(text: str, bad: Sequence[str]) -> str:

@@ -288,9 +288,35 @@ def score(path: Path, checker) -> dict[str, str]:
             source = Source.from_segments(docs[g["transcript"]]["segments"])
             for q in g["got"]["data"]["questions"]:
                 keys += 1
-                claim = f"{q['question']} {q['options'][q['answer_index']]}"
+                key = q["options"][q["answer_index"]]
+                # As a sentence: a short line without a full stop would be skipped as a title.
+                claim = f"{q['question'].strip().rstrip('?')}: {key.strip().rstrip('.')}."
                 keys_ok += all(c.supported for c in checker.check(source, [claim]))
         rows["quiz answer keys supported"] = f"{keys_ok}/{keys}"
+        cards_ok = cards = 0
+        for g in out["generate"]:
+            if g["type"] != "flashcards" or not g["got"].get("data"):
+                continue
+            source = Source.from_segments(docs[g["transcript"]]["segments"])
+            for card in g["got"]["data"]["flashcards"]:
+                cards += 1
+                claim = f"{card['front'].strip().rstrip('?')}: {card['back'].strip().rstrip('.')}."
+                cards_ok += all(c.supported for c in checker.check(source, [claim]))
+        rows["flashcards supported"] = f"{cards_ok}/{cards}"
+        chapters_ok = chapter_sets = 0
+        for g in out["generate"]:
+            if g["type"] != "chapter_markers" or not g["got"].get("data"):
+                continue
+            chapter_sets += 1
+            segments = docs[g["transcript"]]["segments"]
+            source = Source.from_segments(segments)
+            chapters = g["got"]["data"]["chapters"]
+            starts = [c.get("start") or 0.0 for c in chapters]
+            ordered = starts == sorted(set(starts)) and starts[0] <= segments[0]["start"] + 0.5 \
+                and starts[-1] <= docs[g["transcript"]]["duration"]
+            summaries = [c["summary"] for c in chapters if c.get("summary")]
+            chapters_ok += ordered and all(c.supported for c in checker.check(source, summaries))
+        rows["chapter markers in order and supported"] = f"{chapters_ok}/{chapter_sets}"
         rows["generate s/call (median)"] = (
             f"{statistics.median(g['got']['seconds'] for g in out['generate']):.1f}")
         rows["_flagged generations"] = "\n".join(flagged)

@@ -69,7 +69,9 @@ def retranscribe() -> None:
 
 
 # -- running ------------------------------------------------------------------------------------
-def run(label: str, parts: set[str], quick: bool = False, resume: bool = False) -> Path:
+def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
+        chat_items: list[int] | None = None, generate_on: list[str] | None = None,
+        stability: int | None = None) -> Path:
     from vocable.accounts.keys import create_account
     from vocable.config import Settings
     from vocable.llm.chat import TranscriptChat
@@ -96,6 +98,12 @@ def run(label: str, parts: set[str], quick: bool = False, resume: bool = False) 
         evalset["no_content"] = evalset["no_content"][:1]
         evalset["generate"] = {"transcripts": ["call-2spk"],
                                "types": ["blog_post", "meeting_notes", "quiz"]}
+    if chat_items is not None:  # a subset by position in eval.json (sessions: ask them all)
+        evalset["chat"] = [evalset["chat"][i] for i in chat_items]
+    if generate_on:
+        evalset["generate"]["transcripts"] = generate_on
+    if stability is not None:
+        evalset["stability"] = evalset["stability"][:stability]
     docs = transcripts()
     out: dict = {"label": label, "model": llm.model_id, "chat": [], "stability": [],
                  "summaries": [], "generate": [], "no_content": []}
@@ -334,6 +342,9 @@ def main() -> None:
     parser.add_argument("--show-flagged", action="store_true")
     parser.add_argument("--resume", action="store_true",
                         help="keep the items of an earlier run with this label, run the rest")
+    parser.add_argument("--chat-items", help="positions (0-based) of eval.json chat items, e.g. 7,9")
+    parser.add_argument("--generate-on", help="transcripts for generation, e.g. ami-dev00")
+    parser.add_argument("--stability", type=int, help="only the first N stability questions")
     parser.add_argument("--quick", action="store_true",
                         help="stability, summaries and generation on call-2spk only")
     args = parser.parse_args()
@@ -341,7 +352,10 @@ def main() -> None:
     if args.retranscribe:
         retranscribe()
         return
-    paths = args.score or [run(args.label, set(args.only.split(",")), args.quick, args.resume)]
+    items = [int(i) for i in args.chat_items.split(",")] if args.chat_items else None
+    on = args.generate_on.split(",") if args.generate_on else None
+    paths = args.score or [run(args.label, set(args.only.split(",")), args.quick, args.resume,
+                               items, on, args.stability)]
     if args.src != ROOT / "src" and not args.score:
         print(f"saved {paths[0]}; score it with --score (this checkout's support check)")
         return

@@ -88,3 +88,11 @@ def test_chat_answer_checks_are_about_the_question_not_the_call():
     # Someone asking for a thing is not the thing.
     assert _asked_back("What is the agenda?", "Can you send me the agenda?")
     assert not _asked_back("What does Marco ask for?", "Can you send me the agenda?")
+
+
+def test_a_text_left_with_only_its_title_says_nothing():
+    from vocable.llm.textgen.writer import says_nothing
+
+    assert says_nothing("# Adam's Marketing Expertise")
+    assert says_nothing("Subject: The call\n\nDear,\n\nBest regards,")
+    assert not says_nothing("# A call\n\nPriya will send the agenda by Friday.")

@@ -255,7 +255,8 @@ class Writer:
             # sentence was dropped as unsupported).
             also = f"Also mentioned: {', '.join(still)}."
             text = f"{text}\n- {also}" if kind == "bullet_points" else f"{text} {also}".strip()
-        if not text.strip() or refuses(text):
+        if not text.strip() or refuses(text) or says_nothing(text):
+            # Nothing left but a title (every sentence was unsupported): say what is said.
             text = _fallback(kind, context)
         return TextResult(kind, text, notes=[f"dropped unsupported: {d}" for d in dropped])
 
@@ -467,6 +468,13 @@ def echoes(text: str, source: Source) -> bool:
     lines = [line for line in lines if len(line.split()) >= 3 and not line.startswith("#")]
     copied = [line for line in lines if match_sentence(line, texts)[1] >= 0.9]
     return len(copied) >= 3 and len(copied) * 2 >= len(lines)
+
+
+def says_nothing(text: str) -> bool:
+    """Only headings, labels and greetings: no sentence that states something."""
+    from vocable.llm.support import claim_units, states_nothing
+
+    return all(states_nothing(u) for u in claim_units(text))
 
 
 def drop_sentences(text: str, bad: Sequence[str]) -> str:

@@ -71,7 +71,7 @@ def retranscribe() -> None:
 # -- running ------------------------------------------------------------------------------------
 def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
         chat_items: list[int] | None = None, generate_on: list[str] | None = None,
-        stability: int | None = None) -> Path:
+        stability: int | None = None, types: list[str] | None = None) -> Path:
     from vocable.accounts.keys import create_account
     from vocable.config import Settings
     from vocable.llm.chat import TranscriptChat
@@ -102,6 +102,8 @@ def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
         evalset["chat"] = [evalset["chat"][i] for i in chat_items]
     if generate_on:
         evalset["generate"]["transcripts"] = generate_on
+    if types:
+        evalset["generate"]["types"] = types
     if stability is not None:
         evalset["stability"] = evalset["stability"][:stability]
     docs = transcripts()
@@ -344,6 +346,7 @@ def main() -> None:
                         help="keep the items of an earlier run with this label, run the rest")
     parser.add_argument("--chat-items", help="positions (0-based) of eval.json chat items, e.g. 7,9")
     parser.add_argument("--generate-on", help="transcripts for generation, e.g. ami-dev00")
+    parser.add_argument("--types", help="generation types, e.g. quiz,flashcards")
     parser.add_argument("--stability", type=int, help="only the first N stability questions")
     parser.add_argument("--quick", action="store_true",
                         help="stability, summaries and generation on call-2spk only")
@@ -355,7 +358,8 @@ def main() -> None:
     items = [int(i) for i in args.chat_items.split(",")] if args.chat_items else None
     on = args.generate_on.split(",") if args.generate_on else None
     paths = args.score or [run(args.label, set(args.only.split(",")), args.quick, args.resume,
-                               items, on, args.stability)]
+                               items, on, args.stability,
+                               args.types.split(",") if args.types else None)]
     if args.src != ROOT / "src" and not args.score:
         print(f"saved {paths[0]}; score it with --score (this checkout's support check)")
         return

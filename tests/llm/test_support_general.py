@@ -96,3 +96,12 @@ def test_a_text_left_with_only_its_title_says_nothing():
     assert says_nothing("# Adam's Marketing Expertise")
     assert says_nothing("Subject: The call\n\nDear,\n\nBest regards,")
     assert not says_nothing("# A call\n\nPriya will send the agenda by Friday.")
+
+
+def test_a_quiz_option_is_evidenced_only_by_all_its_words():
+    from vocable.llm.textgen.writer import _in_evidence
+
+    source = Source.from_segments(SEGMENTS)
+    question = "What will Priya send by Friday?"
+    assert _in_evidence(source, question, "The agenda")
+    assert not _in_evidence(source, question, "The agenda minutes")

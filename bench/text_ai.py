@@ -69,7 +69,9 @@ def retranscribe() -> None:
 
 
 # -- running ------------------------------------------------------------------------------------
-def run(label: str, parts: set[str], quick: bool = False, resume: bool = False) -> Path:
+def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
+        chat_items: list[int] | None = None, generate_on: list[str] | None = None,
+        stability: int | None = None, types: list[str] | None = None) -> Path:
     from vocable.accounts.keys import create_account
     from vocable.config import Settings
     from vocable.llm.chat import TranscriptChat
@@ -96,6 +98,14 @@ def run(label: str, parts: set[str], quick: bool = False, resume: bool = False) 
         evalset["no_content"] = evalset["no_content"][:1]
         evalset["generate"] = {"transcripts": ["call-2spk"],
                                "types": ["blog_post", "meeting_notes", "quiz"]}
+    if chat_items is not None:  # a subset by position in eval.json (sessions: ask them all)
+        evalset["chat"] = [evalset["chat"][i] for i in chat_items]
+    if generate_on:
+        evalset["generate"]["transcripts"] = generate_on
+    if types:
+        evalset["generate"]["types"] = types
+    if stability is not None:
+        evalset["stability"] = evalset["stability"][:stability]
     docs = transcripts()
     out: dict = {"label": label, "model": llm.model_id, "chat": [], "stability": [],
                  "summaries": [], "generate": [], "no_content": []}
@@ -288,9 +298,35 @@ def score(path: Path, checker) -> dict[str, str]:
             source = Source.from_segments(docs[g["transcript"]]["segments"])
             for q in g["got"]["data"]["questions"]:
                 keys += 1
-                claim = f"{q['question']} {q['options'][q['answer_index']]}"
+                key = q["options"][q["answer_index"]]
+                # As a sentence: a short line without a full stop would be skipped as a title.
+                claim = f"{q['question'].strip().rstrip('?')}: {key.strip().rstrip('.')}."
                 keys_ok += all(c.supported for c in checker.check(source, [claim]))
         rows["quiz answer keys supported"] = f"{keys_ok}/{keys}"
+        cards_ok = cards = 0
+        for g in out["generate"]:
+            if g["type"] != "flashcards" or not g["got"].get("data"):
+                continue
+            source = Source.from_segments(docs[g["transcript"]]["segments"])
+            for card in g["got"]["data"]["flashcards"]:
+                cards += 1
+                claim = f"{card['front'].strip().rstrip('?')}: {card['back'].strip().rstrip('.')}."
+                cards_ok += all(c.supported for c in checker.check(source, [claim]))
+        rows["flashcards supported"] = f"{cards_ok}/{cards}"
+        chapters_ok = chapter_sets = 0
+        for g in out["generate"]:
+            if g["type"] != "chapter_markers" or not g["got"].get("data"):
+                continue
+            chapter_sets += 1
+            segments = docs[g["transcript"]]["segments"]
+            source = Source.from_segments(segments)
+            chapters = g["got"]["data"]["chapters"]
+            starts = [c.get("start") or 0.0 for c in chapters]
+            ordered = starts == sorted(set(starts)) and starts[0] <= segments[0]["start"] + 0.5 \
+                and starts[-1] <= docs[g["transcript"]]["duration"]
+            summaries = [c["summary"] for c in chapters if c.get("summary")]
+            chapters_ok += ordered and all(c.supported for c in checker.check(source, summaries))
+        rows["chapter markers in order and supported"] = f"{chapters_ok}/{chapter_sets}"
         rows["generate s/call (median)"] = (
             f"{statistics.median(g['got']['seconds'] for g in out['generate']):.1f}")
         rows["_flagged generations"] = "\n".join(flagged)
@@ -308,6 +344,10 @@ def main() -> None:
     parser.add_argument("--show-flagged", action="store_true")
     parser.add_argument("--resume", action="store_true",
                         help="keep the items of an earlier run with this label, run the rest")
+    parser.add_argument("--chat-items", help="positions (0-based) of eval.json chat items, e.g. 7,9")
+    parser.add_argument("--generate-on", help="transcripts for generation, e.g. ami-dev00")
+    parser.add_argument("--types", help="generation types, e.g. quiz,flashcards")
+    parser.add_argument("--stability", type=int, help="only the first N stability questions")
     parser.add_argument("--quick", action="store_true",
                         help="stability, summaries and generation on call-2spk only")
     args = parser.parse_args()
@@ -315,7 +355,11 @@ def main() -> None:
     if args.retranscribe:
         retranscribe()
         return
-    paths = args.score or [run(args.label, set(args.only.split(",")), args.quick, args.resume)]
+    items = [int(i) for i in args.chat_items.split(",")] if args.chat_items else None
+    on = args.generate_on.split(",") if args.generate_on else None
+    paths = args.score or [run(args.label, set(args.only.split(",")), args.quick, args.resume,
+                               items, on, args.stability,
+                               args.types.split(",") if args.types else None)]
     if args.src != ROOT / "src" and not args.score:
         print(f"saved {paths[0]}; score it with --score (this checkout's support check)")
         return

@@ -46,6 +46,30 @@ def test_support_check_catches_the_issue_claims(call_transcription):
     assert not verdict.supported and verdict.how == "who"
 
 
+def test_short_answers_and_cards_on_the_call_are_checked_for_who():
+    # Seen in the first full bench run: "Which city are both women originally from?" answered
+    # "Chicago and New Jersey"; a flashcard "Where does Speaker 2 live now? New Jersey".
+    from vocable.llm.chat import _without
+    from vocable.llm.support import Facts
+
+    diarized = Source.from_segments(json.loads(DIARIZED.read_text())["segments"])
+    facts = Facts.of(diarized)
+    question = "Which city are both women originally from?"
+    wrong = facts.misattributed("Chicago and New Jersey", question)
+    assert wrong == ["New Jersey"]
+    assert _without("Chicago and New Jersey", wrong, facts.entities) == "Chicago."
+    assert facts.misattributed("Texas.", "Where does Sheila live?") == []
+    assert facts.misattributed("New Jersey.", "Where does Sheila live?")
+    verdicts = {c.sentence: c.supported for c in SupportChecker().check(diarized, [
+        "Where does Speaker 2 live now: New Jersey.", "Where does Speaker 2 live now: Texas.",
+        "Where does Speaker 1 live now: New Jersey.", "They are all located in New Jersey.",
+    ])}
+    assert verdicts == {"Where does Speaker 2 live now: New Jersey.": False,
+                        "Where does Speaker 2 live now: Texas.": True,
+                        "Where does Speaker 1 live now: New Jersey.": True,
+                        "They are all located in New Jersey.": False}
+
+
 def test_follow_up_pronouns_resolve_to_the_person_of_the_session(call_transcription):
     segments = call_transcription.to_dict()["segments"]
     history = [("user", "Where is Sheila from originally?"), ("assistant", "Chicago.")]

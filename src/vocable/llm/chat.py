@@ -283,7 +283,7 @@ class TranscriptChat:
         asked = [p for p in facts.persons if re.search(rf"\b{re.escape(p)}\b", question)]
         first = _name_the_person(_EXCERPT_LABEL.sub("", reply.answer).strip(), question, [],
                                  names, segments)
-        if len(asked) == 1 and facts.misattributed(first):
+        if len(asked) == 1 and facts.misattributed(first, question):
             # The answer ties a place to the wrong person: ask once more over what that person
             # says (and what is said of them) only.
             own = "\n".join(f"({n}) {t}" for n, t in enumerate(facts.persons[asked[0]]))
@@ -300,13 +300,25 @@ class TranscriptChat:
         answer = _EXCERPT_LABEL.sub("", reply.answer).strip()
         answer = _name_the_person(answer, question, cited, names, segments)
         reply.quote = _EXCERPT_LABEL.sub("", reply.quote).strip()
+        if answer and _restates(question, answer):
+            # "Where on the desktop should the file go?" → "The file should go on the desktop."
+            # says nothing the question did not: the quoted words are the answer, if they add
+            # something, else there is none.
+            answer = (_sentence_case(reply.quote)
+                      if reply.quote and not _restates(question, reply.quote) else "")
         evidence = SourceIndex.of(excerpts + "\n" + question)
         grounded = bool(answer) and not ungrounded_terms(answer, evidence)
         quoted = _quoted(reply.quote, [h.text for h in hits] + [
             str(segments[o].get("text") or "") for o in shown
         ])
-        # "Sheila lives in New Jersey" when only Diane says so: no answer rather than a wrong one.
-        mixed = bool(answer) and bool(facts.misattributed(answer))
+        # "Sheila lives in New Jersey" when only Diane says so: no answer rather than a wrong one;
+        # a bare list of places loses the ones the transcript does not tie to whom it is about
+        # ("Which city are both from?" → "Chicago and New Jersey" → "Chicago").
+        wrong = facts.misattributed(answer, question) if answer else []
+        if wrong:
+            answer = _without(answer, wrong, facts.entities)
+            wrong = facts.misattributed(answer, question) if answer else wrong
+        mixed = bool(wrong)
         if (
             mixed
             or not reply.found
@@ -315,6 +327,7 @@ class TranscriptChat:
             or not grounded
             or _says_unknown(answer)
             or not _answers_kind(question, answer + " " + reply.quote)
+            or _asked_back(question, reply.quote)
         ):
             return ChatAnswer(DONT_KNOW, [], session_id, False, self.llm.model_id, hits)
         return ChatAnswer(answer, cited, session_id, True, self.llm.model_id, hits)
@@ -484,6 +497,51 @@ def _name_the_person(
     if name is None and cited:
         name = names.get(cited[0].speaker or "") or introduced_name(cited[0].text)
     return name + answer[lead.end():] if name else answer
+
+
+def _without(answer: str, wrong: list[str], entities: list[str]) -> str:
+    """A bare list of names ("Chicago and New Jersey.") without the wrong ones; "" for any other
+    answer (a sentence is not edited: it goes whole)."""
+    pattern = "|".join(re.escape(e) for e in sorted(entities, key=len, reverse=True))
+    names = re.findall(rf"\b(?:{pattern})\b", answer) if pattern else []
+    rest = re.sub(rf"\b(?:{pattern})\b", " ", answer) if pattern else answer
+    if not names or re.sub(r"\b(?:and|or|both|the)\b|[\s,.;&]", "", rest, flags=re.IGNORECASE):
+        return ""
+    kept = [n for n in dict.fromkeys(names) if n not in wrong]
+    return " and ".join(kept) + "." if kept else ""
+
+
+_WH = re.compile(r"^\s*(?:and\s+|but\s+|so\s+)?(what|where|which|who|whom|whose|when|why|how)\b",
+                 re.IGNORECASE)
+_ABOUT_ASKING = re.compile(r"\b(ask|asks|asked|asking|question|questions|request|requests|"
+                           r"requested|wants? to know|wonder|wonders|wondered)\b", re.IGNORECASE)
+
+
+def _stems(text: str) -> set[str]:
+    return {w[:-1] if len(w) > 3 and w.endswith("s") else w for w in _content_words(text)}
+
+
+def _restates(question: str, answer: str) -> bool:
+    """The answer to a wh-question only repeats the question's words (a yes/no question is
+    answered by repeating it)."""
+    if not _WH.match(question):
+        return False
+    said = _stems(answer)
+    return bool(said) and said <= _stems(question)
+
+
+def _asked_back(question: str, quote: str) -> bool:
+    """The quoted words only ask a question ("What's the username and password?"): they say
+    what someone asked for, which answers a question about asking, not one about the thing."""
+    said = [s for s in sentences(quote) if s.strip()]
+    return bool(said) and all(s.rstrip().endswith("?") for s in said) \
+        and not _ABOUT_ASKING.search(question)
+
+
+def _sentence_case(text: str) -> str:
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def _is_follow_up(question: str) -> bool:

@@ -198,7 +198,8 @@ _STOPWORDS = {
     "whom", "whose", "yes", "well", "okay", "oh",
 }
 _COLLECTIVE = re.compile(
-    r"\b(both|all of them|each of them|the two|they both|they all|neither|either)\b",
+    r"\b(both|all of them|each of them|the two|they both|they all|(?:they|we) (?:are|were) "
+    r"(?:all|both)|neither|either)\b",
     re.IGNORECASE,
 )
 _LIVING = re.compile(
@@ -233,6 +234,7 @@ class Facts:
     persons: dict[str, list[str]]  # name → the texts that speak as or about them
     entities: list[str]  # other names and places
     unattributed: list[str]  # texts of no known person (unlabelled first-person speech)
+    labels: dict[str, str] = field(default_factory=dict)  # "Speaker 2" → "Sheila"
 
     @classmethod
     def of(cls, source: Source) -> Facts:
@@ -266,7 +268,7 @@ class Facts:
         speakers = len({p.speaker for p in passages if p.speaker}) if labelled else 0
         stems = {_stem(w) for w in _WORDS.findall(full.lower())}
         return cls(SourceIndex.of(source.render() if source.timed else full), texts, stems,
-                   speakers, persons, entities, unattributed)
+                   speakers, persons, entities, unattributed, names)
 
     def content_words(self, unit: str) -> list[str]:
         return [w for w in _WORDS.findall(unit.lower())
@@ -277,19 +279,26 @@ class Facts:
         return [w for w in self.content_words(unit)
                 if _stem(w) not in self.stems and w not in person_words]
 
-    def misattributed(self, unit: str) -> list[str]:
+    def misattributed(self, unit: str, about: str = "") -> list[str]:
         """Places (and other names) the sentence ties to a person the transcript does not tie
         them to: "Sheila lives in New Jersey" when only Diane says New Jersey, "both in New
-        Jersey" when one of them is."""
+        Jersey" when one of them is. ``about``: the question a short answer replies to ("Which
+        city are both from?" → "Chicago and New Jersey"); who and what kind of place are read
+        from it too, the places only from the answer."""
         if len(self.persons) < 2:
             return []
-        named = [p for p in self.persons if re.search(rf"\b{re.escape(p)}\b", unit)]
-        collective = bool(_COLLECTIVE.search(unit))
+        said = f"{about} {unit}" if about else unit
+        # A person named by name, or by the speaker label they introduced themself under
+        # ("Where does Speaker 2 live now? New Jersey." is about Sheila).
+        named = [p for p in self.persons if re.search(rf"\b{re.escape(p)}\b", said)
+                 or any(n == p and re.search(rf"\b{re.escape(label)}\b", said)
+                        for label, n in self.labels.items())]
+        collective = bool(_COLLECTIVE.search(said))
         places = [e for e in self.entities if re.search(rf"\b{re.escape(e)}\b", unit)]
         if not places or not (named or collective):
             return []
 
-        living = bool(_LIVING.search(unit))
+        living = bool(_LIVING.search(said))
 
         def tied(person: str, place: str) -> bool:
             # Where someone lives is what they say of themselves ("This is Diane in New
@@ -377,8 +386,8 @@ class SupportChecker:
             f'CLAIM: "{claim}"\n\n'
             "TASK: Decide whether the TRANSCRIPT supports the CLAIM. Copy into evidence the "
             "transcript words that state it. The verdict is supported only if the transcript "
-            "states it or it plainly follows from what is said (a speaker who says \"I'm Sheila "
-            "in Texas\" lives in Texas). The verdict is not_supported if any part of the claim is "
+            "states it or it plainly follows from what is said (a speaker who says \"I'm Ana "
+            "in Ohio\" lives in Ohio). The verdict is not_supported if any part of the claim is "
             "not said, says something different, mixes up who said or did what, or gets a "
             "number wrong. A claim about the transcript itself (\"the call is short\", \"they "
             "talk about where they live\") is supported when it describes what is said."

@@ -22,6 +22,12 @@ REFUSAL_RETRY = (
     "with the text itself."
 )
 
+# Asked again when the output is the transcript's lines copied back.
+ECHO_RETRY = (
+    " Write it in your own words as the task says: do not copy the transcript's lines, times "
+    "or speaker labels."
+)
+
 _GROUND = " Use only names, places and numbers from the transcript."
 # A coder model refuses creative tasks on short input ("not enough information"): it must not.
 _WRITE = " However short the transcript, write it from what the transcript says; never refuse."

@@ -28,7 +28,8 @@ def test_assign_splits_segments_and_names_by_first_speech():
     assert [(s.text, s.speaker) for s in out] == [
         ("Hi there.", "Speaker 1"), ("Hello you.", "Speaker 2"), ("Bye.", "Speaker 1"),
     ]
-    assert out[0].start == 0.0 and out[0].end == 0.9 and out[1].start == 1.0 and out[1].end == 1.9
+    # edges reach out to the speaker's turn edges, never into a neighbour
+    assert [(s.start, s.end) for s in out] == [(0.0, 0.95), (0.95, 2.0), (2.9, 3.5)]
     assert all(w.speaker == s.speaker for s in out for w in s.words)
     assert out[0].confidence == 0.9
 
@@ -83,6 +84,21 @@ def test_a_real_change_inside_a_sentence_is_kept():
     assert [(s.text, s.speaker) for s in out] == [
         ("so we could maybe", "Speaker 1"), ("yeah that sounds good", "Speaker 2"),
     ]
+
+
+def test_segment_edges_reach_the_turn_edges_within_limits():
+    """Whisper's times stop short of the voice: a segment's edges move out to its speaker's turn
+    edges, at most EDGE_EXTEND_S, never into a neighbour nor past a turn of someone else."""
+    from vocable.diarization.assign import EDGE_EXTEND_S
+
+    a = _segment([(" One", 1.0, 1.3), (" two.", 1.3, 1.6)])
+    b = _segment([(" Three.", 2.0, 2.4)])
+    c = _segment([(" Four.", 8.0, 8.3)])
+    turns = [SpeakerTurn(0.7, 1.9, "A"), SpeakerTurn(1.85, 2.6, "B"), SpeakerTurn(7.5, 20.0, "A")]
+    out, _ = assign_speakers([a, b, c], turns)
+    assert [(s.start, s.end) for s in out[:2]] == [(0.7, 1.9), (1.9, 2.6)]
+    assert out[2].start == 7.5 and out[2].end == 8.3 + EDGE_EXTEND_S
+    assert all(x.end <= y.start for x, y in itertools.pairwise(out))
 
 
 def test_segments_never_overlap():

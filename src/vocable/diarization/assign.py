@@ -41,6 +41,7 @@ WORD_WEIGHT_S = 0.3
 WORD_WEIGHT_MIN, WORD_WEIGHT_MAX = 0.35, 2.0
 NEAREST_COVER = 0.6  # a word no turn touches: this much evidence for the nearest turn's speaker
 TIE_BONUS = 0.1  # the overlap policy's pick, as an edge over an exact tie (beats a pause's price)
+EDGE_EXTEND_S = 1.0  # a segment's edge may move this far out to its speaker's turn edge
 
 
 def assign_speakers(
@@ -74,6 +75,8 @@ def assign_speakers(
                 part = words[run_start:i]
                 pieces.append((_piece(seg, part, run_start == 0, i == len(words)), labels[run_start]))
                 run_start = i
+
+    pieces = _to_turn_edges(pieces, turns)
 
     # name speakers by first speech in the transcript
     fixed = names or {}
@@ -180,6 +183,33 @@ def _switch_price(prev, cur) -> float:
     if text[-1:] in ",;:—–-" or gap >= SHORT_GAP_S:
         return SWITCH_AT_COMMA
     return SWITCH_IN_PHRASE
+
+
+def _to_turn_edges(pieces: list[tuple[Segment, str]], turns: list[SpeakerTurn]):
+    """Stretch each piece's start and end out to the edges of its speaker's turn where the
+    recogniser's times stop short of them (Whisper's segments tend to end before the voice does),
+    at most ``EDGE_EXTEND_S`` and never into the next or previous piece: a segment then says
+    when its speaker spoke, not only when its words were timed."""
+    if EDGE_EXTEND_S <= 0:
+        return pieces
+    by: dict[str, list[SpeakerTurn]] = {}
+    for t in turns:
+        by.setdefault(t.speaker, []).append(t)
+    out = list(pieces)
+    order = sorted(range(len(out)), key=lambda i: out[i][0].start)
+    for j, i in enumerate(order):  # ends, up to the next piece's start
+        seg, k = out[i]
+        limit = out[order[j + 1]][0].start if j + 1 < len(order) else float("inf")
+        ends = [t.end for t in by.get(k, ()) if t.start <= seg.end <= t.end]
+        if ends and limit > seg.end:
+            out[i] = (replace(seg, end=min(max(ends), limit, seg.end + EDGE_EXTEND_S)), k)
+    for j, i in enumerate(order):  # starts, back to the previous piece's (new) end
+        seg, k = out[i]
+        limit = out[order[j - 1]][0].end if j > 0 else 0.0
+        starts = [t.start for t in by.get(k, ()) if t.start <= seg.start <= t.end]
+        if starts and limit < seg.start:
+            out[i] = (replace(seg, start=max(min(starts), limit, seg.start - EDGE_EXTEND_S)), k)
+    return out
 
 
 def _no_overlap(segments: list[Segment]) -> list[Segment]:

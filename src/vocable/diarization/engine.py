@@ -52,6 +52,7 @@ class DiarizationParams:
     min_window_s: float = 0.2  # speech regions shorter than this get no window of their own
     min_clean_s: float = 0.4  # below this much single-speaker speech, pool overlapped speech too
     trunk_window_s: float = 30.0  # CAM++ trunk window
+    trunk_margin_s: float = 0.5  # context kept around speech for the trunk; < 0: the whole file
     # "spectral": p-pruned cosine affinity, speaker count from the largest eigen-gap (3D-Speaker's
     # recipe for CAM++); "ahc": centroid-linkage agglomerative clustering cut at ``threshold``.
     # Spectral won on every file here: its count does not hinge on one similarity threshold, and
@@ -181,22 +182,28 @@ class DiarizationEngine:
         tracks = np.zeros((len(frames.offsets), 3, 1025), dtype=np.float32)
         clean = np.zeros(N, dtype=np.float32)
         keep = np.zeros(N, dtype=bool)
-        win = int(p.trunk_window_s * SAMPLE_RATE)
-        span = int(np.ceil(p.window_s * SAMPLE_RATE)) + 1
-        starts = [0]  # trunk windows overlap by one short window, so each fits in one of them
-        while starts[-1] + win < n:
-            starts.append(min(starts[-1] + win - span, n - win))
         G = len(frames.speech)
+        starts = self._trunk_windows(frames, n, bounds)
+        mean = None
+        if len(starts) > 1 and p.trunk_margin_s >= 0:
+            # One CMN mean for all the pieces (each piece's own would differ with what it holds,
+            # and split one voice in two): the filterbank mean over all the pieces.
+            total, count = np.zeros(80), 0
+            for ws, we in starts:
+                s_, c_ = m.fbank_sums(np.asarray(audio[ws:we], dtype=np.float32))
+                total += s_
+                count += c_
+            mean = total / max(count, 1)
         done = 0
-        for k, ws in enumerate(starts):  # windows end in order, so they are taken in order
+        for k, (ws, we) in enumerate(starts):  # windows end in order, so they are taken in order
             last = k == len(starts) - 1
             mine = []
-            while done < N and (last or bounds[done, 1] <= (ws + win) / SAMPLE_RATE):
+            while done < N and (last or bounds[done, 1] <= we / SAMPLE_RATE):
                 mine.append(done)
                 done += 1
             if not mine:
                 continue
-            feats = m.trunk(np.asarray(audio[ws:ws + win], dtype=np.float32))
+            feats = m.trunk(np.asarray(audio[ws:we], dtype=np.float32), mean)
             t = ws / SAMPLE_RATE + 0.02 * np.arange(len(feats)) + 0.0125
             g = np.clip(np.rint(t / frames.step).astype(np.int64), 0, G - 1)
             alone, talking = frames.speakers[g] == 1, frames.speakers[g] > 0
@@ -224,6 +231,34 @@ class DiarizationEngine:
         C = len(frames.offsets)
         return _Windows(bounds[keep], emb, clean[keep], moments,
                         track_emb.reshape(C, 3, -1), valid.reshape(C, 3))
+
+    def _trunk_windows(self, frames: _Frames, n: int, bounds: np.ndarray) -> list[tuple[int, int]]:
+        """Sample ranges the CAM++ trunk runs over, in order: the embedding windows' stretches of
+        speech with ``trunk_margin_s`` of context either side (stretches closer than twice that
+        joined), cut into ``trunk_window_s`` pieces that overlap by one embedding window, so each
+        window fits in one piece. Silence costs nothing (the trunk is most of the cost)."""
+        p = self.params
+        win = int(p.trunk_window_s * SAMPLE_RATE)
+        span = int(np.ceil(p.window_s * SAMPLE_RATE)) + 1
+        margin = int(p.trunk_margin_s * SAMPLE_RATE)
+        if p.trunk_margin_s < 0:  # the whole file
+            regions = [[0, n]]
+        else:
+            regions = []
+            for b0, b1 in bounds:
+                a, b = max(0, int(b0 * SAMPLE_RATE) - margin), min(n, int(np.ceil(b1 * SAMPLE_RATE)) + margin)
+                if regions and a <= regions[-1][1]:
+                    regions[-1][1] = max(regions[-1][1], b)
+                else:
+                    regions.append([a, b])
+        out = []
+        for a, b in regions:
+            ws = a
+            out.append((ws, min(ws + win, b)))
+            while ws + win < b:
+                ws = max(a, min(ws + win - span, b - win))
+                out.append((ws, min(ws + win, b)))
+        return out
 
     def _track_moments(self, frames: _Frames, ws: int, feats, t, tracks) -> None:
         """Add this trunk window's share to the pooling sums of every chunk's local speakers.

@@ -144,12 +144,23 @@ class Models:
             logits = self.segmentation(torch.from_numpy(chunks).unsqueeze(1).to(self.device))
         return self.powerset[logits.argmax(-1).cpu().numpy()]
 
-    def trunk(self, wave: np.ndarray) -> np.ndarray:
-        """CAM++ frame-level features (frames at 50 Hz, 512 channels) of one window."""
+    def fbank_sums(self, wave: np.ndarray) -> tuple[np.ndarray, int]:
+        """(80,) sum of the filterbank frames of ``wave`` and their number (for a shared CMN)."""
         torch = self.torch
         with torch.inference_mode():
             feats = self.fbank(torch.from_numpy(np.array(wave, dtype=np.float32)).to(self.device))
-            feats = feats - feats.mean(0, keepdim=True)  # CMN, as CAM++ was trained
+        return feats.sum(0).cpu().numpy().astype(np.float64), int(feats.shape[0])
+
+    def trunk(self, wave: np.ndarray, mean: np.ndarray | None = None) -> np.ndarray:
+        """CAM++ frame-level features (frames at 50 Hz, 512 channels) of one window. ``mean``: the
+        filterbank mean to subtract (CMN); the window's own mean without one."""
+        torch = self.torch
+        with torch.inference_mode():
+            feats = self.fbank(torch.from_numpy(np.array(wave, dtype=np.float32)).to(self.device))
+            if mean is None:
+                feats = feats - feats.mean(0, keepdim=True)  # CMN, as CAM++ was trained
+            else:
+                feats = feats - torch.from_numpy(mean.astype(np.float32)).to(feats.device)
             feats = feats.T.unsqueeze(0)
             if self._trunk_onnx is not None:
                 x = self._trunk_onnx.run(None, {"input": feats.cpu().numpy()})[0]

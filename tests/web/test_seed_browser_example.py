@@ -86,7 +86,11 @@ def test_the_seed_browser_example_transcribes_the_microphone(page_origin, data_d
         finals: list[str] = []
         console: list[str] = []
         errors: list[str] = []
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
+
+        def heard_text() -> str:  # finals joined, as words (each console line is quoted)
+            return " ".join(re.sub(r"[^a-z ]", " ", " ".join(finals).lower()).split())
+
         while time.monotonic() < deadline:
             for entry in driver.get_log("browser"):
                 console.append(entry["message"])
@@ -95,11 +99,11 @@ def test_the_seed_browser_example_transcribes_the_microphone(page_origin, data_d
                 # console-api lines look like: url 12:34 "Final:" " And so my fellow..."
                 if '"Final:"' in entry["message"]:
                     finals.append(entry["message"].split('"Final:"', 1)[1])
-            heard = " ".join(finals).lower()
+            heard = heard_text()
             if "fellow" in heard and "country can do for you" in heard:
                 break
             time.sleep(0.5)
-        heard = " ".join(re.sub(r"[^a-z ]", " ", " ".join(finals).lower()).split())
+        heard = heard_text()
         assert "fellow" in heard and "country can do for you" in heard, console
         assert not errors, errors
     finally:

@@ -100,11 +100,13 @@ def test_the_seed_browser_example_transcribes_the_microphone(page_origin, data_d
                 if '"Final:"' in entry["message"]:
                     finals.append(entry["message"].split('"Final:"', 1)[1])
             heard = heard_text()
-            if "fellow" in heard and "country can do for you" in heard:
+            # "my fellow Americans" is a borderline recognition on some runs ("might fell
+            # America"): the test holds to the words every run hears
+            if "america" in heard and "country can do for you" in heard:
                 break
             time.sleep(0.5)
         heard = heard_text()
-        assert "fellow" in heard and "country can do for you" in heard, console
+        assert "america" in heard and "country can do for you" in heard, console
         assert not errors, errors
     finally:
         driver.quit()

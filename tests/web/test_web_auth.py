@@ -123,7 +123,10 @@ def test_admin_page_grants_credits(browser, server):
     visible(browser, "a[href='#/admin']").click()
     row = visible(browser, "tr[data-account='client@example.com']")
     row.find_element(By.XPATH, ".//button[text()='Grant']").click()
-    wait(browser).until(lambda d: d.find_element(
-        By.CSS_SELECTOR, "tr[data-account='client@example.com'] .account-credits").text == "61")
+    # read in one script: the table is drawn anew after the grant (an element found before
+    # the redraw is stale)
+    wait(browser).until(lambda d: d.execute_script(
+        "const c = document.querySelector(\"tr[data-account='client@example.com'] .account-credits\");"
+        "return c && c.textContent.trim()") == "61")
     assert server.services.console.account(user.id)["credits"] == 61
     no_script_errors(browser)

@@ -38,6 +38,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT))  # tests.evaluation (WER)
 
 from vocable.streaming.client import StreamOutcome, pcm16_from_file, stream_pcm
 

@@ -201,23 +201,22 @@ class AuthService:
             self.mailer.later(lambda: self._send_verification(account_id, address, base_url))
         return RESEND_SENT
 
-    def address_changed(self, account_id: int, old: str, new: str, *, base_url: str) -> bool:
+    def address_changed(self, account_id: int, old: str, new: str, *, base_url: str) -> None:
         """The account's address became ``new``: with verification on it is unconfirmed until
         its link is followed (someone else's address must not become a confirmed one); the old
-        address hears of the change. Whether a confirmation link was sent."""
+        address hears of the change."""
         if old == new or not self.mailer.enabled:
-            return False
+            return
         self.mailer.later(lambda: self.mailer.send(old, "Your Vocable address was changed", (
             f"The address of your Vocable account was changed to {new}. If you did not do "
             f"this, reset your password at {base_url}/#/reset and tell the server's operator."
         )))
-        if not self.settings.email_verification:
-            return False
+        if not self.verification:
+            return
         with self.db.session() as tx:
             tx.execute(update(Account).where(Account.id == account_id)
                        .values(email_verified_at=None))
         self.mailer.later(lambda: self._send_verification(account_id, new, base_url, changed=True))
-        return True
 
     def verify(self, token: str, *, ip: str, user_agent: str = "", replaces: str | None = None) -> Welcome:
         """Follow a verification link: the address is confirmed, the browser signed in, and the

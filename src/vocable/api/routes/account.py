@@ -56,7 +56,8 @@ def put_account(
         services.db, principal.account_id,
         name=change.name, email=change.email, preferences=change.email_preferences,
     )
-    after = profile.profile(services.db, services.settings.plans, principal.account_id)["email"]
-    services.auth.address_changed(principal.account_id, before, after,
-                                  base_url=public_base_url(request, services))
+    if change.email is not None:
+        services.auth.address_changed(principal.account_id, before,
+                                      profile.validate_email(change.email),
+                                      base_url=public_base_url(request, services))
     return profile.profile(services.db, services.settings.plans, principal.account_id)

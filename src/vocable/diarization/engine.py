@@ -88,6 +88,7 @@ class DiarizationParams:
 
 
 LABEL_BLOCK = 1 << 16  # frames ranked at a time (~18 minutes of audio)
+KEPT_FBANK_FRAMES = 60_000  # filterbank frames kept between the CMN pass and the trunk (10 min, 19 MB)
 
 
 # -- pipeline ----------------------------------------------------------------------------------------
@@ -185,14 +186,17 @@ class DiarizationEngine:
         G = len(frames.speech)
         starts = self._trunk_windows(frames, n, bounds)
         mean = None
+        kept: dict[int, object] = {}  # filterbanks of the first pieces, not computed twice
         if len(starts) > 1 and p.trunk_margin_s >= 0:
             # One CMN mean for all the pieces (each piece's own would differ with what it holds,
             # and split one voice in two): the filterbank mean over all the pieces.
             total, count = np.zeros(80), 0
-            for ws, we in starts:
-                s_, c_ = m.fbank_sums(np.asarray(audio[ws:we], dtype=np.float32))
-                total += s_
-                count += c_
+            for k, (ws, we) in enumerate(starts):
+                fb = m.filterbank(np.asarray(audio[ws:we], dtype=np.float32))
+                total += fb.sum(0).cpu().numpy().astype(np.float64)
+                count += int(fb.shape[0])
+                if count <= KEPT_FBANK_FRAMES:
+                    kept[k] = fb
             mean = total / max(count, 1)
         done = 0
         for k, (ws, we) in enumerate(starts):  # windows end in order, so they are taken in order
@@ -203,7 +207,9 @@ class DiarizationEngine:
                 done += 1
             if not mine:
                 continue
-            feats = m.trunk(np.asarray(audio[ws:we], dtype=np.float32), mean)
+            fb = kept.pop(k, None)
+            feats = m.trunk(None if fb is not None else np.asarray(audio[ws:we], dtype=np.float32),
+                            mean, feats=fb)
             t = ws / SAMPLE_RATE + 0.02 * np.arange(len(feats)) + 0.0125
             g = np.clip(np.rint(t / frames.step).astype(np.int64), 0, G - 1)
             alone, talking = frames.speakers[g] == 1, frames.speakers[g] > 0

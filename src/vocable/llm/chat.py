@@ -283,12 +283,18 @@ class TranscriptChat:
         asked = [p for p in facts.persons if re.search(rf"\b{re.escape(p)}\b", question)]
         first = _name_the_person(_EXCERPT_LABEL.sub("", reply.answer).strip(), question, [],
                                  names, segments)
-        if len(asked) == 1 and facts.misattributed(first, question):
+        wrong_first = facts.misattributed(first, question) if len(asked) == 1 else []
+        if wrong_first:
             # The answer ties a place to the wrong person: ask once more over what that person
-            # says (and what is said of them) only.
-            own = "\n".join(f"({n}) {t}" for n, t in enumerate(facts.persons[asked[0]]))
-            retry = (f'WHAT {asked[0].upper()} SAYS OR IS SAID OF {asked[0].upper()}:\n"""\n'
-                     f'{own}\n"""\n\nQUESTION: {question}\n\nTASK: {task}')
+            # says (and what is said of them) only, saying which places are someone else's
+            # (without it the small model answers with the next place it sees, e.g. an origin).
+            person = asked[0]
+            own = "\n".join(f"({n}) {t}" for n, t in enumerate(facts.persons[person]))
+            places = [w for w in wrong_first if w not in facts.persons]
+            note = (f"NOTE: the transcript does not tie {' or '.join(places)} to {person}.\n\n"
+                    if places else "")
+            retry = (f'WHAT {person.upper()} SAYS OR IS SAID OF {person.upper()}:\n"""\n'
+                     f'{own}\n"""\n\n{note}QUESTION: {question}\n\nTASK: {task}')
             reply = self.llm.complete_json(
                 [{"role": "system", "content": SYSTEM}, {"role": "user", "content": retry}],
                 _Reply, max_tokens=220, client=client, temperature=0.0, cache_prompt=False,

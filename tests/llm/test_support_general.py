@@ -105,3 +105,17 @@ def test_a_quiz_option_is_evidenced_only_by_all_its_words():
     question = "What will Priya send by Friday?"
     assert _in_evidence(source, question, "The agenda")
     assert not _in_evidence(source, question, "The agenda minutes")
+
+
+def test_repeated_flashcards_and_questions_are_kept_once():
+    # ami-dev00's flashcards once held "What does Adam say about Ebenezer's support?" four times.
+    from vocable.llm.textgen import Flashcard
+    from vocable.llm.textgen.writer import distinct
+
+    cards = [Flashcard(front="What does Priya send?", back="The report"),
+             Flashcard(front="what does Priya send ?", back="A report"),
+             Flashcard(front="When is it due?", back="Friday"),
+             Flashcard(front="What does Priya send?", back="The report")]
+    kept = distinct(cards, lambda c: c.front)
+    assert [(c.front, c.back) for c in kept] == [("What does Priya send?", "The report"),
+                                                 ("When is it due?", "Friday")]

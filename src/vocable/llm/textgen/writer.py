@@ -294,14 +294,16 @@ class Writer:
             result = ActionItems(action_items=items)
             return TextResult(kind, render_action_items(result), result.model_dump())
         if kind == "flashcards":
-            cards = self._json(messages, Flashcards, max_tokens).flashcards
+            cards = distinct(self._json(messages, Flashcards, max_tokens).flashcards,
+                             lambda c: c.front)
             grounded = [c for c in cards if not ungrounded_terms(f"{c.front}\n{c.back}", index)]
             ok = self._claims_ok(source, [_as_claim(c.front, c.back) for c in grounded])
             verified = [c for c, good in zip(grounded, ok, strict=True) if good]
             result = Flashcards(flashcards=verified or grounded[:1] or cards[:1])
             return TextResult(kind, render_flashcards(result), result.model_dump())
         if kind == "quiz":
-            questions = self._json(messages, Quiz, max_tokens).questions
+            questions = distinct(self._json(messages, Quiz, max_tokens).questions,
+                                 lambda q: q.question)
             checked = [q for q in (self._check_question(source, q) for q in questions) if q]
             result = Quiz(questions=checked or [_plain_question(source)])
             return TextResult(kind, render_quiz(result), result.model_dump())
@@ -494,6 +496,19 @@ def drop_sentences(text: str, bad: Sequence[str]) -> str:
         bullet = re.match(r"^\s*(?:[-*•]|\d+[.)])\s+", line)
         kept.append((bullet.group(0) if bullet else "") + rest)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+
+
+def distinct(items: list, text: Callable[[Any], str]) -> list:
+    """The items whose ``text`` is not a repeat of an earlier one's (case, spaces and
+    punctuation aside): the small model writes the same flashcard or question several times."""
+    seen: set[str] = set()
+    kept = []
+    for item in items:
+        key = " ".join(re.findall(r"[a-z0-9']+", text(item).lower()))
+        if key not in seen:
+            seen.add(key)
+            kept.append(item)
+    return kept
 
 
 def _as_claim(question: str, answer: str) -> str:

@@ -193,8 +193,9 @@ class DiarizationEngine:
             total, count = np.zeros(80), 0
             for k, (ws, we) in enumerate(starts):
                 fb = m.filterbank(np.asarray(audio[ws:we], dtype=np.float32))
-                total += fb.sum(0).cpu().numpy().astype(np.float64)
-                count += int(fb.shape[0])
+                s_, c_ = m.filterbank_sums(fb)
+                total += s_
+                count += c_
                 if count <= KEPT_FBANK_FRAMES:
                     kept[k] = fb
             mean = total / max(count, 1)
@@ -207,9 +208,7 @@ class DiarizationEngine:
                 done += 1
             if not mine:
                 continue
-            fb = kept.pop(k, None)
-            feats = m.trunk(None if fb is not None else np.asarray(audio[ws:we], dtype=np.float32),
-                            mean, feats=fb)
+            feats = m.trunk(np.asarray(audio[ws:we], dtype=np.float32), mean, feats=kept.pop(k, None))
             t = ws / SAMPLE_RATE + 0.02 * np.arange(len(feats)) + 0.0125
             g = np.clip(np.rint(t / frames.step).astype(np.int64), 0, G - 1)
             alone, talking = frames.speakers[g] == 1, frames.speakers[g] > 0

@@ -151,7 +151,12 @@ class Models:
         with torch.inference_mode():
             return self.fbank(torch.from_numpy(np.array(wave, dtype=np.float32)).to(self.device))
 
-    def trunk(self, wave: np.ndarray | None, mean: np.ndarray | None = None,
+    @staticmethod
+    def filterbank_sums(feats) -> tuple[np.ndarray, int]:
+        """(80,) sum of a ``filterbank``'s frames and their number (for a shared CMN)."""
+        return feats.sum(0).cpu().numpy().astype(np.float64), int(feats.shape[0])
+
+    def trunk(self, wave: np.ndarray, mean: np.ndarray | None = None,
               feats=None) -> np.ndarray:
         """CAM++ frame-level features (frames at 50 Hz, 512 channels) of one window. ``mean``: the
         filterbank mean to subtract (CMN); the window's own mean without one. ``feats``: the

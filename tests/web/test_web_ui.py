@@ -55,7 +55,9 @@ def open_page(browser: WebDriver, server: LiveServer, route: str = "", key: str 
 
 
 def wait(browser: WebDriver, timeout: float = 30) -> WebDriverWait:
-    return WebDriverWait(browser, timeout)
+    # The page re-renders tables after each API answer: an element found just before is then
+    # stale, and the condition is simply tried again.
+    return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,))
 
 
 def visible(browser: WebDriver, css: str, timeout: float = 30):

@@ -180,7 +180,7 @@ def test_pings_are_answered_while_a_large_frame_is_transcribed(start_server, dat
             await asyncio.wait_for(await ws.ping(), 120)
             rtts.append(time.monotonic() - started)
         await ws.send(STOP)
-        await reader
+        await asyncio.wait_for(reader, 300)  # the server closes after the final
 
     client = run(server, key, large, timeout=300)
     assert client.close_code == 1000 and not client.errors, client.messages

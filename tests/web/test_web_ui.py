@@ -164,7 +164,7 @@ def test_stored_transcript_list_detail_export_delete(browser, server, data_dir, 
     link.click()
 
     # The list's own heading is replaced by the detail's: wait for the new one, not a stale element.
-    WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+    wait(browser).until(
         lambda d: d.find_element(By.TAG_NAME, "h1").text == "jfk.wav"
     )
     text = browser.find_element(By.CSS_SELECTOR, ".segments").text.lower()

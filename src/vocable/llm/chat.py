@@ -272,10 +272,13 @@ class TranscriptChat:
             + f"QUESTION: {question}\n\nTASK: {task}"
         )
         # Greedy decoding over a prompt computed afresh: the same question on the same
-        # transcript gives the same answer whatever ran before.
+        # transcript gives the same answer whatever ran before. No repetition penalty: the answer
+        # restates the quoted words, and penalizing them turned "originally from Chicago" into
+        # "originally from Texas" (the other place just quoted).
         reply = self.llm.complete_json(
             [{"role": "system", "content": SYSTEM}, {"role": "user", "content": prompt}],
             _Reply, max_tokens=220, client=client, temperature=0.0, cache_prompt=False,
+            repeat_penalty=1.0,
         )
         facts = Facts.of(Source.from_segments(
             [seg for seg in segments if str(seg.get("text") or "").strip()]
@@ -298,6 +301,7 @@ class TranscriptChat:
             reply = self.llm.complete_json(
                 [{"role": "system", "content": SYSTEM}, {"role": "user", "content": retry}],
                 _Reply, max_tokens=220, client=client, temperature=0.0, cache_prompt=False,
+                repeat_penalty=1.0,
             )
             reply.excerpts = [h.segment_order for h in hits
                               if _quoted(reply.quote, [h.text])] or reply.excerpts
@@ -305,6 +309,9 @@ class TranscriptChat:
         # The model may copy an excerpt's "(n) [mm:ss]" label along with its words.
         answer = _EXCERPT_LABEL.sub("", reply.answer).strip()
         answer = _name_the_person(answer, question, cited, names, segments)
+        answer = _as_quoted(answer, reply.quote, facts.entities)
+        if len(asked) == 1:
+            answer = _only_about(answer, asked[0], list(facts.persons))
         reply.quote = _EXCERPT_LABEL.sub("", reply.quote).strip()
         if answer and _restates(question, answer):
             # "Where on the desktop should the file go?" → "The file should go on the desktop."
@@ -503,6 +510,42 @@ def _name_the_person(
     if name is None and cited:
         name = names.get(cited[0].speaker or "") or introduced_name(cited[0].text)
     return name + answer[lead.end():] if name else answer
+
+
+def _as_quoted(answer: str, quote: str, entities: list[str]) -> str:
+    """The answer with the place or name its own quote gives: where the answer says "originally
+    from Texas" and the quote "originally from Chicago", the small model restated the quoted
+    phrase with the wrong name (one it read nearby), so the quote's name is put back."""
+    if not quote or not entities:
+        return answer
+    pattern = "|".join(re.escape(e) for e in sorted(entities, key=len, reverse=True))
+    lead = r"([A-Za-z']+)\s+([A-Za-z']+)\s+"  # the two words before a name
+    quoted: dict[tuple[str, str], list[str]] = {}
+    for a, b, name in re.findall(rf"{lead}({pattern})\b", quote):
+        quoted.setdefault((a.lower(), b.lower()), []).append(name)
+    for a, b, name in re.findall(rf"{lead}({pattern})\b", answer):
+        said = quoted.get((a.lower(), b.lower()), [])
+        if said and name not in said:
+            answer = re.sub(rf"\b{re.escape(a)}\s+{re.escape(b)}\s+{re.escape(name)}\b",
+                            f"{a} {b} {said[0]}", answer, count=1)
+    return answer
+
+
+def _only_about(answer: str, person: str, persons: list[str]) -> str:
+    """The answer about the one person asked, without clauses about someone else ("Sheila is
+    originally from Chicago and Diane is originally from Chicago." asked of Diane): the small
+    model pads answers with what it read of the other speakers."""
+    if len(persons) < 2 or not re.search(rf"\b{re.escape(person)}\b", answer):
+        return answer
+    names = "|".join(re.escape(p) for p in sorted(persons, key=len, reverse=True))
+    parts = re.split(rf"(?:[,;]\s*|\s+)(?:and|but|while|whereas)\s+(?=(?:{names})\b)"
+                     rf"|[.;]\s+(?=(?:{names})\b)", answer)
+    if len(parts) < 2 or any(len(p.split()) < 3 for p in parts):
+        return answer  # one clause ("Diane and Sheila are from Chicago.")
+    mine = [p for p in parts if re.match(rf"\s*{re.escape(person)}\b", p)]
+    if not mine:
+        return answer
+    return " ".join(_sentence_case(p.strip().rstrip(" ,;.")) for p in mine)
 
 
 def _without(answer: str, wrong: list[str], entities: list[str]) -> str:

@@ -317,12 +317,14 @@ class LLMExecutor:
         client: str = "",
         timeout: float | None = None,
         cache_prompt: bool = True,
+        repeat_penalty: float = 1.05,
     ) -> M:
         """A reply constrained to ``model``'s JSON schema, parsed and validated. Greedy by
         default: structured answers (extraction, judgements) are the same for the same input."""
         result = self.run(
             messages, max_tokens, schema_of(model),
             temperature=temperature, client=client, timeout=timeout, cache_prompt=cache_prompt,
+            repeat_penalty=repeat_penalty,
         )
         if result.finish_reason == "length":
             raise LLMOutputError("The model's structured answer was cut short; try shorter input.")

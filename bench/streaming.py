@@ -295,6 +295,8 @@ def main() -> None:
     parser.add_argument("--long-minutes", type=float, default=0,
                         help="also run one long stream in-process to show flat cost (e.g. 60)")
     parser.add_argument("--log", help="write the server's streaming debug log to this file")
+    parser.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                        help="a StreamOptions field for the local server, e.g. max_context_s=1.5")
     args = parser.parse_args()
     if args.log:
         import logging
@@ -310,10 +312,27 @@ def main() -> None:
     manifest = {m["audio"]: m for m in json.loads((DATA / "manifest.json").read_text())}
     server = None
     if args.url:
+        if args.option:
+            parser.error("--option applies to the local server only")
         url, key = args.url, args.key
     else:
         server = LocalServer(Path(tempfile.mkdtemp(prefix="vocable-bench-")))
         url, key = server.url, server.key
+        if args.option:
+            import dataclasses
+
+            scheduler = server.services.streaming
+            types = {f.name: f.type for f in dataclasses.fields(scheduler.options)}
+            changes = {}
+            for item in args.option:
+                name, _, value = item.partition("=")
+                if name not in types:
+                    parser.error(f"--option: no StreamOptions field {name!r}")
+                kind = str(types[name])
+                changes[name] = (value.lower() in ("1", "true", "yes") if "bool" in kind
+                                 else int(value) if "int" in kind else float(value))
+            scheduler.options = dataclasses.replace(scheduler.options, **changes)
+            print(f"options: {changes}")
     print(f"server {url}  model {args.model}  cpu {os.cpu_count()}  "
           f"load {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
 

@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # Streams decoded together in one batch; open streams allowed at once (0 = unlimited).
     stream_max_batch: int = 4
     stream_max_active: int = 16
+    # Stream decodes run side by side, each on one thread (0 = one per core on a CPU, one on a
+    # GPU): a stream decode is many small decoder steps, and on a 2-core CPU two one-thread
+    # decodes of 2 streams each took 290 ms where one two-thread decode of 4 took 527 ms.
+    stream_workers: int = 0
     # Largest WebSocket message a stream accepts (audio or text); larger ones end the stream with
     # 4413 and an {"error"}. 1 MiB is about 33 s of PCM; clients send 20-200 ms frames.
     stream_max_frame_bytes: int = 1024 * 1024

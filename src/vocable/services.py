@@ -155,7 +155,8 @@ class Services:
         whisper = parts.setdefault("whisper", WhisperExecutor(registry, settings, pool))
         parts.setdefault("speech", SpeechModels(whisper, settings.model_fallback))
         streaming = parts.setdefault(
-            "streaming", StreamScheduler(whisper.model, max_batch=settings.stream_max_batch)
+            "streaming", StreamScheduler(whisper.stream_model, max_batch=settings.stream_max_batch,
+                                         workers=whisper.stream_workers)
         )
         admission = parts.setdefault("admission", Admission(
             parts["quota"], parts["rate_limiter"],

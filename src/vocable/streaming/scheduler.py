@@ -1,9 +1,12 @@
 """``StreamScheduler``: the decode work of every open stream, served fairly and in batches.
 
 Decoding uses one shared faster-whisper model for all streams. ``StreamScheduler`` serves the decode
-work of every open stream on one worker thread: each round takes at most one decode per stream,
-oldest-served first, and runs the decodes of streams that share a model and language as one batch
-(one encoder call, one generate call). A stream that sends faster than real time gets one decode
+work of every open stream from one worker thread: each round takes at most one decode per stream,
+oldest-served first, and runs the decodes of streams that share a model and language as batches
+(one encoder call, one generate call each). With ``workers`` > 1 a round's streams are split into
+that many batches decoded side by side (the model then has as many CTranslate2 workers, one
+thread each): on a CPU the many small decoder steps of a stream decode gain little from a second
+thread and much from a second decode. A stream that sends faster than real time gets one decode
 per round like everybody else, so it cannot starve the others; its backlog is reported
 (``backlog_s``) so the transport can stop reading from it (backpressure).
 """
@@ -14,6 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from vocable.streaming.decode import DecodeRequest, decode_batch
@@ -36,10 +40,14 @@ class StreamScheduler:
         models: Callable[[str], object],
         *,
         max_batch: int = 4,
+        workers: int = 1,
         options: StreamOptions | None = None,
     ):
         self._models = models  # model id -> loaded faster-whisper model (shared)
         self.max_batch = max(1, max_batch)
+        self.workers = max(1, workers)
+        self._decoders = (ThreadPoolExecutor(self.workers, thread_name_prefix="vocable-stream-decode")
+                          if self.workers > 1 else None)
         self.options = options or StreamOptions()
         self._entries: dict[int, _Entry] = {}
         self._cond = threading.Condition()
@@ -83,6 +91,8 @@ class StreamScheduler:
             self._cond.notify_all()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self._decoders is not None:
+            self._decoders.shutdown(wait=False, cancel_futures=True)
 
     def _wake(self) -> None:
         with self._cond:
@@ -106,7 +116,8 @@ class StreamScheduler:
 
     def _round(self, entries: list[_Entry]) -> None:
         """One decode per stream at most, oldest-served first; the first stream's (model,
-        language, prompt, hint) group forms the batch, the rest wait for the next round, first in line."""
+        language, prompt, hint) group forms the round's batches, the rest wait for the next round,
+        first in line."""
         batch: list[tuple[_Entry, DecodeRequest]] = []
         key = None
         for entry in entries:
@@ -129,25 +140,38 @@ class StreamScheduler:
                      bool(request.prompt.strip()), request.hint)
             if key is None:
                 key = group
-            if group == key and len(batch) < self.max_batch:
+            if group == key and len(batch) < self.max_batch * self.workers:
                 batch.append((entry, request))
         if not batch:
             return
         started = time.monotonic()
         try:
             model = self._models(batch[0][0].stream.model_id)
-            results = decode_batch(model, [r for _, r in batch], self.options)
         except Exception:
-            log.exception("stream decode failed")
+            log.exception("stream model failed to load")
             for entry, _ in batch:
                 self._fail(entry, "Speech recognition failed; the stream cannot continue.")
             return
-        self.decodes += len(batch)
-        self.batches += 1
+        parts = self._split(batch)
+        if self._decoders is None or len(parts) == 1:
+            outcomes = [self._decode(model, part) for part in parts]
+        else:
+            outcomes = list(self._decoders.map(lambda part: self._decode(model, part), parts))
+        decoded = []
+        for part, results in zip(parts, outcomes):
+            if results is None:
+                for entry, _ in part:
+                    self._fail(entry, "Speech recognition failed; the stream cannot continue.")
+                continue
+            decoded += list(zip(part, results))
+        if not decoded:
+            return
+        self.decodes += len(decoded)
+        self.batches += len(parts)
         now = time.monotonic()
-        log.debug("decoded %d stream(s), %.1f s of audio at most, in %.2f s", len(batch),
-                  max(r.duration for _, r in batch), now - started)
-        for (entry, request), result in zip(batch, results):
+        log.debug("decoded %d stream(s) in %d batch(es), %.1f s of audio at most, in %.2f s",
+                  len(decoded), len(parts), max(r.duration for (_, r), _ in decoded), now - started)
+        for (entry, request), result in decoded:
             entry.stream.last_served = now
             try:
                 events = entry.stream.apply(request, result)
@@ -157,6 +181,21 @@ class StreamScheduler:
                 continue
             if events:
                 self._deliver(entry, events)
+
+    def _split(self, batch: list[tuple[_Entry, DecodeRequest]]) -> list[list[tuple[_Entry, DecodeRequest]]]:
+        """The round's decodes as up to ``workers`` batches of at most ``max_batch``, similar
+        buffers together (a batch lasts as long as its longest row)."""
+        count = min(self.workers, len(batch))
+        ordered = sorted(batch, key=lambda item: len(item[1].prefix) + 20 * item[1].open_s)
+        size = -(-len(ordered) // count)
+        return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+    def _decode(self, model, part: list[tuple[_Entry, DecodeRequest]]):
+        try:
+            return decode_batch(model, [r for _, r in part], self.options)
+        except Exception:
+            log.exception("stream decode failed")
+            return None
 
     def _deliver(self, entry: _Entry, events: list[Event]) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from faster_whisper import WhisperModel
 
@@ -12,6 +13,10 @@ from vocable.registry.pool import ModelPool
 from vocable.registry.speech import FAMILY, ModelRegistry
 
 log = logging.getLogger("vocable.transcription.whisper")
+
+# Live streams' instance of a speech model (CPU): its own threads, so file transcription keeps all
+# cores for its large windows while streams decode side by side (``WhisperExecutor.stream_model``).
+STREAM_FAMILY = "speech-stream"
 
 
 class WhisperExecutor:
@@ -46,13 +51,34 @@ class WhisperExecutor:
         model_id = self.resolve(model_id)
         return self.pool.get(FAMILY, model_id, lambda: self._load(model_id))
 
-    def _load(self, model_id: str) -> WhisperModel:
+    @property
+    def stream_workers(self) -> int:
+        """Stream decodes that run at once (``Settings.stream_workers``)."""
+        if self.settings.stream_workers > 0:
+            return self.settings.stream_workers
+        if self.device.kind == "cuda":
+            return 1  # a GPU batches the streams; side-by-side decodes would only queue
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+    def stream_model(self, model_id: str | None = None) -> WhisperModel:
+        """The model as live streams use it: on a CPU an instance of its own with one thread per
+        decode and ``stream_workers`` decodes at once (CTranslate2 runs the small decoder steps
+        of a stream decode faster on one thread each than on all cores together); on a GPU the
+        shared model."""
+        model_id = self.resolve(model_id)
+        if self.device.kind == "cuda":
+            return self.model(model_id)
+        workers = self.stream_workers
+        return self.pool.get(STREAM_FAMILY, model_id,
+                             lambda: self._load(model_id, threads=1, workers=workers))
+
+    def _load(self, model_id: str, threads: int | None = None, workers: int | None = None) -> WhisperModel:
         model = WhisperModel(
             str(self.registry.path(model_id)),
             device=self.device.kind,
             compute_type=self.compute_type,
-            cpu_threads=self.settings.cpu_threads,
-            num_workers=max(1, self.settings.workers),
+            cpu_threads=self.settings.cpu_threads if threads is None else threads,
+            num_workers=max(1, self.settings.workers if workers is None else workers),
         )
         log.info("%s runs on %s (%s)", model_id, self.device.kind, self.compute_type)
         return model

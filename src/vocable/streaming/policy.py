@@ -65,7 +65,7 @@ class StreamOptions:
     max_context_s: float = 3.0  # audio of earlier finals kept in the buffer for context
     max_gap_s: float = 2.0  # a longer pause drops that audio context (the text stays as prompt)
     stall_speech_s: float = 1.0  # speech after the fixed words that a decode must not ignore
-    max_pending_s: float = 1.5  # committed words without punctuation are finalized after this span
+    max_pending_s: float = 0.8  # committed words without punctuation are finalized after this span
     min_clause_s: float = 0.5  # a comma ends a final only when the final spans at least this
     prompt_chars: int = 200  # previous final text given to Whisper as context
     prompt_tokens: int = 48

@@ -106,10 +106,11 @@ class StreamScheduler:
     def _run(self) -> None:
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._stopping or bool(self._ready()), timeout=1.0)
+                while not self._stopping and not (ready := self._ready()):
+                    self._cond.wait(timeout=1.0)
                 if self._stopping:
                     return
-                ready = sorted(self._ready(), key=lambda e: e.stream.last_served)
+                ready.sort(key=lambda e: e.stream.last_served)
                 # this worker's share of the waiting streams: the idle workers split them
                 share = min(self.max_batch, math.ceil(len(ready) / (self.workers - self._working)))
                 claimed = ready[:share]

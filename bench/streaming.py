@@ -387,6 +387,9 @@ def main() -> None:
                         lags.append(done[0] - out.sent[-1][1])
                     wers.append(wer(file_text, out.text))
                 ok = all(o.completed for o in outs)
+                worst = max(range(len(outs)), key=lambda k: wers[k])
+                if wers[worst] > 0.03:  # what a loaded stream lost, to see where
+                    print(f"  worst stream (WER file {wers[worst]:.3f}): {outs[worst].text}", flush=True)
                 for o in outs:
                     if not o.completed:
                         print(f"  incomplete stream: close {o.close_code} {o.close_reason!r} "

@@ -11,7 +11,9 @@ seconds). The policy, per stream (``StreamTranscriber``):
   ``min_step_s`` of new audio, or with whatever arrived meanwhile when the machine is busy: a
   stream never drifts behind the speaker, its step grows instead.
 * **LocalAgreement-2** (whisper_streaming, Macháček et al. 2023): words on which two consecutive
-  hypotheses agree are *committed*. Committed and finalized words are forced as the decoder's
+  hypotheses agree are *committed*, where they are the same words (aligned, nearest in time), not
+  a word two different phrases happen to open with; a word or two a decode drops between agreed
+  ones is kept if Whisper was sure of it. Committed and finalized words are forced as the decoder's
   prefix (as SimulStreaming does), so Whisper only writes what comes after them and can never
   contradict what the stream already showed. Partials show committed words plus the newest tail.
 * **Finalization** of committed words at punctuation, after ``max_pending_s`` of committed text, at
@@ -31,6 +33,7 @@ work of every open stream.
 
 from __future__ import annotations
 
+import difflib
 import threading
 import zlib
 from collections.abc import Callable
@@ -44,7 +47,7 @@ from vocable.streaming.decode import DecodeRequest, DecodeResult, cut_loop, norm
 from vocable.streaming.vad import VAD_WINDOW, StreamingVad
 
 _PUNCTUATION = ".,;:!?…。，、？！"
-REPEAT_NGRAM = 3  # a new hypothesis opening with 3 of the words just said is a repetition
+REPEAT_NGRAM = 3  # a new hypothesis repeating 3 or more of the words just said is a repetition
 _CLAUSE_END = (",", ";", ":", "，", "、")
 _SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
 
@@ -140,6 +143,55 @@ def _compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data)) if len(data) > 24 else 1.0
 
 
+MAX_DROPPED = 4  # words of the previous hypothesis a decode may drop and still agree past them
+MIN_AFTER_DROP = 3  # ... if this many words after them agree (and at least as many as dropped)
+MIN_DROPPED_P = 0.5  # ... and Whisper was this sure of each (guesses in overlaps are below 0.5)
+
+
+def _agree(old: list[Word], new: list[Word]) -> tuple[list[Word], int]:
+    """LocalAgreement-2 between the previous hypothesis and the new one: the words to commit and
+    how many of the new hypothesis' words they cover.
+
+    The words agreed are the common prefix, taken as *the same words*, not only the same text:
+    the best alignment of the two maps them onto each other, and each is, of the words spelled
+    alike in the other hypothesis, the one nearest in time. A decode that skipped a phrase ("I
+    heard a beep" where the other has "I thought, you know, I heard") shares a first word with its
+    neighbour by chance; agreeing on it would fix the skip for good. Whisper, forced to continue
+    fixed words, also drops a word or two the previous decode heard ("Okay," in "Okay, I thought,
+    you know"): when at least ``MIN_AFTER_DROP`` words agree after at most ``MAX_DROPPED`` such
+    words, each heard with probability ``MIN_DROPPED_P`` or more, those are kept too."""
+    a, b = [normalize_word(w.word) for w in old], [normalize_word(w.word) for w in new]
+
+    def nearest(words: list[str], timed: list[Word], word: str, at: float) -> int:
+        return min((k for k, w in enumerate(words) if w == word),
+                   key=lambda k: abs(timed[k].start - at))
+
+    agreed: list[Word] = []
+    ia = ib = 0
+    for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
+        dropped = block.a - ia
+        if not block.size or block.b != ib or dropped > MAX_DROPPED or \
+                (dropped and (block.size < max(MIN_AFTER_DROP, dropped)
+                              or min(w.probability for w in old[ia:block.a]) < MIN_DROPPED_P
+                              or a[ia:block.a] == a[block.a:block.a + dropped])):
+            break  # (dropped words that only stutter the next ones: "At least, at least, you know")
+        if block.size == 1 and ia == block.a == 0 and (a.count(a[0]) > 1 or b.count(b[0]) > 1):
+            break  # one common word that the other hypothesis says twice: which one is it?
+        agreed += old[ia:block.a]
+        for i, j in zip(range(block.a, block.a + block.size), range(block.b, block.b + block.size)):
+            if nearest(a, old, a[i], new[j].start) != i or nearest(b, new, b[j], old[i].start) != j:
+                return agreed, j
+            cur = new[j]
+            # Whisper ends a cut-off hypothesis with a period: punctuation on a hypothesis' last
+            # word is a guess, on a word followed by others it is informed.
+            if old[i].word != cur.word and j == len(new) - 1:
+                text = old[i].word if i < len(old) - 1 else cur.word.rstrip(_PUNCTUATION)
+                cur = Word(text, cur.start, cur.end, cur.probability)
+            agreed.append(cur)
+        ia, ib = block.a + block.size, block.b + block.size
+    return agreed, ib
+
+
 def _join(words: list[Word]) -> str:
     return "".join(w.word for w in words).strip()
 
@@ -194,6 +246,7 @@ class StreamTranscriber:
         self._stalls = 0  # consecutive decodes that found nothing new despite speech
         self._last_partial = ""
         self._final_end = 0.0  # end of the last finalized word: finals never go back in time
+        self._cut_word: tuple[str, float] | None = None  # (last fixed word, time) of a restart
 
     # -- input side (any thread) ----------------------------------------------------------------
     def push_pcm16(self, data: bytes) -> None:
@@ -308,18 +361,9 @@ class StreamTranscriber:
             self._last_partial = ""
             return events
         self._decoded_to = self._heard_to = request.end_sample
-        agreed = []  # LocalAgreement-2: the common prefix of this hypothesis and the previous one
-        for i, (old, cur) in enumerate(zip(self._tentative, words)):
-            if normalize_word(old.word) != normalize_word(cur.word):
-                break
-            # Whisper ends a cut-off hypothesis with a period: punctuation on a hypothesis' last
-            # word is a guess, on a word followed by others it is informed.
-            if old.word != cur.word and i == len(words) - 1:
-                text = old.word if i < len(self._tentative) - 1 else cur.word.rstrip(_PUNCTUATION)
-                cur = Word(text, cur.start, cur.end, cur.probability)
-            agreed.append(cur)
+        agreed, covered = _agree(self._tentative, words)
         self._committed += agreed
-        self._tentative = words[len(agreed):]
+        self._tentative = words[covered:]
         events += self._finalize(self._boundary(), split=True)  # one final per sentence
         if self._pending_s() >= o.max_segment_s:
             events += self._force_finalize()
@@ -340,12 +384,19 @@ class StreamTranscriber:
             last_speech = self._speech_runs[-1][1] / SAMPLE_RATE
             words = [w for w in words if w.start < last_speech + 0.3]
         words = cut_loop((self._context + self._committed)[-8:], words)
+        if self._cut_word and words and not (self._context or self._committed):
+            word, cut = self._cut_word
+            if normalize_word(words[0].word) == word and words[0].start < cut + 0.5:
+                words = words[1:]
+        # A repetition says the fixed words' tail again ("... from Chicago." -> "from Chicago."),
+        # up to the end of either; a phrase said twice with other words after it ("... originally
+        # from Chicago. Oh, I'm" -> "originally from Chicago also") is speech.
         fixed = [normalize_word(w.word) for w in (self._context + self._committed)[-12:]]
-        new = [normalize_word(w.word) for w in words[:REPEAT_NGRAM]]
-        if len(new) == REPEAT_NGRAM and any(
-            fixed[i:i + REPEAT_NGRAM] == new for i in range(len(fixed) - REPEAT_NGRAM + 1)
-        ):
-            return []
+        new = [normalize_word(w.word) for w in words]
+        for i in range(len(fixed) - REPEAT_NGRAM + 1):
+            span = min(len(new), len(fixed) - i)
+            if span >= REPEAT_NGRAM and new[:span] == fixed[i:i + span]:
+                return []
         return words
 
     def _decode_due(self) -> bool:
@@ -627,9 +678,13 @@ class StreamTranscriber:
         """Finalize the committed words and drop all audio up to the end of the fixed words."""
         events = self._finalize(len(self._committed))
         cut = self._fixed_until()
+        last = (self._context + self._committed)[-1:]
         following = self._tentative
         if following and following[0].start > cut:
             cut = (cut + following[0].start) / 2
+        # Word ends are often placed early: the restarted buffer may open on the fixed last
+        # word's tail, which Whisper then writes again ("Chicago Chicago also").
+        self._cut_word = (normalize_word(last[0].word), cut) if last else None
         self._drop_context()
         self._trim(int(cut * SAMPLE_RATE))
         self._tentative = []
@@ -637,6 +692,7 @@ class StreamTranscriber:
 
     def _end_utterance(self, end_sample: int) -> None:
         self._flush_at = None
+        self._cut_word = None
         self._segment = self._in_speech
         self._speech = 0
         self._committed = []

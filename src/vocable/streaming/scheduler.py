@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from vocable.streaming.decode import DecodeRequest, decode_batch
-from vocable.streaming.policy import Event, Failed, StreamOptions, StreamTranscriber
+from vocable.streaming.policy import Event, Failed, Final, StreamOptions, StreamTranscriber
 
 log = logging.getLogger("vocable.streaming.scheduler")
 
@@ -182,6 +182,12 @@ class StreamScheduler:
                 log.exception("stream failed while applying a decode")
                 self._fail(entry, "Streaming failed unexpectedly.")
                 continue
+            if log.isEnabledFor(logging.DEBUG):  # one line per decode, to replay a stream by eye
+                log.debug("stream %x %.2f-%.2f s%s prefix %r -> %r; finals %r", id(entry) % 65536,
+                          request.offset, request.offset + request.duration,
+                          " flush" if request.flush else "", request.prefix[-30:],
+                          "".join(w.word for w in result.words),
+                          [e.text for e in events if isinstance(e, Final)])
             if events:
                 self._deliver(entry, events)
 

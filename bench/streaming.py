@@ -17,6 +17,8 @@ at each N; "sustained" is the largest N whose median final latency stays within 
     python bench/streaming.py                        # starts a local server on the shared data
     python bench/streaming.py --url http://host:8000 --key voc_...   # an existing server
     python bench/streaming.py --files jfk.wav --max-streams 0        # quick
+    python bench/streaming.py --files --max-streams 0 --wer-runs 5 --diarize   # WER spread, labels
+    python bench/streaming.py --files --min-streams 4 --max-streams 4 --scale-repeat 20  # 10 min
 """
 
 from __future__ import annotations
@@ -257,14 +259,29 @@ def wer_runs(url: str, key: str | None, args, manifest: dict, wer) -> None:
     reference = manifest.get(args.scale_file, {}).get("reference")
     print(f"\nfinal-text WER of {args.scale_file} over {args.wer_runs} real-time runs "
           f"(file transcription vs reference: {wer(reference, file_text) if reference else float('nan'):.3f})")
-    refs, files = [], []
+    stm = path.with_suffix(".stm")  # utterances with speakers: scores the live labels
+    speakers = [(f[5], f[2]) for f in (line.split(maxsplit=5) for line in stm.read_text().splitlines())] \
+        if args.diarize and stm.exists() else None
+    refs, files, labels = [], [], []
     for i in range(args.wer_runs):
-        out = asyncio.run(stream_pcm(url, pcm, key=key, model=args.model, language=args.language))
+        out = asyncio.run(stream_pcm(url, pcm, key=key, model=args.model, language=args.language,
+                                     options={"diarize": True} if args.diarize else None))
         refs.append(wer(reference, out.text) if reference else float("nan"))
         files.append(wer(file_text, out.text))
-        print(f"  run {i + 1}: WER ref {refs[-1]:.3f} file {files[-1]:.3f}  {out.text}", flush=True)
+        line = f"  run {i + 1}: WER ref {refs[-1]:.3f} file {files[-1]:.3f}"
+        if speakers:
+            from tests.evaluation import word_speaker_error
+
+            words = [(w["word"], m.get("speaker") or "?") for _, m in out.messages
+                     if "words" in m for w in m["words"]]
+            labels.append(word_speaker_error(speakers, words)[0])
+            line += f" word-speaker error {labels[-1]:.3f} ({len({s for _, s in words})} labels)"
+        print(f"{line}  {out.text}", flush=True)
     print(f"WER ref  worst {max(refs):.3f} best {min(refs):.3f} median {median(refs):.3f}")
     print(f"WER file worst {max(files):.3f} best {min(files):.3f} median {median(files):.3f}")
+    if labels:
+        print(f"word-speaker error of the live labels: worst {max(labels):.3f} best {min(labels):.3f} "
+              f"median {median(labels):.3f}")
 
 
 async def run_streams(url: str, key: str | None, pcm: bytes, n: int, model: str, language: str,
@@ -292,6 +309,9 @@ def main() -> None:
                         help="concurrency runs on the scale file repeated this many times (lag over time)")
     parser.add_argument("--wer-runs", type=int, default=0,
                         help="stream --scale-file this many times (real time) and report the WER spread")
+    parser.add_argument("--diarize", action="store_true",
+                        help="the --wer-runs streams ask for live speaker labels, scored against "
+                             "the file's .stm (share of words given to the wrong speaker)")
     parser.add_argument("--long-minutes", type=float, default=0,
                         help="also run one long stream in-process to show flat cost (e.g. 60)")
     parser.add_argument("--log", help="write the server's streaming debug log to this file")

@@ -115,6 +115,11 @@ def test_a_phrase_said_again_is_speech_but_a_repeated_tail_is_not():
     assert stream._plausible(again) == again
     stream._committed = stream._committed[:-2]
     assert stream._plausible(_words("originally from Chicago.", 3.3, 0.3)) == []
+    # After a long pause only the prompt holds what was said: the 10-minute bench saw a "Hello?"
+    # after one decoded as the sentence before the pause.
+    stream._committed, stream._prompt = [], "a Yankee down here. So I don't hear that New Jersey now."
+    assert stream._plausible(_words("I don't hear that New Jersey now.", 0.0)) == []
+    assert len(stream._plausible(_words("Hello? Hello?", 0.0))) == 2
     old = _words("At least, at least, you know,", 0.0, 0.3)
     new = _words("At least, you know, they are", 0.0, 0.4)
     agreed, covered = _agree(old, new)

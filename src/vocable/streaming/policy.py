@@ -391,7 +391,11 @@ class StreamTranscriber:
         # A repetition says the fixed words' tail again ("... from Chicago." -> "from Chicago."),
         # up to the end of either; a phrase said twice with other words after it ("... originally
         # from Chicago. Oh, I'm" -> "originally from Chicago also") is speech.
-        fixed = [normalize_word(w.word) for w in (self._context + self._committed)[-12:]]
+        # The prompt counts too: after a long pause the fixed words are only text, and Whisper,
+        # given a short burst ("Hello?"), may write the prompt's last sentence again.
+        fixed = [normalize_word(w) for w in self._prompt.split()[-12:]] + \
+            [normalize_word(w.word) for w in self._context + self._committed]
+        fixed = [w for w in fixed if w][-12:]
         new = [normalize_word(w.word) for w in words]
         for i in range(len(fixed) - REPEAT_NGRAM + 1):
             span = min(len(new), len(fixed) - i)

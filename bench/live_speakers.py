@@ -120,7 +120,7 @@ def main() -> None:
     executor.close()
     print("| threshold | min speech | " + " | ".join(titles) + " |")
     print("|---|---|" + "---|" * len(files))
-    for threshold, min_speech in [(t, m) for t in (0.2, 0.3, 0.4, 0.5) for m in (0.3, 0.6)]:
+    for threshold, min_speech in [(t, m) for t in (0.2, 0.3, 0.4, 0.5) for m in (0.3, 0.6, 0.7, 0.8)]:
         cells = []
         for items in prints:
             known = iter([vp for vp, _, _ in items])

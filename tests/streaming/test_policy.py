@@ -143,3 +143,13 @@ def test_a_restarted_buffer_does_not_repeat_the_word_it_was_cut_after():
     stream._restart_after_fixed()
     assert [w.word.strip() for w in stream._plausible(_words("Chicago? Oh, I'm", 1.5))] == ["Oh,", "I'm"]
     assert len(stream._plausible(_words("Oh, I'm from Chicago", 1.6))) == 4
+
+
+def test_dropped_words_need_the_words_after_them_agreed():
+    """A dropped word is kept only with MIN_AFTER_DROP words agreed after it: when the next
+    word is not the same word (the "I" nearest in time to the new one is the old's last), neither
+    the dropped word nor what follows is committed."""
+    old = _words("the design. Okay, I thought, you know, I", 0.0, 0.3)
+    new = _words("the design.", 0.0, 0.3) + _words("I thought, you know,", 2.1, 0.3)
+    agreed, covered = _agree(old, new)
+    assert [w.word.strip() for w in agreed] == ["the", "design."] and covered == 2

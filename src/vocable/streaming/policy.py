@@ -177,9 +177,12 @@ def _agree(old: list[Word], new: list[Word]) -> tuple[list[Word], int]:
             break  # (dropped words that only stutter the next ones: "At least, at least, you know")
         if block.size == 1 and ia == block.a == 0 and (a.count(a[0]) > 1 or b.count(b[0]) > 1):
             break  # one common word that the other hypothesis says twice: which one is it?
+        before = len(agreed)
         agreed += old[ia:block.a]
         for i, j in zip(range(block.a, block.a + block.size), range(block.b, block.b + block.size)):
             if nearest(a, old, a[i], new[j].start) != i or nearest(b, new, b[j], old[i].start) != j:
+                if dropped and i - block.a < MIN_AFTER_DROP:  # too few agreed to carry them
+                    return agreed[:before], ib
                 return agreed, j
             cur = new[j]
             # Whisper ends a cut-off hypothesis with a period: punctuation on a hypothesis' last

@@ -7,9 +7,10 @@ import numpy as np
 
 from vocable.audio import SAMPLE_RATE
 from vocable.results import Word
+from vocable.streaming.agreement import agree
 from vocable.streaming.client import pcm16_from_file
 from vocable.streaming.decode import DecodeResult
-from vocable.streaming.policy import Done, Final, StreamOptions, StreamTranscriber, _agree
+from vocable.streaming.policy import Done, Final, StreamOptions, StreamTranscriber
 
 
 def test_silence_needs_no_decode_and_keeps_no_audio():
@@ -81,7 +82,7 @@ def test_a_decode_that_skips_a_phrase_after_one_that_heard_it_agrees_on_nothing(
     assert stream._committed == []
 
 
-def test_a_word_the_next_decode_drops_is_kept_when_the_words_after_it_agree(data_dir):
+def test_a_word_the_next_decode_drops_is_kept_when_the_words_after_itagree(data_dir):
     """Seen under load: "the design. Okay, I thought, you know, I heard", then "the design. I
     thought, you know, I heard a beep." (the second decode dropped "Okay,"; later ones dropped the
     whole phrase). The words agreed after the dropped one carry it: all of them are committed."""
@@ -122,15 +123,15 @@ def test_a_phrase_said_again_is_speech_but_a_repeated_tail_is_not():
     assert len(stream._plausible(_words("Hello? Hello?", 0.0))) == 2
     old = _words("At least, at least, you know,", 0.0, 0.3)
     new = _words("At least, you know, they are", 0.0, 0.4)
-    agreed, covered = _agree(old, new)
+    agreed, covered = agree(old, new)
     assert [w.word.strip() for w in agreed] == [] and covered == 0
 
 
 def test_one_common_word_said_twice_is_not_agreed_on():
     """"I start, you know, I" then "I heard a beep.": the common "I" may be either "I"."""
-    agreed, covered = _agree(_words("I start, you know, I", 0.0), _words("I heard a beep.", 0.2))
+    agreed, covered = agree(_words("I start, you know, I", 0.0), _words("I heard a beep.", 0.2))
     assert agreed == [] and covered == 0
-    agreed, covered = _agree(_words("I need", 0.0), _words("I need the design.", 0.0))
+    agreed, covered = agree(_words("I need", 0.0), _words("I need the design.", 0.0))
     assert [w.word.strip() for w in agreed] == ["I", "need"] and covered == 2
 
 
@@ -151,5 +152,5 @@ def test_dropped_words_need_the_words_after_them_agreed():
     the dropped word nor what follows is committed."""
     old = _words("the design. Okay, I thought, you know, I", 0.0, 0.3)
     new = _words("the design.", 0.0, 0.3) + _words("I thought, you know,", 2.1, 0.3)
-    agreed, covered = _agree(old, new)
+    agreed, covered = agree(old, new)
     assert [w.word.strip() for w in agreed] == ["the", "design."] and covered == 2

@@ -27,13 +27,12 @@ seconds). The policy, per stream (``StreamTranscriber``):
   again on the full 30 s window), a decode that ignores speech after the fixed words twice
   restarts the buffer after them, and the usual no-speech / compression-ratio checks apply.
 
-``decode.py`` runs the Whisper decodes, ``vad.py`` the VAD, ``scheduler.py`` serves the decode
-work of every open stream.
+``decode.py`` runs the Whisper decodes, ``agreement.py`` compares two hypotheses, ``vad.py`` the
+VAD, ``scheduler.py`` serves the decode work of every open stream.
 """
 
 from __future__ import annotations
 
-import difflib
 import threading
 import zlib
 from collections.abc import Callable
@@ -43,10 +42,10 @@ import numpy as np
 
 from vocable.audio import SAMPLE_RATE
 from vocable.results import Word
+from vocable.streaming.agreement import agree
 from vocable.streaming.decode import DecodeRequest, DecodeResult, cut_loop, normalize_word
 from vocable.streaming.vad import VAD_WINDOW, StreamingVad
 
-_PUNCTUATION = ".,;:!?…。，、？！"
 REPEAT_NGRAM = 3  # a new hypothesis repeating 3 or more of the words just said is a repetition
 _CLAUSE_END = (",", ";", ":", "，", "、")
 _SENTENCE_END = (".", "?", "!", "。", "？", "！", "…")
@@ -141,58 +140,6 @@ Event = Partial | Final | Done | Failed
 def _compression_ratio(text: str) -> float:
     data = text.strip().encode("utf-8")
     return len(data) / len(zlib.compress(data)) if len(data) > 24 else 1.0
-
-
-MAX_DROPPED = 4  # words of the previous hypothesis a decode may drop and still agree past them
-MIN_AFTER_DROP = 3  # ... if this many words after them agree (and at least as many as dropped)
-MIN_DROPPED_P = 0.5  # ... and Whisper was this sure of each (guesses in overlaps are below 0.5)
-
-
-def _agree(old: list[Word], new: list[Word]) -> tuple[list[Word], int]:
-    """LocalAgreement-2 between the previous hypothesis and the new one: the words to commit and
-    how many of the new hypothesis' words they cover.
-
-    The words agreed are the common prefix, taken as *the same words*, not only the same text:
-    the best alignment of the two maps them onto each other, and each is, of the words spelled
-    alike in the other hypothesis, the one nearest in time. A decode that skipped a phrase ("I
-    heard a beep" where the other has "I thought, you know, I heard") shares a first word with its
-    neighbour by chance; agreeing on it would fix the skip for good. Whisper, forced to continue
-    fixed words, also drops a word or two the previous decode heard ("Okay," in "Okay, I thought,
-    you know"): when at least ``MIN_AFTER_DROP`` words agree after at most ``MAX_DROPPED`` such
-    words, each heard with probability ``MIN_DROPPED_P`` or more, those are kept too."""
-    a, b = [normalize_word(w.word) for w in old], [normalize_word(w.word) for w in new]
-
-    def nearest(words: list[str], timed: list[Word], word: str, at: float) -> int:
-        return min((k for k, w in enumerate(words) if w == word),
-                   key=lambda k: abs(timed[k].start - at))
-
-    agreed: list[Word] = []
-    ia = ib = 0
-    for block in difflib.SequenceMatcher(None, a, b, autojunk=False).get_matching_blocks():
-        dropped = block.a - ia
-        if not block.size or block.b != ib or dropped > MAX_DROPPED or \
-                (dropped and (block.size < max(MIN_AFTER_DROP, dropped)
-                              or min(w.probability for w in old[ia:block.a]) < MIN_DROPPED_P
-                              or a[ia:block.a] == a[block.a:block.a + dropped])):
-            break  # (dropped words that only stutter the next ones: "At least, at least, you know")
-        if block.size == 1 and ia == block.a == 0 and (a.count(a[0]) > 1 or b.count(b[0]) > 1):
-            break  # one common word that the other hypothesis says twice: which one is it?
-        before = len(agreed)
-        agreed += old[ia:block.a]
-        for i, j in zip(range(block.a, block.a + block.size), range(block.b, block.b + block.size)):
-            if nearest(a, old, a[i], new[j].start) != i or nearest(b, new, b[j], old[i].start) != j:
-                if dropped and i - block.a < MIN_AFTER_DROP:  # too few agreed to carry them
-                    return agreed[:before], ib
-                return agreed, j
-            cur = new[j]
-            # Whisper ends a cut-off hypothesis with a period: punctuation on a hypothesis' last
-            # word is a guess, on a word followed by others it is informed.
-            if old[i].word != cur.word and j == len(new) - 1:
-                text = old[i].word if i < len(old) - 1 else cur.word.rstrip(_PUNCTUATION)
-                cur = Word(text, cur.start, cur.end, cur.probability)
-            agreed.append(cur)
-        ia, ib = block.a + block.size, block.b + block.size
-    return agreed, ib
 
 
 def _join(words: list[Word]) -> str:
@@ -364,7 +311,7 @@ class StreamTranscriber:
             self._last_partial = ""
             return events
         self._decoded_to = self._heard_to = request.end_sample
-        agreed, covered = _agree(self._tentative, words)
+        agreed, covered = agree(self._tentative, words)
         self._committed += agreed
         self._tentative = words[covered:]
         events += self._finalize(self._boundary(), split=True)  # one final per sentence
@@ -397,7 +344,7 @@ class StreamTranscriber:
         # The prompt counts too: after a long pause the fixed words are only text, and Whisper,
         # given a short burst ("Hello?"), may write the prompt's last sentence again.
         fixed = [normalize_word(w) for w in self._prompt.split()[-12:]] + \
-            [normalize_word(w.word) for w in self._context + self._committed]
+            [normalize_word(w.word) for w in (self._context + self._committed)[-12:]]
         fixed = [w for w in fixed if w][-12:]
         new = [normalize_word(w.word) for w in words]
         for i in range(len(fixed) - REPEAT_NGRAM + 1):

@@ -73,6 +73,7 @@ def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
         chat_items: list[int] | None = None, generate_on: list[str] | None = None,
         stability: int | None = None, types: list[str] | None = None) -> Path:
     from vocable.accounts.keys import create_account
+    from vocable.analysis.nlp import NlpToolkit
     from vocable.config import Settings
     from vocable.llm.chat import TranscriptChat
     from vocable.llm.embed import Embedder
@@ -89,6 +90,11 @@ def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
     embedder = Embedder(settings)
     llm.count_tokens("warm up")
     embedder.embed(["warm up"])
+    parse = NlpToolkit(embedder).parse  # who-does-what checks, as services.writer() has them
+
+    def writer() -> Writer:
+        return Writer(llm, embedder, settings=settings, parse=parse)
+
     evalset = json.loads((DATA / "eval.json").read_text())
     if quick:  # a subset for a loaded machine (a call takes minutes there): call-2spk only
         evalset["chat"] = [c for c in evalset["chat"] if c["transcript"] == "call-2spk"]
@@ -173,7 +179,8 @@ def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
         started = time.monotonic()
         try:
             result = call()
-            got = {"text": result.text, "data": result.data, "calls": result.calls}
+            got = {"text": result.text, "data": result.data, "calls": result.calls,
+                   "notes": result.notes}
         except Exception as exc:  # noqa: BLE001 - reported in the table
             got = {"error": f"{type(exc).__name__}: {exc}"}
         got["seconds"] = time.monotonic() - started
@@ -185,14 +192,12 @@ def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
         for item in evalset["summaries"][len(out["summaries"]):]:
             source = Source.from_segments(docs[item["transcript"]]["segments"])
             got = write(item["style"], item["transcript"], None,
-                        lambda source=source, style=item["style"]: Writer(
-                            llm, embedder, settings=settings).summarize(source, style))
+                        lambda source=source, style=item["style"]: writer().summarize(source, style))
             out["summaries"].append(item | {"got": got})
             save()
     if "no_content" in parts:
         for text in evalset["no_content"][len(out["no_content"]):]:
-            got = write("brief", None, text, lambda text=text: Writer(
-                llm, embedder, settings=settings).summarize(Source.from_text(text), "brief"))
+            got = write("brief", None, text, lambda text=text: writer().summarize(Source.from_text(text), "brief"))
             out["no_content"].append({"text": text, "got": got})
             save()
     if "generate" in parts:
@@ -201,8 +206,7 @@ def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
             for kind in evalset["generate"]["types"]:
                 if any(g["transcript"] == name and g["type"] == kind for g in out["generate"]):
                     continue
-                got = write(kind, name, None, lambda source=source, kind=kind: Writer(
-                    llm, embedder, settings=settings).generate(source, kind))
+                got = write(kind, name, None, lambda source=source, kind=kind: writer().generate(source, kind))
                 out["generate"].append({"transcript": name, "type": kind, "got": got})
                 save()
     save()
@@ -211,6 +215,30 @@ def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
 
 
 # -- scoring ------------------------------------------------------------------------------------
+def print_claims(checker) -> None:
+    """The support checker against the hand-labelled sentences of ``claims.json``: how many it
+    gets right, the unsupported ones it lets through, the supported ones it flags."""
+    from vocable.llm.textgen import Source
+
+    docs = transcripts()
+    claims = json.loads((DATA / "claims.json").read_text())["claims"]
+    missed, flagged = [], []
+    for c in claims:
+        check = checker.check(Source.from_segments(docs[c["transcript"]]["segments"]),
+                              [c["sentence"]])[0]
+        if check.supported != c["supported"]:
+            (missed if c["supported"] is False else flagged).append(f"{c['transcript']}: "
+                                                                   f"{c['sentence']} ({check.how})")
+    wrong = sum(not c["supported"] for c in claims)
+    print(f"labelled sentences: {len(claims) - len(missed) - len(flagged)}/{len(claims)} right; "
+          f"unsupported let through {len(missed)}/{wrong}; supported flagged "
+          f"{len(flagged)}/{len(claims) - wrong}")
+    for line in missed:
+        print("  let through:", line)
+    for line in flagged:
+        print("  flagged:", line)
+
+
 def chat_right(item: dict, answer: str, answered: bool) -> bool:
     if item.get("answerable", True) is False:
         return not answered
@@ -339,6 +367,8 @@ def main() -> None:
     parser.add_argument("--only", default="chat,stability,summaries,no_content,generate")
     parser.add_argument("--score", type=Path, action="append", default=[])
     parser.add_argument("--retranscribe", action="store_true")
+    parser.add_argument("--claims", action="store_true",
+                        help="only the support checker on the hand-labelled sentences (claims.json)")
     parser.add_argument("--src", type=Path, default=ROOT / "src",
                         help="the code to run (e.g. another checkout's src for a baseline)")
     parser.add_argument("--show-flagged", action="store_true")
@@ -357,7 +387,7 @@ def main() -> None:
         return
     items = [int(i) for i in args.chat_items.split(",")] if args.chat_items else None
     on = args.generate_on.split(",") if args.generate_on else None
-    paths = args.score or [run(args.label, set(args.only.split(",")), args.quick, args.resume,
+    paths = [] if args.claims else args.score or [run(args.label, set(args.only.split(",")), args.quick, args.resume,
                                items, on, args.stability,
                                args.types.split(",") if args.types else None)]
     if args.src != ROOT / "src" and not args.score:
@@ -366,6 +396,7 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from vocable.analysis.nlp import NlpToolkit
     from vocable.config import Settings
     from vocable.llm.embed import Embedder
     from vocable.llm.runtime import LLMExecutor
@@ -374,7 +405,12 @@ def main() -> None:
 
     model_dir = Path(os.environ.get("VOCABLE_TEST_MODEL_DIR", ROOT / ".cache" / "models"))
     settings = Settings(model_dir=model_dir)
-    checker = SupportChecker(LLMExecutor(LLMRegistry(model_dir), settings), Embedder(settings))
+    embedder = Embedder(settings)
+    checker = SupportChecker(LLMExecutor(LLMRegistry(model_dir), settings), embedder,
+                             parse=NlpToolkit(embedder).parse)
+    if args.claims:
+        print_claims(checker)
+        return
     scored = [score(p, checker) for p in paths]
     table = Table(title="text AI on the evaluation set (bench/data/text_ai/eval.json)")
     table.add_column("measure")

@@ -83,6 +83,14 @@ def embedder(pool) -> Embedder:
 
 
 @pytest.fixture(scope="session")
+def parse(embedder, pool):
+    """spaCy's parse from the analysis toolkit, as ``Services.writer`` gives it to the checks."""
+    from vocable.analysis.nlp import NlpToolkit
+
+    return NlpToolkit(embedder, pool).parse
+
+
+@pytest.fixture(scope="session")
 def diarization(pool):
     """The one diarization worker of the run (starts on first use), shared by every server."""
     from vocable.diarization.executor import DiarizationExecutor

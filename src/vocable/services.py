@@ -24,6 +24,7 @@ from vocable.diarization.speakers import Speakers
 from vocable.llm.chat import TranscriptChat, segment_vectors
 from vocable.llm.embed import Embedder
 from vocable.llm.runtime import LLMExecutor
+from vocable.llm.textgen import Writer
 from vocable.registry.catalog import ModelCatalog
 from vocable.registry.llm import LLMRegistry
 from vocable.registry.pool import ModelPool
@@ -219,6 +220,12 @@ class Services:
             "catalog", ModelCatalog(settings, pool, speech=registry, llm=parts["llm"].registry)
         )
         return cls(**parts)
+
+    def writer(self, client: str) -> Writer:
+        """Summaries and generation for one caller (a client of the LLM queue), their sentences
+        checked against the transcript with the analysis toolkit's parse (who does what)."""
+        return Writer(self.llm, self.embedder, client=client, settings=self.settings,
+                      parse=self.analysis.toolkit.parse)
 
     def start(self) -> None:
         """Background parts (workers, idle unloading) start here, after the app is built."""

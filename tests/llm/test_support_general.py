@@ -91,7 +91,7 @@ def test_chat_answer_checks_are_about_the_question_not_the_call():
 
 
 def test_a_text_left_with_only_its_title_says_nothing():
-    from vocable.llm.textgen.writer import says_nothing
+    from vocable.llm.textgen.output import says_nothing
 
     assert says_nothing("# Adam's Marketing Expertise")
     assert says_nothing("Subject: The call\n\nDear,\n\nBest regards,")

@@ -15,7 +15,7 @@ import pytest
 from vocable.llm.chat import DONT_KNOW, _as_quoted, _only_about, resolve_follow_up
 from vocable.llm.support import SupportChecker, speaker_names
 from vocable.llm.textgen import Source, Writer
-from vocable.llm.textgen.writer import refuses
+from vocable.llm.textgen.output import refuses
 from vocable.storage.models import Transcript
 
 DIARIZED = Path(__file__).resolve().parents[2] / "bench" / "data" / "text_ai" / "call-2spk.transcript.json"
@@ -44,6 +44,24 @@ def test_support_check_catches_the_issue_claims(call_transcription):
     assert sorted(speaker_names(diarized.passages).values()) == ["Diane", "Sheila"]
     verdict = checker.check(diarized, ["Sheila is in New Jersey now."])[0]
     assert not verdict.supported and verdict.how == "who"
+
+
+def test_support_check_with_roles_catches_the_issue_claims(call_transcription, parse):
+    """With the parse (as the server checks): the same verdicts, and on the diarized call the
+    roles check replaces the place rule (which flags "Sheila says they all call her a Yankee")."""
+    checker = SupportChecker(parse=parse)
+    for name, source in sources(call_transcription).items():
+        verdicts = {c.sentence: c.supported for c in checker.check(source, WRONG + RIGHT)}
+        assert not any(verdicts[w] for w in WRONG if name == "diarized" or "Both" not in w), \
+            (name, verdicts)
+        assert all(verdicts[r] for r in RIGHT), (name, verdicts)
+    diarized = sources(call_transcription)["diarized"]
+    checks = checker.check(diarized, [
+        "Sheila is in New Jersey now.", "Sheila says they all call her a Yankee down there.",
+        "Where does Speaker 2 live now: New Jersey.", "Where does Speaker 2 live now: Texas.",
+    ])
+    assert [(c.supported, c.how) for c in checks] == [
+        (False, "roles"), (True, "words"), (False, "roles"), (True, "words")], checks
 
 
 def test_short_answers_and_cards_on_the_call_are_checked_for_who():
@@ -151,15 +169,15 @@ def test_chat_on_the_call_is_stable_and_follows_the_session(ai_server, account, 
 
 @pytest.mark.accuracy
 def test_summary_and_blog_post_of_the_call_are_supported_and_not_refused(
-    llm, embedder, call_transcription
+    llm, embedder, parse, call_transcription
 ):
     source = sources(call_transcription)["diarized"]
-    checker = SupportChecker()
-    summary = Writer(llm, embedder).summarize(source, "brief").text
+    checker = SupportChecker(parse=parse)
+    summary = Writer(llm, embedder, parse=parse).summarize(source, "brief").text
     lowered = summary.lower()
     assert "sheila" in lowered and "diane" in lowered, summary
     assert "three" not in lowered and "both in new jersey" not in lowered, summary
     assert all(c.supported for c in checker.check(source, summary)), summary
-    blog = Writer(llm, embedder).generate(source, "blog_post").text
+    blog = Writer(llm, embedder, parse=parse).generate(source, "blog_post").text
     assert not refuses(blog), blog
     assert all(c.supported for c in checker.check(source, blog)), blog

@@ -18,7 +18,6 @@ from vocable.llm.textgen import (
     Source,
     SummaryStyle,
     TextResult,
-    Writer,
 )
 
 router = APIRouter(tags=["text"])
@@ -86,9 +85,7 @@ def generate_response(result: TextResult) -> GenerateResponse:
 )
 def summarize(body: SummarizeRequest, principal: LLMCaller, services: ServicesDep):
     source = Source.from_text(body.text)
-    writer = Writer(
-        services.llm, services.embedder, client=principal.limit_key, settings=services.settings
-    )
+    writer = services.writer(principal.limit_key)
     result = writer.summarize(source, body.style)
     return SummarizeResponse(
         summary=result.text, style=body.style, model=result.model,
@@ -108,9 +105,7 @@ def summarize(body: SummarizeRequest, principal: LLMCaller, services: ServicesDe
 )
 def generate(body: GenerateRequest, principal: LLMCaller, services: ServicesDep):
     source = Source.from_text(body.text)
-    writer = Writer(
-        services.llm, services.embedder, client=principal.limit_key, settings=services.settings
-    )
+    writer = services.writer(principal.limit_key)
     return generate_response(writer.generate(source, body.type))
 
 

@@ -13,7 +13,7 @@ from vocable.api.deps import ServicesDep, account_rate_limited
 from vocable.api.openapi import error_responses
 from vocable.api.routes.ai import GenerateResponse, generate_response
 from vocable.llm.chat import MAX_QUESTION_CHARS, source_dict
-from vocable.llm.textgen import GenerateType, Source, Writer
+from vocable.llm.textgen import GenerateType, Source
 from vocable.transcription import store as transcripts
 
 router = APIRouter(prefix="/api/v1/transcripts", tags=["transcripts"])
@@ -87,8 +87,6 @@ def generate(
 ):
     segments = transcripts.completed_segments(services.db, principal.account_id, transcript_id)
     source = Source.from_segments(segments)
-    writer = Writer(
-        services.llm, services.embedder, client=principal.limit_key, settings=services.settings
-    )
+    writer = services.writer(principal.limit_key)
     response = generate_response(writer.generate(source, body.type))
     return TranscriptGenerateResponse(**response.model_dump(), transcript_id=transcript_id)

@@ -28,6 +28,14 @@ ECHO_RETRY = (
     "or speaker labels."
 )
 
+# Asked again when the check of the answer dropped sentences of it (support.py's reasons are
+# for the log; a small model follows "leave out X" better than an explanation).
+UNSUPPORTED_RETRY = (
+    " Your last answer had sentences the transcript does not support: {sentences} Leave those "
+    "claims out. Say only what the transcript says, and give each thing said to the person who "
+    "says it."
+)
+
 _GROUND = " Use only names, places and numbers from the transcript."
 # A coder model refuses creative tasks on short input ("not enough information"): it must not.
 _WRITE = " However short the transcript, write it from what the transcript says; never refuse."

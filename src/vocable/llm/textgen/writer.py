@@ -41,6 +41,16 @@ from vocable.llm.grounding import (
     ungrounded_terms,
 )
 from vocable.llm.runtime import LLMExecutor, LLMOutputError, Message
+from vocable.llm.textgen.output import (
+    clean,
+    drop_sentences,
+    echoes,
+    fill_placeholders,
+    refuses,
+    says_nothing,
+    stated,
+    trim_cut,
+)
 from vocable.llm.textgen.prompts import (
     ECHO_RETRY,
     GENERATE_TASKS,
@@ -52,6 +62,7 @@ from vocable.llm.textgen.prompts import (
     STYLE_TASKS,
     SYSTEM,
     TIMED_CHAPTERS,
+    UNSUPPORTED_RETRY,
     WRITER_SYSTEM,
 )
 from vocable.llm.textgen.renderers import (
@@ -102,10 +113,12 @@ class Writer:
         client: str = "",
         progress: Callable[[str], None] | None = None,
         settings: Settings | None = None,
+        parse: Callable[[str], Any] | None = None,
     ):
         self.llm = llm
         self.embedder = embedder
         self.client = client
+        self.parse = parse  # spaCy, for the check of who does what (support.SupportChecker)
         # Chunking and budgets come from the caller's settings (the server's), the runtime's
         # own (threads, context) from the executor.
         self.settings = settings or llm.settings
@@ -148,8 +161,15 @@ class Writer:
         return result
 
     def _context(self, source: Source) -> tuple[str, str, int, bool]:
-        """What the final call reads: the transcript itself, or notes made from its chunks."""
-        rendered = source.render()
+        """What the final call reads: the transcript itself, or notes made from its chunks.
+        Speakers who say who they are are shown by name ("Diane (Speaker 1): ..."): with bare
+        labels a small model takes "Speaker 1" and "Diane" for two people."""
+        from vocable.llm.support import render_named  # support imports textgen.source
+
+        def render(passages: list[Passage] | None = None) -> str:
+            return render_named(source, passages) if source.speakers else source.render(passages)
+
+        rendered = render()
         total = self.llm.count_tokens(rendered)
         limit = self._chunk_limit()
         if total <= limit:
@@ -161,7 +181,7 @@ class Writer:
         if budget and total > budget:
             passages = self._condense(source, budget / total, int(limit * ratio))
             condensed = True
-        chunks = _chunk([source.render([p]) for p in passages], int(limit * ratio))
+        chunks = _chunk([render([p]) for p in passages], int(limit * ratio))
         notes = self._map(chunks, source.timed)
         level = 0
         # Notes of a very long input may still not fit one call: reduce them again.
@@ -248,7 +268,21 @@ class Writer:
             if len(ungrounded_terms(retry, index)) <= len(invented) or not invented:
                 text = retry
             text = drop_ungrounded(text, ungrounded_terms(text, index))
+        before = stated(text)
         text, dropped = self._supported(source, text)
+        if dropped and stated(text) * 2 < before:
+            # Most of it was wrong: one rewrite told which sentences were, and the version that
+            # keeps more checked sentences wins (dropping alone leaves a stub of a summary).
+            quoted = " ".join(f'"{d}"' for d in dropped[:6])
+            retry = self._write(context, label, task + UNSUPPORTED_RETRY.format(sentences=quoted),
+                                max_tokens, index)
+            retry = drop_ungrounded(retry, ungrounded_terms(retry, index))
+            retry_text, retry_dropped = self._supported(source, retry)
+            if not refuses(retry_text) and stated(retry_text) > stated(text):
+                text, dropped = retry_text, retry_dropped
+        if stated(text) == 0:
+            # Nothing the transcript supports is left: what its speakers say, in their words.
+            text, wanted = self._extract(source, kind), []
         still = _missing(text, wanted)
         if still and kind in ("brief", "detailed", "bullet_points"):
             # A summary must not silently lose a name the transcript stresses (nor one whose
@@ -260,10 +294,34 @@ class Writer:
             text = _fallback(kind, context)
         return TextResult(kind, text, notes=[f"dropped unsupported: {d}" for d in dropped])
 
+    def _extract(self, source: Source, kind: str) -> str:
+        """The passages most central to the transcript (MiniLM), in order, quoted with who says
+        them: a summary that cannot misstate anything, for when the model's could only."""
+        from vocable.llm.support import speaker_names
+
+        passages = [p for p in source.passages if len(p.text.split()) >= 4] or source.passages
+        n = {"brief": 3, "bullet_points": 5, "detailed": 6}.get(kind, 4)
+        chosen = list(range(min(n, len(passages))))
+        if self.embedder is not None and len(passages) > n:
+            vectors = self.embedder.embed([p.text for p in passages])
+            centroid = vectors.mean(axis=0)
+            centroid /= np.linalg.norm(centroid) or 1.0
+            lengths = np.array([len(p.text) for p in passages], dtype=np.float32)
+            chosen = sorted(int(i) for i in np.argsort(-(vectors @ centroid + 0.05 * np.log1p(lengths)))[:n])
+        names = speaker_names(source.passages) if source.speakers else {}
+        lines = []
+        for i in chosen:
+            p = passages[i]
+            who = (names.get(p.speaker or "") or p.speaker) if source.speakers else None
+            lines.append(f"{who}: “{p.text}”" if who else f"“{p.text}”")
+        if kind == "bullet_points":
+            return "\n".join(f"- {line}" for line in lines)
+        return "In the speakers' own words: " + " ".join(lines)
+
     def _checker(self):
         from vocable.llm.support import SupportChecker  # support imports textgen.source
 
-        return SupportChecker(self.llm, self.embedder, self.client)
+        return SupportChecker(self.llm, self.embedder, self.client, parse=self.parse)
 
     def _supported(self, source: Source, text: str) -> tuple[str, list[str]]:
         """The text without the sentences the transcript does not support (each sentence is
@@ -403,7 +461,7 @@ class Writer:
         system: str = SYSTEM,
     ) -> str:
         raw = self._call(self._messages(context, label, task, system), max_tokens)
-        return _placeholders(_clean(raw), index)
+        return fill_placeholders(clean(raw), index)
 
     def _messages(
         self, context: str, label: str, task: str, system: str = SYSTEM
@@ -427,7 +485,7 @@ class Writer:
         # Greedy: the same transcript and task give the same text.
         result = self.llm.run(messages, max_tokens, client=self.client, repeat_penalty=1.1,
                               temperature=0.0)
-        return _trim_cut(result.text) if result.finish_reason == "length" else result.text
+        return trim_cut(result.text) if result.finish_reason == "length" else result.text
 
     def _json(self, messages: list[Message], model: type[BaseModel], max_tokens: int) -> Any:
         self.calls += 1
@@ -445,59 +503,6 @@ class Writer:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-_REFUSAL = re.compile(
-    r"\b(i'?m sorry|i am sorry|i apologi[sz]e|i can(?:'|no)t (?:assist|help|do|provide|fulfil|"
-    r"comply|create|write|generate)|i'?m (?:unable|not able)|unable to (?:assist|help|provide|"
-    r"write|create)|as an ai\b|cannot assist|can't assist|not enough information|no information "
-    r"(?:is )?(?:provided|available))", re.IGNORECASE,
-)
-
-
-def refuses(text: str) -> bool:
-    """The model declined (or said it cannot) instead of writing."""
-    head = text.strip()[:300]
-    return bool(_REFUSAL.search(head)) or not head
-
-
-_LINE_LABEL = re.compile(r"^\s*(?:[-*•]\s*)?(?:\[\d{1,2}:\d{2}(?::\d{2})?\]\s*)?"
-                         r"(?:[A-Z][\w .()]{0,30}:\s)?")
-
-
-def echoes(text: str, source: Source) -> bool:
-    """Most lines of the output are lines of the transcript copied ("[00:06] Speaker 1: ...")."""
-    texts = [p.text for p in source.passages]
-    lines = [_LINE_LABEL.sub("", line).strip() for line in text.splitlines()]
-    lines = [line for line in lines if len(line.split()) >= 3 and not line.startswith("#")]
-    copied = [line for line in lines if match_sentence(line, texts)[1] >= 0.9]
-    return len(copied) >= 3 and len(copied) * 2 >= len(lines)
-
-
-def says_nothing(text: str) -> bool:
-    """Only headings, labels and greetings: no sentence that states something."""
-    from vocable.llm.support import claim_units, states_nothing
-
-    return all(states_nothing(u) for u in claim_units(text))
-
-
-def drop_sentences(text: str, bad: Sequence[str]) -> str:
-    """``text`` without the sentences in ``bad`` (a list item left empty goes, headings stay)."""
-    from vocable.llm.support import claim_units
-
-    bad_set = {b.strip() for b in bad}
-    kept = []
-    for line in text.splitlines():
-        units = claim_units(line)
-        if not units or not any(u.strip() in bad_set for u in units):
-            kept.append(line)
-            continue
-        rest = " ".join(u for u in units if u.strip() not in bad_set)
-        if not rest.strip():
-            continue
-        bullet = re.match(r"^\s*(?:[-*•]|\d+[.)])\s+", line)
-        kept.append((bullet.group(0) if bullet else "") + rest)
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
-
-
 def distinct(items: list, text: Callable[[Any], str]) -> list:
     """The items whose ``text`` is not a repeat of an earlier one's (case, spaces and
     punctuation aside): the small model writes the same flashcard or question several times."""
@@ -563,38 +568,6 @@ def _sentence_spans(source: Source) -> list[tuple[str, Passage]]:
     return spans
 
 
-def _clean(text: str) -> str:
-    """Strip what a coder model wraps prose in (code fences, a leading label)."""
-    text = re.sub(r"^```[a-zA-Z]*\n?|\n?```$", "", text.strip())
-    text = re.sub(r"^(?:Summary|Answer|Output)\s*:\s*", "", text, flags=re.IGNORECASE)
-    lines: list[str] = []
-    for line in text.splitlines():  # a small model can loop on one line: keep it once
-        if line.strip() and lines and line.strip() == lines[-1].strip():
-            continue
-        lines.append(line)
-    return "\n".join(lines).strip()
-
-
-_PLACEHOLDER = re.compile(r"\[([A-Za-z][^\]\n]{0,40})\]")
-
-
-def _placeholders(text: str, index: SourceIndex) -> str:
-    """Template slots a model leaves ("[Your Name]"): "[Diane]" becomes Diane when the
-    transcript names her; other slots go, and a line left empty by that goes too."""
-
-    def fill(match: re.Match[str]) -> str:
-        inner = match.group(1)
-        words = re.findall(r"[A-Za-z']+", inner)
-        return inner if words and all(index.has_word(w) for w in words) else ""
-
-    lines = []
-    for line in text.splitlines():
-        new = _PLACEHOLDER.sub(fill, line)
-        if new.strip() or not line.strip():
-            lines.append(re.sub(r" {2,}", " ", re.sub(r" +([,.!?])", r"\1", new)).rstrip())
-    return "\n".join(lines).strip()
-
-
 def _missing(text: str, names: Sequence[str]) -> list[str]:
     lowered = text.lower()
     return [n for n in names if n.lower() not in lowered]
@@ -608,16 +581,6 @@ def _said(value: str | None) -> str | None:
     ):
         return None
     return value.strip()
-
-
-def _trim_cut(text: str) -> str:
-    """Output stopped at the token limit: drop the unfinished sentence (or list item)."""
-    text = text.rstrip()
-    cut = max(text.rfind(". "), text.rfind(".\n"), text.rfind("! "), text.rfind("? "),
-              text.rfind("\n"))
-    if text.endswith((".", "!", "?")) or cut < len(text) // 3:
-        return text
-    return text[: cut + 1].rstrip()
 
 
 def _fallback(kind: str, context: str) -> str:

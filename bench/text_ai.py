@@ -311,8 +311,10 @@ def score(path: Path, checker) -> dict[str, str]:
         flagged = []
         for g in out["generate"]:
             text = g["got"].get("text", "")
-            if g["type"] in ("key_quotes",) or not text:
-                continue  # quotes are matched to the transcript's own sentences
+            if g["type"] in ("key_quotes", "quiz") or not text:
+                # quotes are matched to the transcript's own sentences; a quiz's options are
+                # meant to be mostly wrong (its keys are scored below)
+                continue
             b, t, which = unsupported(g["transcript"], text)
             bad, total = bad + b, total + t
             flagged += [f"{g['transcript']}/{g['type']}: {w}" for w in which]

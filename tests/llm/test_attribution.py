@@ -57,3 +57,23 @@ def test_roles_are_read_in_order_across_sentences(parse):
         "Sheila, the second speaker, is originally from Chicago.", "She then asks for the design.",
     ])
     assert all(c.supported for c in checks), checks
+
+
+def test_quotes_are_checked_against_who_said_them(parse):
+    """The speakers'-own-words fallback and show notes quote lines: right only with the right
+    speaker (a speaker without a name may be called what the others call them)."""
+    checker = SupportChecker(parse=parse)
+    lines = [
+        "Sheila says, “And I'm Sheila and Texas originally from Chicago.”",
+        "Diane says, “And I'm Sheila and Texas originally from Chicago.”",
+        "Diane (Speaker 1): I'm originally from Chicago also.",
+        "00:18 Diane's background: Diane is originally from Chicago and now lives in New Jersey.",
+        "Q: Where does Sheila live?",
+    ]
+    call = checker.check(source("call-2spk"), "\n".join(lines))
+    assert [(c.supported, c.how) for c in call] == [
+        (True, "copied"), (False, "who"), (True, "copied"), (True, "words"), (True, "skipped"),
+    ], call
+    meeting = checker.check(source("ami-dev00"), 'Ebenezer: "I\'m the marketing expert."\n'
+                                                 'Adam: "I\'m the marketing expert."')
+    assert [c.supported for c in meeting] == [True, False], meeting

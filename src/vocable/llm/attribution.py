@@ -267,81 +267,81 @@ class Attribution:
         return found
 
     def _claims(self, sent: Any, last: str | None) -> list[_Claim]:
+        """The clauses of one sentence that involve someone on the call, in order."""
         claims: list[_Claim] = []
-        heads = _clause_heads(sent)
         refs = {i: person for s, e, person in self._mentions(sent.doc)
                 for i in range(s, e) if sent.start <= i < sent.end}
         actors: dict[int, set[str]] = {}
         reporters: dict[int, str | None] = {}
-        for head in heads:  # in order: a conjunct or complement after its head
+        for head in _clause_heads(sent):  # in order: a conjunct or complement after its head
             outer = _outer_clause(head)
             said_by = reporters.get(outer.i) if outer is not None else None
             reported = outer is not None and outer.lemma_.lower() in SPEECH and (
                 head.dep_ == "ccomp" or head.dep_ == "xcomp" and not _subjects_of(head))
             if reported:
                 rep = actors.get(outer.i, set())
-                said_by = next(iter(rep)) if len(rep) == 1 and next(iter(rep)) in self.persons \
-                    else said_by
-            subjects = [t for t in _subjects_of(head) if t.dep_ != "nsubjpass"]
-            passive = [t for t in _subjects_of(head) if t.dep_ == "nsubjpass"]
-            either = False
-            if subjects:
-                named = {refs[t.i] for t in _own_tokens(head) if t.i in refs and t.dep_ not in _SUBJECT}
-                actor = self._actor(subjects, refs, last, said_by, named)
-                if said_by and any(t.text.lower() in _THIRD_MANY for t in subjects):
-                    # "Diane mentions that they are from Chicago": others, or Diane herself
-                    # (a model writes "they" for a person it has no pronoun for)
-                    actor, either = {said_by, OTHERS}, True
-            elif passive:  # "Sheila is called a Yankee": she has it done, by anyone
-                actor = set()
-            elif reported and head.dep_ == "xcomp":
-                # "Sheila tells Diane to ...": the one told does it (as "you" in her words)
-                told = [refs[t.i] for t in outer.children if t.dep_ in {"dobj", "dative"}
-                        and t.i in refs]
-                actor = set(told[:1])
-            elif head.dep_ in {"conj", "xcomp", "advcl", "pcomp", "acl"} and outer is not None:
-                actor = actors.get(outer.i, set())
-            elif head.dep_ == "relcl":
-                actor = self._actor([head.head], refs, last, said_by)
-            else:
-                actor = set()
+                if len(rep) == 1 and next(iter(rep)) in self.persons:
+                    said_by = next(iter(rep))
+            actor, either = self._clause_actor(head, outer, reported, refs, actors, last, said_by)
             actors[head.i] = actor
             reporters[head.i] = said_by
-            verb = head.lemma_.lower()
-            stems, objects = set(), set()
-            for tok in _own_tokens(head):
-                if tok.dep_ == "nsubjpass":
-                    objects |= self._actor([tok], refs, last, said_by) & set(self.persons)
-                    continue
-                if verb in SPEECH and _addressee(tok, head):
-                    continue  # whom it is said to: the other one, rarely in the words said
-                if tok.i in refs:
-                    if tok.dep_ not in _SUBJECT and refs[tok.i] not in actor:
-                        objects.add(refs[tok.i])
-                    continue
-                low = tok.text.lower()
-                if low in _THIRD_ONE and low not in _REFLEXIVE and tok.dep_ not in _SUBJECT:
-                    person = said_by or last
-                    if person and person not in actor:
-                        objects.add(person)
-                    continue
-                if tok.pos_ not in _CONTENT_POS or tok.lemma_.lower() in {"be", "have", "do"}:
-                    continue
-                if tok.is_alpha and tok.dep_ not in _SUBJECT and low not in _STOP \
-                        and low not in _FIRST and low not in _SECOND and low not in _THIRD_ONE \
-                        and len(low) > 2 and not (tok.i == head.i and _light(verb, said_by)):
-                    stems.add(_stem(tok.lemma_))
-            if not (actor or objects or said_by):
-                continue  # nobody on the call: the other checks' business
-            claim = _Claim(verb, actor, objects, stems, said_by, verb in SPEECH, either)
-            for tok in _own_tokens(head):
-                if tok.pos_ == "PROPN" and tok.i not in refs:
-                    if _origin_place(tok):
-                        claim.origins.add(_stem(tok.lemma_))
-                    elif verb in {"live", "reside", "base", "stay", "move"} or _now(head):
-                        claim.homes.add(_stem(tok.lemma_))
-            claims.append(claim)
+            claim = self._clause(head, actor, refs, last, said_by)
+            if claim.actor or claim.objects or said_by:  # else nobody on the call: other checks'
+                claim.either = either
+                claims.append(claim)
         return claims
+
+    def _clause_actor(self, head: Any, outer: Any | None, reported: bool, refs: dict[int, str],
+                      actors: dict[int, set[str]], last: str | None,
+                      said_by: str | None) -> tuple[set[str], bool]:
+        """Who does what the clause says (and whether one of them will do)."""
+        subjects = [t for t in _subjects_of(head) if t.dep_ != "nsubjpass"]
+        if subjects:
+            named = {refs[t.i] for t in _own_tokens(head) if t.i in refs and t.dep_ not in _SUBJECT}
+            if said_by and any(t.text.lower() in _THIRD_MANY for t in subjects):
+                # "Diane mentions that they are from Chicago": others, or Diane herself
+                # (a model writes "they" for a person it has no pronoun for)
+                return {said_by, OTHERS}, True
+            return self._actor(subjects, refs, last, said_by, named), False
+        if any(t.dep_ == "nsubjpass" for t in _subjects_of(head)):
+            return set(), False  # "Sheila is called a Yankee": she has it done, by anyone
+        if reported and head.dep_ == "xcomp" and outer is not None:
+            # "Sheila tells Diane to ...": the one told does it (as "you" in her words)
+            told = [refs[t.i] for t in outer.children if t.dep_ in {"dobj", "dative"} and t.i in refs]
+            return set(told[:1]), False
+        if head.dep_ in {"conj", "xcomp", "advcl", "pcomp", "acl"} and outer is not None:
+            return actors.get(outer.i, set()), False
+        if head.dep_ == "relcl":
+            return self._actor([head.head], refs, last, said_by), False
+        return set(), False
+
+    def _clause(self, head: Any, actor: set[str], refs: dict[int, str], last: str | None,
+                said_by: str | None) -> _Claim:
+        """The clause's other persons, content words and places, around its actor."""
+        verb = head.lemma_.lower()
+        claim = _Claim(verb, actor, set(), set(), said_by, verb in SPEECH)
+        for tok in _own_tokens(head):
+            low = tok.text.lower()
+            if tok.dep_ == "nsubjpass":
+                claim.objects |= self._actor([tok], refs, last, said_by) & set(self.persons)
+            elif claim.speech and _addressee(tok, head):
+                pass  # whom it is said to: the other one, rarely in the words said
+            elif tok.i in refs:
+                if tok.dep_ not in _SUBJECT and refs[tok.i] not in actor:
+                    claim.objects.add(refs[tok.i])
+            elif low in _THIRD_ONE:
+                person = said_by or last
+                if low not in _REFLEXIVE and tok.dep_ not in _SUBJECT and person and person not in actor:
+                    claim.objects.add(person)
+            elif _content(tok) and tok.dep_ not in _SUBJECT and low not in _FIRST | _SECOND \
+                    and not (tok.i == head.i and _light(verb, said_by)):
+                claim.stems.add(_stem(tok.lemma_))
+            if tok.pos_ == "PROPN" and tok.i not in refs:
+                if _origin_place(tok, claimed=True):
+                    claim.origins.add(_stem(tok.lemma_))
+                elif verb in {"live", "reside", "base", "stay", "move"} or _now(head):
+                    claim.homes.add(_stem(tok.lemma_))
+        return claim
 
     def _actor(self, subjects: list[Any], refs: dict[int, str], last: str | None,
                said_by: str | None, avoid: set[str] = frozenset()) -> set[str]:
@@ -417,6 +417,13 @@ class Attribution:
         return all(o in s.mentions for o in claim.objects)
 
 
+def _content(tok: Any) -> bool:
+    """A word that carries what a clause says (not a function word, pronoun or filler)."""
+    low = tok.text.lower()
+    return (tok.is_alpha and tok.pos_ in _CONTENT_POS and len(low) > 2 and low not in _STOP
+            and tok.lemma_.lower() not in {"be", "have", "do"})
+
+
 def _light(verb: str, said_by: str | None) -> bool:
     """A verb that carries no claim of its own. In reported speech ("Diane asks where she
     lives") even "live" is what was said, so only the emptiest verbs are light there."""
@@ -434,16 +441,19 @@ def _addressee(tok: Any, head: Any) -> bool:
 _ORIGIN_WORDS = {"originally", "born", "grew", "grow", "raised", "hometown", "native", "come", "came"}
 
 
-def _origin_place(tok: Any) -> bool:
-    """A place said as someone's origin: "from Chicago", "born in Ohio", "grew up in Rome"."""
+def _origin_place(tok: Any, claimed: bool = False) -> bool:
+    """A place said as someone's origin: "from Chicago", "born in Ohio", "grew up in Rome".
+    ``claimed``: in a generated sentence, "a speaker from New Jersey" (from a noun) may mean
+    where she calls from, so only "is/comes from" and the origin words make it one."""
     t = tok
     while t.dep_ in {"compound", "conj", "appos"} and t.head.i != t.i:
         t = t.head  # "New Jersey": the head word carries the preposition
     prep = t.head if t.dep_ == "pobj" else None
     if prep is None:
         return False
+    near_words = {w.text.lower() for w in prep.head.subtree}
     if prep.text.lower() == "from":
-        return True
+        return not (claimed and prep.head.pos_ in {"NOUN", "PROPN"} and not near_words & _ORIGIN_WORDS)
     near = {w.text.lower() for w in prep.head.subtree} | {prep.head.lemma_.lower()}
     return prep.text.lower() in {"in", "at"} and bool(near & _ORIGIN_WORDS)
 

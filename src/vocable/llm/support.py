@@ -142,11 +142,21 @@ _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _HEADING = re.compile(r"^\s*#+\s")
 
 
+# A chapter line's "00:18 Diane's background: " or a card's "Q: ": the sentence follows.
+_LINE_PREFIX = re.compile(r"^(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?\s+(?:[A-Z][\w'’]*(?: [\w'’]+){0,3}:\s+)?"
+                          r"|[QA]:\s+)")
+# 'Sheila says, “I need the design.”' or 'Sheila: "..."': a quote given to someone.
+_QUOTED = re.compile(r"^(?P<who>[A-Z][\w'’]*(?: [A-Z0-9][\w'’]*)?(?: \([\w ]+\))?)"
+                     r"(?: says)?[:,]\s*[“\"]?(?P<quote>[^”\"]+)[”\"]?\s*$")
+
+
 def claim_units(text: str) -> list[str]:
-    """The sentences of a generated text (list items and lines split into sentences)."""
+    """The sentences of a generated text (list items and lines split into sentences; a line's
+    time and title, or a card's "Q:", are not part of what it claims)."""
     units = []
     for line in text.splitlines():
         line = _BULLET.sub("", line).strip().strip("*_").strip()
+        line = _LINE_PREFIX.sub("", line)
         if line:
             units.extend(sentences(line))
     return units
@@ -157,6 +167,8 @@ def states_nothing(sentence: str) -> bool:
     s = sentence.strip()
     if not s or _HEADING.match(s) or _LABEL_LINE.match(s) and len(s.split()) <= 3:
         return True
+    if s.endswith("?") or s.lower().startswith("also mentioned:"):
+        return True  # a question asserts nothing; "Also mentioned:" lists the transcript's names
     words = re.findall(r"[A-Za-z']+", s)
     if len(words) < 3 or all(w.startswith("#") for w in s.split()):
         return True
@@ -381,6 +393,19 @@ class SupportChecker:
         mixed = facts.misattributed(unit) if self.parse is None or not source.speakers else []
         if mixed:
             return SentenceCheck(unit, False, "who")
+        quoted = _QUOTED.match(unit)
+        if quoted and len(quoted["quote"].split()) >= 3:
+            # A quote given to someone: the words are that person's (by name or label).
+            j, contained = match_sentence(quoted["quote"], facts.texts)
+            if j >= 0 and contained >= 0.9:
+                said_by = source.passages[j].speaker if j < len(source.passages) else None
+                who = quoted["who"].split(" (")[0]
+                name = facts.labels.get(said_by or "")
+                # An unnamed speaker may be called by a name the others use ("Ebenezer, your
+                # role is?"), as long as it is no other speaker's.
+                ok = not said_by or who == said_by or (who.split()[0] == name if name else
+                                                       who not in facts.labels.values())
+                return SentenceCheck(unit, ok, "copied" if ok else "who", [j])
         i, contained = match_sentence(unit, facts.texts)
         if i >= 0 and contained >= 0.9 and len(unit.split()) >= 4:
             return SentenceCheck(unit, True, "copied", [i])

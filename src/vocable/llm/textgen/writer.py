@@ -313,10 +313,10 @@ class Writer:
         for i in chosen:
             p = passages[i]
             who = (names.get(p.speaker or "") or p.speaker) if source.speakers else None
-            lines.append(f"{who}: “{p.text}”" if who else f"“{p.text}”")
+            lines.append(f"{who} says, “{p.text}”" if who else f"“{p.text}”")
         if kind == "bullet_points":
             return "\n".join(f"- {line}" for line in lines)
-        return "In the speakers' own words: " + " ".join(lines)
+        return "In the speakers' own words:\n" + "\n".join(lines)
 
     def _checker(self):
         from vocable.llm.support import SupportChecker  # support imports textgen.source

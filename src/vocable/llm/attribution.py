@@ -74,6 +74,7 @@ _THIRD_ONE = {"he", "she", "him", "her", "his", "hers", "himself", "herself"}
 _THIRD_MANY = {"they", "them", "their", "theirs", "themselves"}
 _REFLEXIVE = {"himself", "herself", "themselves", "myself", "yourself", "ourselves"}
 _SUBJECT = {"nsubj", "nsubjpass", "csubj", "expl"}
+_INHERITS = {"conj", "xcomp", "advcl", "pcomp", "acl"}  # clauses that share their head's subject
 _CLAUSE = {"ROOT", "conj", "ccomp", "xcomp", "relcl", "advcl", "acl", "pcomp"}
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
 _LABEL = re.compile(r"^speaker\s*(\d+)$", re.IGNORECASE)
@@ -91,11 +92,12 @@ def _stem(word: str) -> str:
 
 @dataclass
 class _Said:
-    """One transcript clause: its verb, who its subject is, and who it mentions."""
+    """One transcript clause: its verb, who its subject is, who it mentions, its words."""
 
     verb: str
     subjects: set[str]
     mentions: set[str]
+    stems: set[str]
 
 
 @dataclass
@@ -169,15 +171,21 @@ class Attribution:
                     stems.add(_stem(tok.text))
                 if tok.pos_ == "PROPN" and tok.text.lower() not in self.aliases:
                     (origins if _origin_place(tok) else homes).add(_stem(tok.lemma_))
+            subjects_of: dict[int, set[str]] = {}
             for head in _clause_heads(sent):
                 subjects = {r for t in _subjects_of(head) for r in self._heard_refs(t, who)}
+                outer = _outer_clause(head)
+                if not _subjects_of(head) and outer is not None and head.dep_ in _INHERITS:
+                    subjects = set(subjects_of.get(outer.i, set()))  # "we're ready to begin"
+                subjects_of[head.i] = subjects
                 if head.lemma_ == "be":  # "This is Diane": Diane is who speaks
                     for t in head.children:
                         if t.dep_ == "attr" and (r := self._heard_refs(t, who)) & set(self.persons):
                             subjects |= r
                 # Fillers ("you know", parataxis) are not clauses of their own (_own_tokens).
                 inside = {r for t in _own_tokens(head) for r in self._heard_refs(t, who)}
-                clauses.append(_Said(head.lemma_.lower(), subjects, inside))
+                words = {_stem(t.lemma_) for t in _own_tokens(head) if t.is_alpha}
+                clauses.append(_Said(head.lemma_.lower(), subjects, inside, words))
                 mentions |= inside
         return _Stretch(who, stems, clauses, mentions, origins, homes)
 
@@ -262,7 +270,13 @@ class Attribution:
                 i += 2
                 continue
             if tok.text[:1].isupper() and low in self.aliases and not _LABEL.match(low):
-                found.append((i, i + 1, self.aliases[low]))
+                end = i + 1
+                while end < len(toks) and toks[end].pos_ == "PROPN" and toks[end].text[:1].isupper() \
+                        and toks[end].text.lower() not in self.aliases:
+                    end += 1  # "Adam Diggard": the surname is part of the mention
+                found.append((i, end, self.aliases[low]))
+                i = end
+                continue
             i += 1
         return found
 
@@ -272,6 +286,7 @@ class Attribution:
         refs = {i: person for s, e, person in self._mentions(sent.doc)
                 for i in range(s, e) if sent.start <= i < sent.end}
         actors: dict[int, set[str]] = {}
+        eithers: set[int] = set()  # clauses whose actors are alternatives
         reporters: dict[int, str | None] = {}
         for head in _clause_heads(sent):  # in order: a conjunct or complement after its head
             outer = _outer_clause(head)
@@ -283,6 +298,11 @@ class Attribution:
                 if len(rep) == 1 and next(iter(rep)) in self.persons:
                     said_by = next(iter(rep))
             actor, either = self._clause_actor(head, outer, reported, refs, actors, last, said_by)
+            if not _subjects_of(head) and outer is not None and outer.i in eithers \
+                    and actor == actors.get(outer.i):
+                either = True  # "... that they are ready to begin": "begin" has their actors
+            if either:
+                eithers.add(head.i)
             actors[head.i] = actor
             reporters[head.i] = said_by
             claim = self._clause(head, actor, refs, last, said_by)
@@ -309,7 +329,7 @@ class Attribution:
             # "Sheila tells Diane to ...": the one told does it (as "you" in her words)
             told = [refs[t.i] for t in outer.children if t.dep_ in {"dobj", "dative"} and t.i in refs]
             return set(told[:1]), False
-        if head.dep_ in {"conj", "xcomp", "advcl", "pcomp", "acl"} and outer is not None:
+        if head.dep_ in _INHERITS and outer is not None:
             return actors.get(outer.i, set()), False
         if head.dep_ == "relcl":
             return self._actor([head.head], refs, last, said_by), False
@@ -324,11 +344,13 @@ class Attribution:
             low = tok.text.lower()
             if tok.dep_ == "nsubjpass":
                 claim.objects |= self._actor([tok], refs, last, said_by) & set(self.persons)
-            elif claim.speech and _addressee(tok, head):
+            elif claim.speech and _addressee(tok, head) and (tok.i in refs or low in _THIRD_ONE):
                 pass  # whom it is said to: the other one, rarely in the words said
             elif tok.i in refs:
                 if tok.dep_ not in _SUBJECT and refs[tok.i] not in actor:
                     claim.objects.add(refs[tok.i])
+                    if tok.is_alpha and low not in self.aliases and low not in _STOP:  # a surname
+                        claim.stems.add(_stem(tok.lemma_))
             elif low in _THIRD_ONE:
                 person = said_by or last
                 if low not in _REFLEXIVE and tok.dep_ not in _SUBJECT and person and person not in actor:
@@ -405,16 +427,20 @@ class Attribution:
         # from Chicago" makes Chicago an origin and Texas not.
         if claim.origins - s.origins or claim.homes - s.homes:
             return False
+        # The roles are read in the clauses that hold the claim's words: in "I'm the marketing
+        # expert. You're" the expert is the speaker, not the "you" of the next clause.
+        holding = [c for c in s.clauses if c.stems & claim.stems] if claim.stems else s.clauses
         if claim.speech and person in self.persons:
             # What someone says or asks for is in a sentence they say.
             if s.speaker != person:
                 return False
         elif person is not None:
-            verb_known = claim.verb not in LIGHT and any(c.verb == claim.verb for c in s.clauses)
-            clauses = [c for c in s.clauses if c.verb == claim.verb] if verb_known else s.clauses
+            verb_known = claim.verb not in LIGHT and any(c.verb == claim.verb for c in holding)
+            clauses = [c for c in holding if c.verb == claim.verb] if verb_known else holding
             if not any(person in c.subjects for c in clauses):
                 return False
-        return all(o in s.mentions for o in claim.objects)
+        mentioned = set().union(*(c.mentions for c in holding)) if holding else set()
+        return all(o in mentioned for o in claim.objects)
 
 
 def _content(tok: Any) -> bool:

@@ -77,3 +77,8 @@ def test_quotes_are_checked_against_who_said_them(parse):
     meeting = checker.check(source("ami-dev00"), 'Ebenezer: "I\'m the marketing expert."\n'
                                                  'Adam: "I\'m the marketing expert."')
     assert [c.supported for c in meeting] == [True, False], meeting
+    # Words put in a speaker's mouth (a social post written as Diane), and a line said twice.
+    voiced = checker.check(source("call-2spk"), "Diane (Speaker 1): Hello! I heard you needed the design.")
+    assert [(c.supported, c.how) for c in voiced][-1] == (False, "who"), voiced
+    twice = checker.check(source("ami-dev00"), "Adam says, “And he said.”\nSpeaker 2 says, “And he said.”")
+    assert all(c.supported for c in twice), twice

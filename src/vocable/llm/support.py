@@ -147,7 +147,11 @@ _LINE_PREFIX = re.compile(r"^(?:\[?\d{1,2}:\d{2}(?::\d{2})?\]?\s+(?:[A-Z][\w'’
                           r"|[QA]:\s+)")
 # 'Sheila says, “I need the design.”' or 'Sheila: "..."': a quote given to someone.
 _QUOTED = re.compile(r"^(?P<who>[A-Z][\w'’]*(?: [A-Z0-9][\w'’]*)?(?: \([\w ]+\))?)"
-                     r"(?: says)?[:,]\s*[“\"]?(?P<quote>[^”\"]+)[”\"]?\s*$")
+                     r"(?: says[:,]\s*[“\"]?|:\s*[“\"]?|,\s*[“\"])(?P<quote>[^”\"]+)[”\"]?\s*$")
+
+
+# A line written as a speaker's own words, without quote marks.
+_VOICE = re.compile(r"^(?P<who>[A-Z][a-z]+(?: \(Speaker \d+\))?|Speaker \d+):\s+(?=[^“\"\s])")
 
 
 def claim_units(text: str) -> list[str]:
@@ -157,7 +161,10 @@ def claim_units(text: str) -> list[str]:
     for line in text.splitlines():
         line = _BULLET.sub("", line).strip().strip("*_").strip()
         line = _LINE_PREFIX.sub("", line)
-        if line:
+        voice = _VOICE.match(line)
+        if voice:  # "Diane (Speaker 1): Hello! I heard ...": every sentence is put in her mouth
+            units.extend(f"{voice['who']}: {u}" for u in sentences(line[voice.end():]))
+        elif line:
             units.extend(sentences(line))
     return units
 
@@ -343,6 +350,15 @@ class Facts:
         return wrong
 
 
+def _said_by(who: str, speaker: str | None, labels: dict[str, str]) -> bool:
+    """Is ``who`` (a name or label a text gives) the passage's speaker? An unnamed speaker may
+    be called by a name the others use ("Ebenezer, your role is?"), if it is no other's."""
+    if not speaker or who == speaker:
+        return True
+    name = labels.get(speaker)
+    return who.split()[0] == name if name else who not in labels.values()
+
+
 class SupportChecker:
     """Judges sentences against a transcript. ``parse`` (spaCy, the analysis toolkit's) adds the
     check of who does what (``attribution.py``). ``judge=True`` adds the LLM as a judge for the
@@ -396,16 +412,16 @@ class SupportChecker:
         quoted = _QUOTED.match(unit)
         if quoted and len(quoted["quote"].split()) >= 3:
             # A quote given to someone: the words are that person's (by name or label).
-            j, contained = match_sentence(quoted["quote"], facts.texts)
-            if j >= 0 and contained >= 0.9:
-                said_by = source.passages[j].speaker if j < len(source.passages) else None
-                who = quoted["who"].split(" (")[0]
-                name = facts.labels.get(said_by or "")
-                # An unnamed speaker may be called by a name the others use ("Ebenezer, your
-                # role is?"), as long as it is no other speaker's.
-                ok = not said_by or who == said_by or (who.split()[0] == name if name else
-                                                       who not in facts.labels.values())
-                return SentenceCheck(unit, ok, "copied" if ok else "who", [j])
+            who = quoted["who"].split(" (")[0]
+            # Every passage holding the words ("And he said." may be said twice, by two people).
+            holding = [j for j, t in enumerate(facts.texts)
+                       if match_sentence(quoted["quote"], [t])[1] >= 0.9]
+            if holding:
+                ok = any(_said_by(who, source.passages[j].speaker, facts.labels) for j in holding)
+                return SentenceCheck(unit, ok, "copied" if ok else "who", holding[:1])
+            if who in facts.labels or who in facts.labels.values():
+                # Words put in a speaker's mouth that the speaker does not say.
+                return SentenceCheck(unit, False, "who")
         i, contained = match_sentence(unit, facts.texts)
         if i >= 0 and contained >= 0.9 and len(unit.split()) >= 4:
             return SentenceCheck(unit, True, "copied", [i])

@@ -301,6 +301,9 @@ class Writer:
 
         passages = [p for p in source.passages if len(p.text.split()) >= 4] or source.passages
         n = {"brief": 3, "bullet_points": 5, "detailed": 6}.get(kind, 4)
+        whole = [p for p in passages if p.text[:1].isupper() and p.text.rstrip().endswith((".", "!", "?"))]
+        if len(whole) >= min(n, 2):  # not a segment that starts or ends mid-sentence
+            passages = whole
         chosen = list(range(min(n, len(passages))))
         if self.embedder is not None and len(passages) > n:
             vectors = self.embedder.embed([p.text for p in passages])

@@ -110,3 +110,22 @@ def trim_cut(text: str) -> str:
     if text.endswith((".", "!", "?")) or cut < len(text) // 3:
         return text
     return text[: cut + 1].rstrip()
+
+
+_EMPTY_ITEM = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s*(?:\*\*[^*]*\*\*:?|[^.!?]*:)?\s*$")
+_TITLE_LINE = re.compile(r"^\s*(?:#+\s.*|\*\*[^*]+\*\*:?|[A-Z][^.!?]{0,60}:)\s*$")
+
+
+def tidy(text: str, headings: bool = True) -> str:
+    """What dropping sentences leaves behind, gone: list items with only a label left, and
+    titles with nothing under them (``headings=False``: no title lines at all, for prose)."""
+    lines = [line for line in text.splitlines() if not _EMPTY_ITEM.match(line) or not line.strip()]
+    kept: list[str] = []
+    for i, line in enumerate(lines):
+        if _TITLE_LINE.match(line):
+            rest = [x for x in lines[i + 1:] if x.strip()]
+            markdown = line.lstrip().startswith("#")  # a structure asked for (meeting notes)
+            if not headings or (not markdown and (not rest or _TITLE_LINE.match(rest[0]))):
+                continue
+        kept.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()

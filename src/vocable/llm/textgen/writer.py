@@ -49,6 +49,7 @@ from vocable.llm.textgen.output import (
     refuses,
     says_nothing,
     stated,
+    tidy,
     trim_cut,
 )
 from vocable.llm.textgen.prompts import (
@@ -280,6 +281,7 @@ class Writer:
             retry_text, retry_dropped = self._supported(source, retry)
             if not refuses(retry_text) and stated(retry_text) > stated(text):
                 text, dropped = retry_text, retry_dropped
+        text = tidy(text, headings=kind not in ("brief", "detailed"))
         if stated(text) == 0:
             # Nothing the transcript supports is left: what its speakers say, in their words.
             text, wanted = self._extract(source, kind), []

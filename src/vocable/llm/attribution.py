@@ -82,7 +82,8 @@ _BETWEEN_SAME = {",", "(", ")", "-", "–", "—", "is", "was", "named", "called
                  "known", "as"}
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """A word without case and its commonest endings, for comparing words of two texts."""
     word = word.lower().replace("’", "'").removesuffix("'s")
     for suffix in ("ies", "ing", "ed", "es", "s", "ly"):
         if len(word) - len(suffix) >= 3 and word.endswith(suffix):
@@ -167,10 +168,10 @@ class Attribution:
         for sent in sents:
             for tok in sent:
                 if tok.is_alpha:
-                    stems.add(_stem(tok.lemma_))
-                    stems.add(_stem(tok.text))
+                    stems.add(stem(tok.lemma_))
+                    stems.add(stem(tok.text))
                 if tok.pos_ == "PROPN" and tok.text.lower() not in self.aliases:
-                    (origins if _origin_place(tok) else homes).add(_stem(tok.lemma_))
+                    (origins if _origin_place(tok) else homes).add(stem(tok.lemma_))
             subjects_of: dict[int, set[str]] = {}
             for head in _clause_heads(sent):
                 subjects = {r for t in _subjects_of(head) for r in self._heard_refs(t, who)}
@@ -184,7 +185,7 @@ class Attribution:
                             subjects |= r
                 # Fillers ("you know", parataxis) are not clauses of their own (_own_tokens).
                 inside = {r for t in _own_tokens(head) for r in self._heard_refs(t, who)}
-                words = {_stem(t.lemma_) for t in _own_tokens(head) if t.is_alpha}
+                words = {stem(t.lemma_) for t in _own_tokens(head) if t.is_alpha}
                 clauses.append(_Said(head.lemma_.lower(), subjects, inside, words))
                 mentions |= inside
         return _Stretch(who, stems, clauses, mentions, origins, homes)
@@ -350,19 +351,19 @@ class Attribution:
                 if tok.dep_ not in _SUBJECT and refs[tok.i] not in actor:
                     claim.objects.add(refs[tok.i])
                     if tok.is_alpha and low not in self.aliases and low not in _STOP:  # a surname
-                        claim.stems.add(_stem(tok.lemma_))
+                        claim.stems.add(stem(tok.lemma_))
             elif low in _THIRD_ONE:
                 person = said_by or last
                 if low not in _REFLEXIVE and tok.dep_ not in _SUBJECT and person and person not in actor:
                     claim.objects.add(person)
             elif _content(tok) and tok.dep_ not in _SUBJECT and low not in _FIRST | _SECOND \
                     and not (tok.i == head.i and _light(verb, said_by)):
-                claim.stems.add(_stem(tok.lemma_))
+                claim.stems.add(stem(tok.lemma_))
             if tok.pos_ == "PROPN" and tok.i not in refs:
                 if _origin_place(tok, claimed=True):
-                    claim.origins.add(_stem(tok.lemma_))
+                    claim.origins.add(stem(tok.lemma_))
                 elif verb in {"live", "reside", "base", "stay", "move"} or _now(head):
-                    claim.homes.add(_stem(tok.lemma_))
+                    claim.homes.add(stem(tok.lemma_))
         return claim
 
     def _actor(self, subjects: list[Any], refs: dict[int, str], last: str | None,

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from vocable.llm.attribution import Attribution, Parse
+from vocable.llm.attribution import stem as _stem
 from vocable.llm.embed import Embedder
 from vocable.llm.grounding import (
     SourceIndex,
@@ -232,14 +233,6 @@ _ORIGIN = re.compile(r"\b(?:originally |born |grew up )?(?:from|in) [A-Z][a-z]+(
                      r"[A-Z][a-z]+(?: [A-Z][a-z]+)?")
 _SELF = re.compile(r"\b(this is|i'm|i am|i live|we live|we're|my home)\b", re.IGNORECASE)
 _WORDS = re.compile(r"[a-z][a-z'’]*")
-
-
-def _stem(word: str) -> str:
-    word = word.replace("’", "'").removesuffix("'s")
-    for suffix in ("ies", "ing", "ed", "es", "s", "ly"):
-        if len(word) - len(suffix) >= 3 and word.endswith(suffix):
-            return word[: -len(suffix)]
-    return word
 
 
 @dataclass

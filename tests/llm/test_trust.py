@@ -33,13 +33,19 @@ def sources(call_transcription):
     return {"plain": plain, "diarized": diarized}
 
 
-def test_support_check_catches_the_issue_claims(call_transcription):
-    checker = SupportChecker()  # the local checks only: no LLM call
+def assert_issue_claims(checker: SupportChecker, call_transcription) -> None:
+    """Every WRONG claim flagged (on the unlabelled call, those about both women excepted: who
+    lives where is not known there), every RIGHT one passed, on both forms of the call."""
     for name, source in sources(call_transcription).items():
         verdicts = {c.sentence: c.supported for c in checker.check(source, WRONG + RIGHT)}
         assert not any(verdicts[w] for w in WRONG if name == "diarized" or "Both" not in w), \
             (name, verdicts)
         assert all(verdicts[r] for r in RIGHT), (name, verdicts)
+
+
+def test_support_check_catches_the_issue_claims(call_transcription):
+    checker = SupportChecker()  # the local checks only: no LLM call
+    assert_issue_claims(checker, call_transcription)
     diarized = sources(call_transcription)["diarized"]
     assert sorted(speaker_names(diarized.passages).values()) == ["Diane", "Sheila"]
     verdict = checker.check(diarized, ["Sheila is in New Jersey now."])[0]
@@ -50,11 +56,7 @@ def test_support_check_with_roles_catches_the_issue_claims(call_transcription, p
     """With the parse (as the server checks): the same verdicts, and on the diarized call the
     roles check replaces the place rule (which flags "Sheila says they all call her a Yankee")."""
     checker = SupportChecker(parse=parse)
-    for name, source in sources(call_transcription).items():
-        verdicts = {c.sentence: c.supported for c in checker.check(source, WRONG + RIGHT)}
-        assert not any(verdicts[w] for w in WRONG if name == "diarized" or "Both" not in w), \
-            (name, verdicts)
-        assert all(verdicts[r] for r in RIGHT), (name, verdicts)
+    assert_issue_claims(checker, call_transcription)
     diarized = sources(call_transcription)["diarized"]
     checks = checker.check(diarized, [
         "Sheila is in New Jersey now.", "Sheila says they all call her a Yankee down there.",

@@ -220,12 +220,8 @@ class Writer:
             while end < len(passages) and (size < window_chars or end == start):
                 size += len(passages[end].text) + 1
                 end += 1
-            window = vectors[start:end]
-            centroid = window.mean(axis=0)
-            centroid /= np.linalg.norm(centroid) or 1.0
-            # Centrality, with a little weight on length: short fillers ("Okay.") carry little.
             lengths = np.array([len(p.text) for p in passages[start:end]], dtype=np.float32)
-            scores = window @ centroid + 0.05 * np.log1p(lengths)
+            scores = _centrality(vectors[start:end], lengths)
             budget = keep * size
             chosen, used = [], 0.0
             for j in np.argsort(-scores):
@@ -309,10 +305,8 @@ class Writer:
         chosen = list(range(min(n, len(passages))))
         if self.embedder is not None and len(passages) > n:
             vectors = self.embedder.embed([p.text for p in passages])
-            centroid = vectors.mean(axis=0)
-            centroid /= np.linalg.norm(centroid) or 1.0
             lengths = np.array([len(p.text) for p in passages], dtype=np.float32)
-            chosen = sorted(int(i) for i in np.argsort(-(vectors @ centroid + 0.05 * np.log1p(lengths)))[:n])
+            chosen = sorted(int(i) for i in np.argsort(-_centrality(vectors, lengths))[:n])
         names = speaker_names(source.passages) if source.speakers else {}
         lines = []
         for i in chosen:
@@ -586,6 +580,14 @@ def _said(value: str | None) -> str | None:
     ):
         return None
     return value.strip()
+
+
+def _centrality(vectors: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """How central each passage is to the set (cosine to the mean), with a little weight on
+    length: short fillers ("Okay.") carry little."""
+    centroid = vectors.mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    return vectors @ centroid + 0.05 * np.log1p(lengths)
 
 
 def _fallback(kind: str, context: str) -> str:

@@ -141,7 +141,7 @@ def run(label: str, parts: set[str], quick: bool = False, resume: bool = False,
     def save() -> None:  # after every item: a run stopped early can still be scored
         path.write_text(json.dumps(out, indent=1))
 
-    chat = TranscriptChat(db, llm, embedder, settings.chat_top_k)
+    chat = TranscriptChat(db, llm, embedder, settings.chat_top_k, parse=parse)
 
     def ask(transcript_id: str, question: str, session: str | None) -> dict:
         started = time.monotonic()

@@ -196,11 +196,12 @@ class Services:
         if "llm" not in parts:
             parts["llm"] = LLMExecutor(LLMRegistry(settings.resolved_model_dir), settings, pool)
         parts.setdefault("embedder", Embedder(settings, pool))
-        parts.setdefault(
-            "chat", TranscriptChat(db, parts["llm"], parts["embedder"], settings.chat_top_k)
-        )
         if "analysis" not in parts:
             parts["analysis"] = Analyzer(parts["embedder"], parts["llm"], pool)
+        parts.setdefault("chat", TranscriptChat(
+            db, parts["llm"], parts["embedder"], settings.chat_top_k,
+            parse=parts["analysis"].toolkit.parse,
+        ))
         if "translator" not in parts:
             parts["translator"] = Translator(
                 parts["llm"], settings.resolved_model_dir, whisper.device.kind,

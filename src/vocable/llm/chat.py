@@ -22,11 +22,14 @@ import numpy as np
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
 
+from vocable.llm.attribution import Parse
 from vocable.llm.embed import Embedder
 from vocable.llm.grounding import SourceIndex, match_sentence, sentences, ungrounded_terms
+from vocable.llm.places import place_answer, unproved_places
 from vocable.llm.runtime import LLMExecutor
 from vocable.llm.support import (
     Facts,
+    SupportChecker,
     guess_turns,
     introduced_name,
     speaker_label,
@@ -137,11 +140,15 @@ def segment_vectors(
 
 # -- chat ---------------------------------------------------------------------------------------
 class TranscriptChat:
-    def __init__(self, db: Database, llm: LLMExecutor, embedder: Embedder, top_k: int = 4):
+    def __init__(self, db: Database, llm: LLMExecutor, embedder: Embedder, top_k: int = 4,
+                 parse: Parse | None = None):
         self.db = db
         self.llm = llm
         self.embedder = embedder
         self.top_k = top_k
+        # With the parse, a place question the model cannot answer is answered by the one
+        # claim the support check proves (``places.py``).
+        self.checker = SupportChecker(parse=parse) if parse is not None else None
 
     def ask(
         self, account_id: int, transcript_id: str, question: str, session_id: str | None = None,
@@ -280,9 +287,8 @@ class TranscriptChat:
             _Reply, max_tokens=220, client=client, temperature=0.0, cache_prompt=False,
             repeat_penalty=1.0,
         )
-        facts = Facts.of(Source.from_segments(
-            [seg for seg in segments if str(seg.get("text") or "").strip()]
-        ))
+        source = Source.from_segments([seg for seg in segments if str(seg.get("text") or "").strip()])
+        facts = Facts.of(source)
         asked = [p for p in facts.persons if re.search(rf"\b{re.escape(p)}\b", question)]
         first = _name_the_person(_EXCERPT_LABEL.sub("", reply.answer).strip(), question, [],
                                  names, segments)
@@ -328,6 +334,8 @@ class TranscriptChat:
         # a bare list of places loses the ones the transcript does not tie to whom it is about
         # ("Which city are both from?" → "Chicago and New Jersey" → "Chicago").
         wrong = facts.misattributed(answer, question) if answer else []
+        if not wrong and answer and len(asked) == 1 and self.checker is not None:
+            wrong = unproved_places(source, facts, asked[0], question, answer, self.checker)
         if wrong:
             answer = _without(answer, wrong, facts.entities)
             wrong = facts.misattributed(answer, question) if answer else wrong
@@ -342,8 +350,30 @@ class TranscriptChat:
             or not _answers_kind(question, answer + " " + reply.quote)
             or _asked_back(question, reply.quote)
         ):
+            proved = self._place_answer(source, segments, facts, asked, question)
+            if proved:
+                return ChatAnswer(*proved, session_id, True, self.llm.model_id, hits)
             return ChatAnswer(DONT_KNOW, [], session_id, False, self.llm.model_id, hits)
         return ChatAnswer(answer, cited, session_id, True, self.llm.model_id, hits)
+
+    def _place_answer(
+        self, source: Source, segments: list[dict[str, Any]], facts: Facts, asked: list[str],
+        question: str,
+    ) -> tuple[str, list[Hit]] | None:
+        """(answer, the segment it rests on) for "where does X live / come from?" about one
+        person, when the support check proves exactly one place (see ``places.py``)."""
+        if self.checker is None or len(asked) != 1:
+            return None
+        proved = place_answer(source, facts, asked[0], question, self.checker)
+        if proved is None:
+            return None
+        answer, quote = proved
+        cited = [
+            Hit(o, str(seg.get("text") or "").strip(), 1.0, _float(seg.get("start")),
+                seg.get("speaker"))
+            for o, seg in enumerate(segments) if quote in str(seg.get("text") or "")
+        ]
+        return (answer, cited[:1]) if cited else None
 
     # -- storage ---------------------------------------------------------------------------------
     def _transcript(self, account_id: int, transcript_id: str) -> Transcript:

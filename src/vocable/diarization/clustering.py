@@ -135,4 +135,4 @@ def spectral_labels(X: np.ndarray, num_speakers: int, p: DiarizationParams) -> n
         k = int(np.argmax(gaps)) + 1
     if k <= 1:
         return np.zeros(n, dtype=np.int64)
-    return KMeans(n_clusters=k, random_state=0, n_init=10).fit_predict(vectors[:, :k])
+    return KMeans(n_clusters=k, random_state=0, n_init=p.kmeans_runs).fit_predict(vectors[:, :k])

@@ -86,6 +86,7 @@ def _worker_main(  # pragma: no cover - child
 
         models = Models(onnx_dir=Path(onnx_dir) if onnx_dir else None)
         engine = DiarizationEngine(models, DiarizationParams(**params))
+        engine.warm_up()
         conn.send(("ready", os.getpid()))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which fails the job
         conn.send(("error", f"diarization models could not be loaded: {exc}"))

@@ -181,8 +181,14 @@ class Models:
         """Pooling sums of trunk frames: (N, frames) weights -> (N, 1 + 512 + 512) rows of
         [sum w, sum w*x, sum w*x^2]. Sums add up, so a cluster's embedding can be computed from
         all its frames at once (see ``embed``)."""
-        w = weights.astype(np.float32)
-        return np.concatenate([w.sum(1, keepdims=True), w @ features, w @ (features * features)], 1)
+        from scipy import sparse
+
+        # Each window weighs ~75 of a piece's ~1500 frames: sparse products cost nnz x 512, not
+        # windows x frames x 512 (the dense ones were 6% of diarization time).
+        w = sparse.csr_matrix(weights, dtype=np.float32)
+        features = np.asarray(features, dtype=np.float32)
+        return np.concatenate([np.asarray(w.sum(1), dtype=np.float32), w @ features,
+                               w @ (features * features)], 1)
 
     def embed(self, moments: np.ndarray) -> np.ndarray:
         """Statistics pooling (mean, unbiased std) + CAM++'s embedding layer -> unit vectors.

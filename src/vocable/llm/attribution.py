@@ -74,6 +74,10 @@ _THIRD_ONE = {"he", "she", "him", "her", "his", "hers", "himself", "herself"}
 _THIRD_MANY = {"they", "them", "their", "theirs", "themselves"}
 _REFLEXIVE = {"himself", "herself", "themselves", "myself", "yourself", "ourselves"}
 _SUBJECT = {"nsubj", "nsubjpass", "csubj", "expl"}
+# What a model calls the recording itself: "The conversation takes place in New Jersey" says
+# where the people on it are (a call's may be in different places).
+_EVENTS = {"conversation", "call", "meeting", "discussion", "talk", "chat", "interview",
+           "dialogue", "exchange", "recording"}
 _INHERITS = {"conj", "xcomp", "advcl", "pcomp", "acl"}  # clauses that share their head's subject
 _CLAUSE = {"ROOT", "conj", "ccomp", "xcomp", "relcl", "advcl", "acl", "pcomp"}
 _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6}
@@ -317,6 +321,8 @@ class Attribution:
                       said_by: str | None) -> tuple[set[str], bool]:
         """Who does what the clause says (and whether one of them will do)."""
         subjects = [t for t in _subjects_of(head) if t.dep_ != "nsubjpass"]
+        if _sets_place(head, refs):
+            return set(self.persons), False  # where the call is: where each of them is
         if subjects:
             named = {refs[t.i] for t in _own_tokens(head) if t.i in refs and t.dep_ not in _SUBJECT}
             if said_by and any(t.text.lower() in _THIRD_MANY for t in subjects):
@@ -362,7 +368,8 @@ class Attribution:
             if tok.pos_ == "PROPN" and tok.i not in refs:
                 if _origin_place(tok, claimed=True):
                     claim.origins.add(stem(tok.lemma_))
-                elif verb in {"live", "reside", "base", "stay", "move"} or _now(head):
+                elif verb in {"live", "reside", "base", "stay", "move"} or _now(head) \
+                        or _sets_place(head, refs):
                     claim.homes.add(stem(tok.lemma_))
         return claim
 
@@ -468,6 +475,14 @@ def _addressee(tok: Any, head: Any) -> bool:
 _ORIGIN_WORDS = {"originally", "born", "grew", "grow", "raised", "hometown", "native", "come", "came"}
 
 
+def _sets_place(head: Any, refs: dict[int, str]) -> bool:
+    """The clause places the recording itself ("The call takes place in Texas", "The meeting is
+    in Rome"): its subject is the event and it names a place."""
+    subjects = [t for t in _subjects_of(head) if t.dep_ != "nsubjpass"]
+    return bool(subjects) and all(t.lemma_.lower() in _EVENTS for t in subjects) and any(
+        t.pos_ == "PROPN" and t.i not in refs for t in _own_tokens(head))
+
+
 def _origin_place(tok: Any, claimed: bool = False) -> bool:
     """A place said as someone's origin: "from Chicago", "born in Ohio", "grew up in Rome".
     ``claimed``: in a generated sentence, "a speaker from New Jersey" (from a noun) may mean
@@ -510,7 +525,20 @@ def _outer_clause(head: Any) -> Any | None:
 
 
 def _subjects_of(head: Any) -> list[Any]:
-    return [t for t in head.children if t.dep_ in _SUBJECT]
+    subjects = [t for t in head.children if t.dep_ in _SUBJECT]
+    if not subjects and head.dep_ == "conj" and head.i > 0 and _stolen(head.doc[head.i - 1]):
+        subjects = [head.doc[head.i - 1]]
+    return subjects
+
+
+def _stolen(tok: Any) -> bool:
+    """A subject the small parser hangs on the clause before: in "Diane is in New Jersey and
+    Sheila is in Texas", Sheila as a conjunct of Jersey, the second "is" without a subject."""
+    if tok.dep_ != "conj" or tok.pos_ not in {"PROPN", "NOUN", "PRON"} or tok.i + 1 >= len(tok.doc):
+        return False
+    verb = tok.doc[tok.i + 1]
+    return verb.dep_ == "conj" and verb.pos_ in {"VERB", "AUX"} and not any(
+        c.dep_ in _SUBJECT for c in verb.children)
 
 
 def _own_tokens(head: Any) -> list[Any]:
@@ -523,7 +551,7 @@ def _own_tokens(head: Any) -> list[Any]:
         for child in tok.children:
             if child.dep_ in _CLAUSE and child.pos_ in {"VERB", "AUX"} and child is not head:
                 continue
-            if child.dep_ in {"parataxis", "intj", "punct"}:
+            if child.dep_ in {"parataxis", "intj", "punct"} or _stolen(child):
                 continue
             stack.append(child)
     return sorted(out, key=lambda t: t.i)

@@ -346,7 +346,11 @@ class Attribution:
                 said_by: str | None) -> _Claim:
         """The clause's other persons, content words and places, around its actor."""
         verb = head.lemma_.lower()
-        claim = _Claim(verb, actor, set(), set(), said_by, verb in SPEECH)
+        # "introduces himself as the marketing expert" says who he is, not only that he spoke:
+        # he must be the subject of the words ("I'm the marketing expert").
+        speech = verb in SPEECH and not any(
+            t.dep_ == "prep" and t.lower_ == "as" for t in head.children)
+        claim = _Claim(verb, actor, set(), set(), said_by, speech)
         for tok in _own_tokens(head):
             low = tok.text.lower()
             if tok.dep_ == "nsubjpass":

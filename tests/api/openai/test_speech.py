@@ -16,6 +16,9 @@ from tests.evaluation import wer
 from vocable.audio.encode import encode
 
 TEXT = "Please call Stella and ask her to bring these things with her from the store."
+# 15 words: the one misheard pair seen in CI ("ask her" -> "Hasker", 2026-12-08, flac) is 0.13;
+# Piper's sampled durations make each format's audio a little different (as in test_tts.py).
+MAX_WER = 0.2
 
 
 @pytest.mark.parametrize("fmt", ["mp3", "opus", "aac", "flac", "wav", "pcm"])
@@ -37,7 +40,7 @@ def test_every_format_decodes_and_transcribes(client, openai_server, account, fm
     heard = client.audio.transcriptions.create(
         model="whisper-1", file=("speech.wav", io.BytesIO(wav)), response_format="text",
     )
-    assert wer(TEXT, heard) <= 0.1, heard
+    assert wer(TEXT, heard) <= MAX_WER, heard
     # one minute of speech made, one of it heard back
     assert credits_left(openai_server, account[0]) == before - 2
 

@@ -95,13 +95,14 @@ def test_place_questions_are_answered_by_the_one_claim_the_check_proves(parse):
     quoted Diane's "I'm in New Jersey now though", and over Sheila's words alone ("I'm Sheila
     and Texas originally from Chicago", as Whisper heard it) found nothing. Each place the call
     names is stated as a claim and checked: the one that passes is the answer."""
-    from vocable.llm.places import place_answer, place_claim, unproved_places
+    from vocable.llm.places import place_answer, place_claim, proved_places, unproved_places
     from vocable.llm.support import Facts
 
     diarized = Source.from_segments(json.loads(DIARIZED.read_text())["segments"])
     facts = Facts.of(diarized)
     checker = SupportChecker(parse=parse)
-    answers = {(person, q): place_answer(diarized, facts, person, q, checker)
+    answers = {(person, q): place_answer(
+                   facts, person, proved_places(diarized, facts, person, q.format(person), checker))
                for person in ("Sheila", "Diane")
                for q in ("Where does {} live now?", "Where is {} from originally?")}
     said = {key: (value[0] if value else None) for key, value in answers.items()}
@@ -114,13 +115,13 @@ def test_place_questions_are_answered_by_the_one_claim_the_check_proves(parse):
     assert "Texas" in answers[("Sheila", "Where does {} live now?")][1]  # the sentence it rests on
     # "Diane is from Chicago and New Jersey" (the model, asked where Diane is from): New Jersey
     # is where she lives, so the answer loses it.
-    assert unproved_places(diarized, facts, "Diane", "Where is Diane from?",
-                           "Diane is from Chicago and New Jersey.", checker) == ["New Jersey"]
-    assert unproved_places(diarized, facts, "Sheila", "Where does Sheila live?",
-                           "Sheila lives in Texas.", checker) == []
+    from_ = proved_places(diarized, facts, "Diane", "Where is Diane from?", checker)
+    assert unproved_places(facts, "Diane is from Chicago and New Jersey.", from_) == ["New Jersey"]
+    lives = proved_places(diarized, facts, "Sheila", "Where does Sheila live?", checker)
+    assert unproved_places(facts, "Sheila lives in Texas.", lives) == []
     # other questions are left to the model; a person the call does not know gets no answer
     assert place_claim("What do people down there call her?") is None
-    assert place_answer(diarized, facts, "Adam", "Where does Adam live?", checker) is None
+    assert proved_places(diarized, facts, "Adam", "Where does Adam live?", checker) is None
 
 
 def test_follow_up_pronouns_resolve_to_the_person_of_the_session(call_transcription):

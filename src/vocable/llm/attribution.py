@@ -351,6 +351,8 @@ class Attribution:
         speech = verb in SPEECH and not any(
             t.dep_ == "prep" and t.lower_ == "as" for t in head.children)
         claim = _Claim(verb, actor, set(), set(), said_by, speech)
+        homes = verb in {"live", "reside", "base", "stay", "move"} or _now(head) \
+            or _sets_place(head, refs)  # its places are where someone is
         for tok in _own_tokens(head):
             low = tok.text.lower()
             if tok.dep_ == "nsubjpass":
@@ -372,8 +374,7 @@ class Attribution:
             if tok.pos_ == "PROPN" and tok.i not in refs:
                 if _origin_place(tok, claimed=True):
                     claim.origins.add(stem(tok.lemma_))
-                elif verb in {"live", "reside", "base", "stay", "move"} or _now(head) \
-                        or _sets_place(head, refs):
+                elif homes:
                     claim.homes.add(stem(tok.lemma_))
         return claim
 

@@ -25,7 +25,7 @@ from sqlalchemy import delete, select
 from vocable.llm.attribution import Parse
 from vocable.llm.embed import Embedder
 from vocable.llm.grounding import SourceIndex, match_sentence, sentences, ungrounded_terms
-from vocable.llm.places import place_answer, unproved_places
+from vocable.llm.places import place_answer, proved_places, unproved_places
 from vocable.llm.runtime import LLMExecutor
 from vocable.llm.support import (
     Facts,
@@ -334,8 +334,10 @@ class TranscriptChat:
         # a bare list of places loses the ones the transcript does not tie to whom it is about
         # ("Which city are both from?" → "Chicago and New Jersey" → "Chicago").
         wrong = facts.misattributed(answer, question) if answer else []
-        if not wrong and answer and len(asked) == 1 and self.checker is not None:
-            wrong = unproved_places(source, facts, asked[0], question, answer, self.checker)
+        proved = (proved_places(source, facts, asked[0], question, self.checker)
+                  if self.checker is not None and len(asked) == 1 else None)
+        if not wrong and answer and proved is not None:
+            wrong = unproved_places(facts, answer, proved)
         if wrong:
             answer = _without(answer, wrong, facts.entities)
             wrong = facts.misattributed(answer, question) if answer else wrong
@@ -350,30 +352,28 @@ class TranscriptChat:
             or not _answers_kind(question, answer + " " + reply.quote)
             or _asked_back(question, reply.quote)
         ):
-            proved = self._place_answer(source, segments, facts, asked, question)
-            if proved:
-                return ChatAnswer(*proved, session_id, True, self.llm.model_id, hits)
+            placed = self._place_answer(segments, facts, asked, proved)
+            if placed:
+                return ChatAnswer(*placed, session_id, True, self.llm.model_id, hits)
             return ChatAnswer(DONT_KNOW, [], session_id, False, self.llm.model_id, hits)
         return ChatAnswer(answer, cited, session_id, True, self.llm.model_id, hits)
 
     def _place_answer(
-        self, source: Source, segments: list[dict[str, Any]], facts: Facts, asked: list[str],
-        question: str,
+        self, segments: list[dict[str, Any]], facts: Facts, asked: list[str],
+        proved: dict[str, str] | None,
     ) -> tuple[str, list[Hit]] | None:
         """(answer, the segment it rests on) for "where does X live / come from?" about one
         person, when the support check proves exactly one place (see ``places.py``)."""
-        if self.checker is None or len(asked) != 1:
+        found = place_answer(facts, asked[0], proved) if proved is not None else None
+        if found is None:
             return None
-        proved = place_answer(source, facts, asked[0], question, self.checker)
-        if proved is None:
-            return None
-        answer, quote = proved
-        cited = [
+        answer, quote = found
+        cited = next((
             Hit(o, str(seg.get("text") or "").strip(), 1.0, _float(seg.get("start")),
                 seg.get("speaker"))
             for o, seg in enumerate(segments) if quote in str(seg.get("text") or "")
-        ]
-        return (answer, cited[:1]) if cited else None
+        ), None)
+        return (answer, [cited]) if cited else None
 
     # -- storage ---------------------------------------------------------------------------------
     def _transcript(self, account_id: int, transcript_id: str) -> Transcript:

@@ -33,37 +33,32 @@ def place_claim(question: str) -> str | None:
     return None
 
 
-def place_answer(source: Source, facts: Facts, person: str, question: str,
-                 checker: SupportChecker) -> tuple[str, str] | None:
-    """(answer, the transcript sentence it rests on) for a place question about ``person``, when
-    exactly one of the transcript's places makes a supported claim; else None."""
+def proved_places(source: Source, facts: Facts, person: str, question: str,
+                  checker: SupportChecker) -> dict[str, str] | None:
+    """Place -> its supported claim, for each place the transcript names that the question's claim
+    about ``person`` holds for; None when the question is no place question about a known person.
+    One check of all the candidates (it parses the transcript once)."""
+    template = place_claim(question)
+    if template is None or person not in facts.persons:
+        return None
     places = [e for e in facts.entities if e not in facts.persons]
-    proved = _proved(source, facts, person, question, places, checker)
+    claims = [template.format(person=person, place=p) for p in places]
+    verdicts = checker.check(source, claims) if claims else []
+    return {p: c.sentence for c, p in zip(verdicts, places, strict=True) if c.supported}
+
+
+def place_answer(facts: Facts, person: str, proved: dict[str, str]) -> tuple[str, str] | None:
+    """(answer, the transcript sentence it rests on) when exactly one place is ``proved``."""
     if len(proved) != 1:
         return None
-    claim, place = proved[0]
+    place, claim = next(iter(proved.items()))
     said = re.compile(rf"\b{re.escape(place)}\b")
     quote = next((t for t in facts.persons[person] if said.search(t)), None)
     return (claim, quote) if quote else None
 
 
-def unproved_places(source: Source, facts: Facts, person: str, question: str, answer: str,
-                    checker: SupportChecker) -> list[str]:
-    """The places an answer to a place question about ``person`` names that the check does not
-    prove for that person ("Diane is from Chicago and New Jersey": New Jersey is where she lives
-    now, not where she is from)."""
-    named = [e for e in facts.entities
-             if e not in facts.persons and re.search(rf"\b{re.escape(e)}\b", answer)]
-    proved = {p for _, p in _proved(source, facts, person, question, named, checker)}
-    return [p for p in named if p not in proved] if place_claim(question) else []
-
-
-def _proved(source: Source, facts: Facts, person: str, question: str, places: list[str],
-            checker: SupportChecker) -> list[tuple[str, str]]:
-    """(claim, place) for each place the question's claim about ``person`` holds for."""
-    template = place_claim(question)
-    if template is None or person not in facts.persons or not places:
-        return []
-    claims = [template.format(person=person, place=p) for p in places]
-    verdicts = checker.check(source, claims)
-    return [(c.sentence, p) for c, p in zip(verdicts, places, strict=True) if c.supported]
+def unproved_places(facts: Facts, answer: str, proved: dict[str, str]) -> list[str]:
+    """The places an answer names that are not ``proved`` for the person asked about ("Diane is
+    from Chicago and New Jersey": New Jersey is where she lives now, not where she is from)."""
+    return [e for e in facts.entities if e not in facts.persons and e not in proved
+            and re.search(rf"\b{re.escape(e)}\b", answer)]
